@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything cdp needs to build, run and test on Debian 12 (run as root).
+# Idempotent: a second run only checks. Everything comes from Debian's packages and the npm registry.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  clang lld libclang-rt-14-dev
+  librocksdb-dev libboost-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
+  libtomlplusplus-dev zlib1g-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs wrk procps util-linux
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+# npm ships inside nodesource's nodejs; Debian's own nodejs needs the separate npm package.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real Segment and RudderStack SDKs for the end-to-end tests, pinned by package-lock.json.
+if [ -f tests/e2e/package-lock.json ]; then
+  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+    echo "install-deps: npm ci in tests/e2e"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+    touch tests/e2e/node_modules
+  fi
+fi
+echo "install-deps: ok"

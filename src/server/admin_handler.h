@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+
+#include "ingest/source_registry.h"
+#include "server/http_types.h"
+#include "storage/database.h"
+
+namespace cdp::server {
+
+// The admin API, guarded by the admin token ("Authorization: Bearer <token>"):
+//   GET    /admin/v1/sources               list sources with their write keys
+//   POST   /admin/v1/sources               {"name", "writeKey"?, "enabled"?} -> 201
+//   GET    /admin/v1/sources/{name}
+//   PATCH  /admin/v1/sources/{name}        {"enabled"?, "rotateWriteKey"?}
+//   DELETE /admin/v1/sources/{name}
+//   GET    /admin/v1/events?from=SEQ&limit=N   raw log as JSON Lines; X-Next-Seq says where to go on
+// A write key never opens these. Thread-safe.
+class AdminHandler {
+ public:
+  AdminHandler(std::string admin_token, ingest::SourceRegistry& sources, storage::Database& database)
+      : admin_token_(std::move(admin_token)), sources_(sources), database_(database) {}
+
+  static bool handles(std::string_view target) { return target.starts_with("/admin/"); }
+  Response handle(const Request& request);
+
+ private:
+  Response sources(const Request& request, std::string_view name);
+  Response events(const Request& request);
+
+  const std::string admin_token_;
+  ingest::SourceRegistry& sources_;
+  storage::Database& database_;
+};
+
+// Returns the value of query parameter `name` in `target`, or "" (no percent-decoding: values are
+// numbers).
+std::string_view query_parameter(std::string_view target, std::string_view name);
+
+}  // namespace cdp::server

@@ -1,0 +1,192 @@
+#include "server/app.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/log.h"
+#include "common/uuid.h"
+#include "storage/raw_log_reader.h"
+
+namespace cdp::server {
+namespace {
+
+constexpr const char* kAdminTokenKey = "admin_token";
+
+std::string_view route_label(std::string_view target) {
+  if (target.starts_with("/v1/projects/")) return "settings";
+  if (TrackingHandler::handles(target)) return "tracking";
+  if (AdminHandler::handles(target)) return "admin";
+  if (target == "/healthz") return "healthz";
+  if (target == "/metrics") return "metrics";
+  return "other";
+}
+
+// The admin token: from the config, else the one stored in the data directory, else a new one
+// (stored, and written to <data>/admin-token readable by the owner only).
+Result<std::string> resolve_admin_token(const Config& config, storage::Database& database) {
+  if (!config.admin_token.empty()) return config.admin_token;
+  auto stored = database.get_meta(kAdminTokenKey);
+  if (!stored) return stored.status();
+  std::string token = stored->value_or("");
+  if (token.empty()) {
+    token = random_token(40);
+    CDP_RETURN_IF_ERROR(database.put_meta(kAdminTokenKey, token));
+  }
+  const auto path = std::filesystem::path(config.data_dir) / "admin-token";
+  {
+    std::ofstream file(path, std::ios::trunc);
+    file << token << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  return token;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<App>> App::start(Config config) {
+  if (!log::set_level(config.log_level)) {
+    return Status::invalid_argument("log level \"" + config.log_level + "\" is not debug, info, warn or error");
+  }
+  auto listen = parse_listen_address(config.listen);
+  if (!listen) return listen.status();
+
+  std::unique_ptr<App> app(new App(std::move(config)));
+  const Config& cfg = app->config_;
+
+  storage::Database::Options db_options;
+  db_options.path = cfg.data_dir;
+  db_options.dedup_window_ms = cfg.dedup_window_hours * 3600 * 1000;
+  auto database = storage::Database::open(db_options);
+  if (!database) return database.status();
+  app->database_ = std::move(*database);
+
+  auto token = resolve_admin_token(cfg, *app->database_);
+  if (!token) return token.status();
+  app->admin_token_ = std::move(*token);
+
+  auto sources = ingest::SourceRegistry::open(*app->database_, cfg.sources);
+  if (!sources) return sources.status();
+  app->sources_ = std::move(*sources);
+
+  storage::RawLogWriter::Options writer_options;
+  writer_options.sync = cfg.sync;
+  writer_options.min_free_bytes = cfg.min_free_mb << 20;
+  writer_options.max_queue_bytes = cfg.max_queue_mb << 20;
+  app->writer_ = std::make_unique<storage::RawLogWriter>(*app->database_, writer_options, SystemClock::instance());
+  CDP_RETURN_IF_ERROR(app->writer_->start());
+
+  app->tracking_ = std::make_unique<TrackingHandler>(cfg, *app->sources_, *app->writer_, app->metrics_,
+                                                     SystemClock::instance());
+  app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
+  app->register_gauges();
+
+  HttpServer::Options http_options;
+  http_options.host = listen->first;
+  http_options.port = listen->second;
+  http_options.threads = cfg.http_threads;
+  // Compressed bodies are smaller than the limit on decompressed ones; the raw body may not exceed it.
+  http_options.max_body_bytes = cfg.limits.max_body_bytes;
+  App* self = app.get();
+  app->http_ = std::make_unique<HttpServer>(
+      http_options, [self](Request&& request, const RequestInfo& info, Responder respond) {
+        self->route(std::move(request), info, std::move(respond));
+      });
+  CDP_RETURN_IF_ERROR(app->http_->start());
+  app->maintenance_ = std::thread([self] { self->maintain(); });
+  log::info("server_started", {{"listen", listen->first + ":" + std::to_string(app->http_->port())},
+                               {"data", cfg.data_dir},
+                               {"sync", cfg.sync ? "true" : "false"},
+                               {"sources", std::to_string(app->sources_->list().size())}});
+  return app;
+}
+
+App::~App() { stop(); }
+
+void App::stop() {
+  {
+    std::lock_guard lock(maintenance_mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  maintenance_wake_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  // Stop taking requests, then finish the queued writes (their answers go nowhere, but what was
+  // queued is stored: a client that retries finds it deduplicated), then close storage.
+  if (http_) http_->stop();
+  if (writer_) writer_->stop();
+  log::info("server_stopped");
+}
+
+void App::register_gauges() {
+  metrics_.gauge("cdp_raw_log_last_seq", "Sequence number of the newest raw log record",
+                 [this] { return static_cast<double>(writer_->stats().last_seq); });
+  metrics_.gauge("cdp_write_queue_bytes", "Event bytes waiting for the raw log writer",
+                 [this] { return static_cast<double>(writer_->stats().queued_bytes); });
+  metrics_.gauge("cdp_write_queue_requests", "Requests waiting for the raw log writer",
+                 [this] { return static_cast<double>(writer_->stats().queued_requests); });
+  metrics_.gauge("cdp_write_groups_total", "Group commits (one fsync each) so far",
+                 [this] { return static_cast<double>(writer_->stats().groups); });
+  metrics_.gauge("cdp_storage_available", "1 when storage takes writes, 0 when disk full or failing",
+                 [this] { return writer_->stats().storage_available ? 1.0 : 0.0; });
+  metrics_.gauge("cdp_storage_sst_bytes", "Bytes of RocksDB table files",
+                 [this] { return static_cast<double>(database_->int_property("rocksdb.total-sst-files-size")); });
+  metrics_.gauge("cdp_storage_memtable_bytes", "Bytes of RocksDB memtables",
+                 [this] { return static_cast<double>(database_->int_property("rocksdb.cur-size-all-mem-tables")); });
+  metrics_.gauge("cdp_storage_estimated_keys", "Estimated RocksDB keys over all column families",
+                 [this] { return static_cast<double>(database_->int_property("rocksdb.estimate-num-keys")); });
+  metrics_.gauge("cdp_storage_pending_compaction_bytes", "Bytes RocksDB estimates compaction must rewrite", [this] {
+    return static_cast<double>(database_->int_property("rocksdb.estimate-pending-compaction-bytes"));
+  });
+}
+
+void App::route(Request&& request, const RequestInfo& info, Responder respond) {
+  const std::string target(request.target());
+  const std::string_view path = std::string_view(target).substr(0, target.find('?'));
+  const std::string label(route_label(path));
+  Responder counted = [this, label, respond = std::move(respond)](Response response) {
+    metrics_
+        .counter("cdp_http_requests_total", "HTTP requests by route and status code",
+                 "route=\"" + label + "\",code=\"" + std::to_string(response.result_int()) + "\"")
+        .inc();
+    respond(std::move(response));
+  };
+  if (TrackingHandler::handles(path)) return tracking_->handle(std::move(request), info, std::move(counted));
+  if (AdminHandler::handles(path)) return counted(admin_->handle(request));
+  if (path == "/healthz" && request.method() == http::verb::get) {
+    const bool writable = writer_->stats().storage_available;
+    return counted(json_response(http::status::ok, request.version(),
+                                 std::string("{\"status\":\"ok\",\"storage\":\"") +
+                                     (writable ? "writable" : "unavailable") + "\"}"));
+  }
+  if (path == "/metrics" && request.method() == http::verb::get) {
+    Response response{http::status::ok, request.version()};
+    response.set(http::field::content_type, "text/plain; version=0.0.4");
+    response.body() = metrics_.render();
+    response.prepare_payload();
+    return counted(std::move(response));
+  }
+  counted(json_error(http::status::not_found, request.version(), "not_found",
+                     "no endpoint at " + std::string(path) + " (tracking API: POST /v1/track, /v1/batch, ...)"));
+}
+
+void App::maintain() {
+  std::unique_lock lock(maintenance_mutex_);
+  while (!stopping_) {
+    if (config_.retention_days > 0) {
+      lock.unlock();
+      const int64_t cutoff = SystemClock::instance().now_ms() - config_.retention_days * 86400LL * 1000;
+      auto deleted = storage::delete_raw_log_before(*database_, cutoff);
+      if (!deleted) {
+        log::warn("retention_failed", {{"error", deleted.status().message()}});
+      } else if (*deleted > 0) {
+        log::info("retention_applied", {{"deleted", std::to_string(*deleted)}});
+      }
+      lock.lock();
+    }
+    maintenance_wake_.wait_for(lock, std::chrono::seconds(60), [this] { return stopping_; });
+  }
+}
+
+}  // namespace cdp::server

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/metrics.h"
+#include "ingest/source_registry.h"
+#include "server/admin_handler.h"
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/tracking_handler.h"
+#include "storage/database.h"
+#include "storage/raw_log_writer.h"
+
+namespace cdp::server {
+
+// The composition root of `cdp serve`: opens the data directory, the sources, the raw log writer
+// and the HTTP server, routes requests, exports metrics and applies retention.
+//
+// Lifecycle: start() returns a running server; stop() (or the destructor) stops accepting,
+// finishes queued writes and closes the database. Thread-safe.
+class App {
+ public:
+  static Result<std::unique_ptr<App>> start(Config config);
+  ~App();
+
+  void stop();
+  unsigned short port() const { return http_->port(); }
+  const std::string& admin_token() const { return admin_token_; }
+  ingest::SourceRegistry& sources() { return *sources_; }
+
+ private:
+  explicit App(Config config) : config_(std::move(config)) {}
+  void route(Request&& request, const RequestInfo& info, Responder respond);
+  void register_gauges();
+  void maintain();
+
+  Config config_;
+  std::string admin_token_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<storage::Database> database_;
+  std::unique_ptr<ingest::SourceRegistry> sources_;
+  std::unique_ptr<storage::RawLogWriter> writer_;
+  std::unique_ptr<TrackingHandler> tracking_;
+  std::unique_ptr<AdminHandler> admin_;
+  std::unique_ptr<HttpServer> http_;
+
+  std::mutex maintenance_mutex_;
+  std::condition_variable maintenance_wake_;
+  bool stopping_ = false;
+  std::thread maintenance_;
+};
+
+}  // namespace cdp::server

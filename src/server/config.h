@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ingest/source_registry.h"
+#include "ingest/tracking_limits.h"
+
+namespace cdp::server {
+
+// Every setting of `cdp serve`. Defaults here; a TOML file (--config) overrides them; flags
+// override the file. docs/configuration.md lists each key.
+struct Config {
+  // [server]
+  std::string listen = "127.0.0.1:8080";
+  int http_threads = 2;
+  std::string admin_token;           // empty: generated on first start, stored in the data dir
+  std::string public_url;            // base URL SDKs reach us at; empty: taken from the Host header
+  bool trust_forwarded_for = false;  // take the client IP from X-Forwarded-For (behind a proxy)
+  std::vector<std::string> cors_origins = {"*"};
+
+  // [storage]
+  std::string data_dir = "./cdp-data";
+  bool sync = true;  // fsync before acknowledging; false trades durability on power loss for speed
+  int64_t dedup_window_hours = 24;
+  int64_t retention_days = 0;  // 0 keeps the raw log forever
+  uint64_t min_free_mb = 64;
+  uint64_t max_queue_mb = 64;
+
+  // [limits]
+  ingest::TrackingLimits limits;
+
+  // [log]
+  std::string log_level = "info";
+
+  // [[sources]]
+  std::vector<ingest::Source> sources;
+
+  // Reads a TOML file over the defaults. Unknown keys are errors (a typo must not be ignored).
+  static Result<Config> load_file(const std::string& path);
+  static Result<Config> parse_toml(std::string_view text, const std::string& origin);
+};
+
+}  // namespace cdp::server

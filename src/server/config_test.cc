@@ -1,0 +1,210 @@
+#include "server/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace cdp::server {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kFullExample = R"toml(
+# Every key cdp serve reads.
+[server]
+listen = "0.0.0.0:9090"
+http_threads = 8
+admin_token = "admin-secret"
+public_url = "https://cdp.example.com"
+trust_forwarded_for = true
+cors_origins = ["https://www.example.com", "https://app.example.com"]
+
+[storage]
+data = "/var/lib/cdp"
+sync = false
+dedup_window_hours = 48
+retention_days = 90
+min_free_mb = 1024
+max_queue_mb = 256
+
+[limits]
+max_event_kb = 64
+max_body_kb = 1024
+max_batch_events = 500
+
+[log]
+level = "debug"
+
+[[sources]]
+name = "website"
+write_key = "wk-website"
+
+[[sources]]
+name = "ios"
+write_key = "wk-ios"
+enabled = false
+)toml";
+
+Result<Config> parse(std::string_view text) { return Config::parse_toml(text, "test.toml"); }
+
+// Parses `text`, expects kInvalidArgument, and returns the message.
+std::string error_of(std::string_view text) {
+  auto config = parse(text);
+  EXPECT_FALSE(config.has_value()) << text;
+  if (config) return {};
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument) << text;
+  return config.status().message();
+}
+
+TEST(ConfigTest, EmptyFileGivesTheDefaults) {
+  auto config = parse("");
+  ASSERT_TRUE(config.has_value()) << config.status().to_string();
+  EXPECT_EQ(config->listen, "127.0.0.1:8080");
+  EXPECT_EQ(config->http_threads, 2);
+  EXPECT_EQ(config->admin_token, "");
+  EXPECT_EQ(config->public_url, "");
+  EXPECT_FALSE(config->trust_forwarded_for);
+  EXPECT_THAT(config->cors_origins, ElementsAre("*"));
+  EXPECT_EQ(config->data_dir, "./cdp-data");
+  EXPECT_TRUE(config->sync);
+  EXPECT_EQ(config->dedup_window_hours, 24);
+  EXPECT_EQ(config->retention_days, 0);
+  EXPECT_EQ(config->min_free_mb, 64u);
+  EXPECT_EQ(config->max_queue_mb, 64u);
+  EXPECT_EQ(config->limits.max_event_bytes, 32u * 1024);
+  EXPECT_EQ(config->limits.max_body_bytes, 500u * 1024);
+  EXPECT_EQ(config->limits.max_batch_events, 2500u);
+  EXPECT_EQ(config->log_level, "info");
+  EXPECT_TRUE(config->sources.empty());
+}
+
+TEST(ConfigTest, FullExampleSetsEveryKey) {
+  auto config = parse(kFullExample);
+  ASSERT_TRUE(config.has_value()) << config.status().to_string();
+  EXPECT_EQ(config->listen, "0.0.0.0:9090");
+  EXPECT_EQ(config->http_threads, 8);
+  EXPECT_EQ(config->admin_token, "admin-secret");
+  EXPECT_EQ(config->public_url, "https://cdp.example.com");
+  EXPECT_TRUE(config->trust_forwarded_for);
+  EXPECT_THAT(config->cors_origins, ElementsAre("https://www.example.com", "https://app.example.com"));
+  EXPECT_EQ(config->data_dir, "/var/lib/cdp");
+  EXPECT_FALSE(config->sync);
+  EXPECT_EQ(config->dedup_window_hours, 48);
+  EXPECT_EQ(config->retention_days, 90);
+  EXPECT_EQ(config->min_free_mb, 1024u);
+  EXPECT_EQ(config->max_queue_mb, 256u);
+  EXPECT_EQ(config->limits.max_event_bytes, 64u * 1024);
+  EXPECT_EQ(config->limits.max_body_bytes, 1024u * 1024);
+  EXPECT_EQ(config->limits.max_batch_events, 500u);
+  EXPECT_EQ(config->log_level, "debug");
+  ASSERT_EQ(config->sources.size(), 2u);
+  EXPECT_EQ(config->sources[0].name, "website");
+  EXPECT_EQ(config->sources[0].write_key, "wk-website");
+  EXPECT_TRUE(config->sources[0].enabled) << "enabled defaults to true";
+  EXPECT_EQ(config->sources[1].name, "ios");
+  EXPECT_EQ(config->sources[1].write_key, "wk-ios");
+  EXPECT_FALSE(config->sources[1].enabled);
+}
+
+TEST(ConfigTest, PartialSectionsKeepTheOtherDefaults) {
+  auto config = parse("[limits]\nmax_batch_events = 10\n[server]\nlisten = \"127.0.0.1:0\"\n");
+  ASSERT_TRUE(config.has_value()) << config.status().to_string();
+  EXPECT_EQ(config->limits.max_batch_events, 10u);
+  EXPECT_EQ(config->limits.max_event_bytes, 32u * 1024);
+  EXPECT_EQ(config->limits.max_body_bytes, 500u * 1024);
+  EXPECT_EQ(config->listen, "127.0.0.1:0");
+  EXPECT_EQ(config->http_threads, 2);
+  EXPECT_TRUE(config->sync);
+}
+
+TEST(ConfigTest, EmptyCorsOriginsListAllowsNoOrigin) {
+  auto config = parse("[server]\ncors_origins = []\n");
+  ASSERT_TRUE(config.has_value()) << config.status().to_string();
+  EXPECT_TRUE(config->cors_origins.empty());
+}
+
+TEST(ConfigTest, UnknownKeysAreRejectedWithTheirName) {
+  EXPECT_THAT(error_of("[servr]\nlisten = \"x:1\"\n"), HasSubstr("\"servr\""));
+  EXPECT_THAT(error_of("colour = \"blue\"\n"), HasSubstr("\"colour\""));
+  EXPECT_THAT(error_of("[server]\nlistn = \"0.0.0.0:80\"\n"), HasSubstr("\"listn\""));
+  EXPECT_THAT(error_of("[server]\nlistn = \"0.0.0.0:80\"\n"), HasSubstr("[server]"));
+  EXPECT_THAT(error_of("[storage]\ndata_dir = \"/tmp\"\n"), HasSubstr("\"data_dir\""));
+  EXPECT_THAT(error_of("[limits]\nmax_event_bytes = 10\n"), HasSubstr("\"max_event_bytes\""));
+  EXPECT_THAT(error_of("[log]\nformat = \"json\"\n"), HasSubstr("\"format\""));
+  EXPECT_THAT(error_of("[[sources]]\nname = \"web\"\nwritekey = \"k\"\n"), HasSubstr("\"writekey\""));
+}
+
+TEST(ConfigTest, WrongTypesAreRejectedWithTheKeyName) {
+  EXPECT_THAT(error_of("[server]\nlisten = 8080\n"), HasSubstr("listen"));
+  EXPECT_THAT(error_of("[server]\nhttp_threads = \"four\"\n"), HasSubstr("http_threads"));
+  EXPECT_THAT(error_of("[server]\ntrust_forwarded_for = \"yes\"\n"), HasSubstr("trust_forwarded_for"));
+  EXPECT_THAT(error_of("[server]\ncors_origins = [1, 2]\n"), HasSubstr("cors_origins"));
+  EXPECT_THAT(error_of("[storage]\nsync = \"false\"\n"), HasSubstr("sync"));
+  EXPECT_THAT(error_of("[storage]\ndata = 5\n"), HasSubstr("data"));
+  EXPECT_THAT(error_of("[storage]\nretention_days = \"30\"\n"), HasSubstr("retention_days"));
+  EXPECT_THAT(error_of("[limits]\nmax_batch_events = \"many\"\n"), HasSubstr("max_batch_events"));
+  EXPECT_THAT(error_of("[log]\nlevel = 3\n"), HasSubstr("level"));
+  EXPECT_THAT(error_of("[[sources]]\nname = \"web\"\nwrite_key = \"k\"\nenabled = \"no\"\n"),
+              HasSubstr("enabled"));
+  EXPECT_THAT(error_of("[[sources]]\nname = 7\nwrite_key = \"k\"\n"), HasSubstr("name"));
+}
+
+TEST(ConfigTest, SectionsOfTheWrongTypeAreRejected) {
+  EXPECT_THAT(error_of("server = \"0.0.0.0:80\"\n"), HasSubstr("server"));
+  EXPECT_THAT(error_of("storage = 1\n"), HasSubstr("storage"));
+  EXPECT_THAT(error_of("limits = []\n"), HasSubstr("limits"));
+  EXPECT_THAT(error_of("log = \"debug\"\n"), HasSubstr("log"));
+  EXPECT_THAT(error_of("[sources]\nname = \"web\"\n"), HasSubstr("sources"));
+  EXPECT_THAT(error_of("sources = [\"web\"]\n"), HasSubstr("sources"));
+}
+
+TEST(ConfigTest, OutOfRangeNumbersAreRejected) {
+  EXPECT_THAT(error_of("[server]\nhttp_threads = 0\n"), HasSubstr("http_threads"));
+  EXPECT_THAT(error_of("[storage]\ndedup_window_hours = 0\n"), HasSubstr("dedup_window_hours"));
+  EXPECT_THAT(error_of("[storage]\nretention_days = -1\n"), HasSubstr("retention_days"));
+  EXPECT_THAT(error_of("[storage]\nmax_queue_mb = 0\n"), HasSubstr("max_queue_mb"));
+  EXPECT_THAT(error_of("[storage]\nmin_free_mb = -5\n"), HasSubstr("min_free_mb"));
+  EXPECT_THAT(error_of("[limits]\nmax_event_kb = 0\n"), HasSubstr("max_event_kb"));
+  EXPECT_THAT(error_of("[limits]\nmax_body_kb = -1\n"), HasSubstr("max_body_kb"));
+  EXPECT_THAT(error_of("[limits]\nmax_batch_events = 0\n"), HasSubstr("max_batch_events"));
+}
+
+TEST(ConfigTest, ZeroRetentionKeepsEverythingAndIsAccepted) {
+  auto config = parse("[storage]\nretention_days = 0\nmin_free_mb = 0\n");
+  ASSERT_TRUE(config.has_value()) << config.status().to_string();
+  EXPECT_EQ(config->retention_days, 0);
+  EXPECT_EQ(config->min_free_mb, 0u);
+}
+
+TEST(ConfigTest, TomlSyntaxErrorsNameTheFileAndLine) {
+  const std::string message = error_of("[server]\nlisten = \"127.0.0.1:8080\"\nhttp_threads = = 2\n");
+  EXPECT_THAT(message, HasSubstr("test.toml:3"));
+}
+
+TEST(ConfigTest, LoadFileReadsTheFile) {
+  std::random_device random;
+  const auto path = std::filesystem::temp_directory_path() / ("cdp-config-test-" + std::to_string(random()) + ".toml");
+  {
+    std::ofstream file(path);
+    file << kFullExample;
+  }
+  auto config = Config::load_file(path.string());
+  std::filesystem::remove(path);
+  ASSERT_TRUE(config.has_value()) << config.status().to_string();
+  EXPECT_EQ(config->listen, "0.0.0.0:9090");
+  EXPECT_EQ(config->sources.size(), 2u);
+}
+
+TEST(ConfigTest, LoadFileOfAMissingFileIsNotFound) {
+  auto config = Config::load_file("/nonexistent/cdp/config.toml");
+  ASSERT_FALSE(config.has_value());
+  EXPECT_EQ(config.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(config.status().message(), HasSubstr("/nonexistent/cdp/config.toml"));
+}
+
+}  // namespace
+}  // namespace cdp::server

@@ -1,0 +1,179 @@
+#include "server/http_server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <charconv>
+#include <optional>
+
+#include "common/log.h"
+
+namespace cdp::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+// One connection. Reads a request, hands it to the handler, writes the answer (possibly posted
+// from another thread onto this session's strand), then reads the next if keep-alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, const HttpServer::Options& options, const HttpServer::Handler& handler)
+      : stream_(std::move(socket)), options_(options), handler_(handler) {
+    beast::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      auto address = endpoint.address();
+      if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+      }
+      info_.client_ip = address.to_string();
+    }
+  }
+
+  void run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(options_.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      auto response = json_error(http::status::payload_too_large, 11, "body_too_large",
+                                 "the request body is larger than " +
+                                     std::to_string(options_.max_body_bytes) +
+                                     " bytes; send fewer events per request");
+      response.keep_alive(false);
+      return write(std::move(response));
+    }
+    if (ec) {
+      if (ec == http::error::partial_message) return close();
+      auto response = json_error(http::status::bad_request, 11, "bad_http",
+                                 "the HTTP request is malformed: " + ec.message());
+      response.keep_alive(false);
+      return write(std::move(response));
+    }
+    Request request = parser_->release();
+    const bool keep_alive = request.keep_alive();
+    const unsigned version = request.version();
+    auto self = shared_from_this();
+    handler_(std::move(request), info_, [self, keep_alive, version](Response response) {
+      response.version(version);
+      response.keep_alive(keep_alive && response.keep_alive());
+      if (response.find(http::field::connection) == response.end() && !keep_alive) {
+        response.keep_alive(false);
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response)]() mutable { self->write(std::move(response)); });
+    });
+  }
+
+  void write(Response response) {
+    response_ = std::make_shared<Response>(std::move(response));
+    stream_.expires_after(options_.idle_timeout);
+    http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      const bool keep_alive = self->response_->keep_alive();
+      self->response_.reset();
+      if (!keep_alive) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  const HttpServer::Options& options_;
+  const HttpServer::Handler& handler_;
+  RequestInfo info_;
+};
+
+}  // namespace
+
+Result<std::pair<std::string, unsigned short>> parse_listen_address(std::string_view address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Status::invalid_argument("listen address \"" + std::string(address) +
+                                    "\" is not host:port (for example 127.0.0.1:8080)");
+  }
+  std::string host(address.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const auto port_text = address.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return Status::invalid_argument("listen address \"" + std::string(address) + "\" has an invalid port");
+  }
+  return std::pair<std::string, unsigned short>{host, static_cast<unsigned short>(port)};
+}
+
+HttpServer::HttpServer(Options options, Handler handler)
+    : options_(std::move(options)), handler_(std::move(handler)), io_(options_.threads), acceptor_(io_) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::start() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) return Status::invalid_argument("cannot listen on \"" + options_.host + "\": not an IP address");
+  tcp::endpoint endpoint{address, options_.port};
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  accept();
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
+  return Status::ok();
+}
+
+void HttpServer::accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Session>(std::move(socket), options_, handler_)->run();
+    }
+    accept();
+  });
+}
+
+void HttpServer::stop() {
+  if (threads_.empty()) return;
+  asio::post(io_, [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  io_.stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+}  // namespace cdp::server

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <string>
+
+namespace cdp::server {
+
+namespace http = boost::beast::http;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// Sends the response for one request. Call exactly once, from any thread.
+using Responder = std::function<void(Response)>;
+
+struct RequestInfo {
+  std::string client_ip;
+};
+
+// Builds a JSON error body {"error":{"code":..., "message":...}} with the given status.
+Response json_error(http::status status, unsigned version, std::string_view code, std::string_view message);
+Response json_response(http::status status, unsigned version, std::string body);
+
+}  // namespace cdp::server

@@ -1,0 +1,114 @@
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+
+#include "common/log.h"
+#include "server/app.h"
+#include "server/config.h"
+#include "server/events_command.h"
+
+namespace {
+
+using cdp::server::App;
+using cdp::server::Config;
+
+// Ensures the demo source exists and prints how to send it an event.
+void prepare_demo(App& app, const Config& config) {
+  auto source = app.sources().find("demo");
+  if (!source) {
+    auto created = app.sources().create("demo", "", true);
+    if (!created) {
+      std::cerr << "cdp: cannot create the demo source: " << created.status().message() << "\n";
+      return;
+    }
+    source = *created;
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(app.port());
+  std::cout << "\ncdp is running on " << config.listen.substr(0, config.listen.rfind(':')) << ":" << app.port()
+            << " with data in " << config.data_dir << "\n"
+            << "  write key of source \"demo\": " << source->write_key << "\n"
+            << "  admin token: " << app.admin_token() << "\n\n"
+            << "Send an event:\n"
+            << "  curl -u '" << source->write_key << ":' -H 'Content-Type: application/json' \\\n"
+            << "    -d '{\"userId\":\"user-1\",\"event\":\"Signed Up\",\"properties\":{\"plan\":\"pro\"}}' \\\n"
+            << "    " << base << "/v1/track\n"
+            << "See what arrived:\n"
+            << "  curl -H 'Authorization: Bearer " << app.admin_token() << "' '" << base
+            << "/admin/v1/events?from=1'\n"
+            << "Point an SDK at it: host " << base << ", write key " << source->write_key << "\n"
+            << std::endl;
+}
+
+int serve(const std::string& config_path, const std::string& data, const std::string& listen,
+          const std::string& admin_token, bool demo) {
+  Config config;
+  if (!config_path.empty()) {
+    auto loaded = Config::load_file(config_path);
+    if (!loaded) {
+      std::cerr << "cdp: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = std::move(*loaded);
+  }
+  if (!data.empty()) config.data_dir = data;
+  if (!listen.empty()) config.listen = listen;
+  if (!admin_token.empty()) config.admin_token = admin_token;
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto app = App::start(config);
+  if (!app) {
+    std::cerr << "cdp: " << app.status().message() << "\n";
+    return 1;
+  }
+  if (demo) prepare_demo(**app, config);
+  int received = 0;
+  sigwait(&signals, &received);
+  cdp::log::info("signal_received", {{"signal", std::to_string(received)}});
+  (*app)->stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"cdp: a self-hosted customer data platform"};
+  cli.require_subcommand(1);
+
+  std::string config_path, data, listen, admin_token;
+  bool demo = false;
+  auto* serve_command = cli.add_subcommand("serve", "Run the server");
+  serve_command->add_option("--config", config_path, "TOML settings file")->check(CLI::ExistingFile);
+  serve_command->add_option("--data", data, "Data directory (default ./cdp-data)");
+  serve_command->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:8080)");
+  serve_command->add_option("--admin-token", admin_token, "Token for the admin API (default: generated)");
+  serve_command->add_flag("--demo", demo, "Create a \"demo\" source and print how to send it events");
+
+  cdp::server::EventsReadOptions read_options;
+  auto* events = cli.add_subcommand("events", "Read the raw event log");
+  events->require_subcommand(1);
+  auto* tail = events->add_subcommand("tail", "Print raw log records as JSON Lines from a sequence number");
+  tail->add_option("--data", read_options.data_dir, "Data directory");
+  tail->add_option("--from", read_options.from_seq, "First sequence number (default 1)");
+  tail->add_option("--limit", read_options.limit, "Stop after this many records");
+  tail->add_flag("-f,--follow", read_options.follow, "Keep printing new records");
+  auto* export_command = events->add_subcommand("export", "Write raw log records to a JSON Lines file");
+  export_command->add_option("--data", read_options.data_dir, "Data directory");
+  export_command->add_option("--from", read_options.from_seq, "First sequence number (default 1)");
+  export_command->add_option("--to", read_options.to_seq, "Last sequence number (default: the end)");
+  export_command->add_option("--out", read_options.out_path, "Output file (default stdout)");
+
+  cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
+
+  CLI11_PARSE(cli, argc, argv);
+  if (serve_command->parsed()) return serve(config_path, data, listen, admin_token, demo);
+  if (tail->parsed()) return cdp::server::run_events_tail(read_options);
+  if (export_command->parsed()) return cdp::server::run_events_export(read_options);
+  return 0;
+}

@@ -1,0 +1,220 @@
+#include "storage/database.h"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_manager.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "storage/big_endian.h"
+
+namespace cdp::storage {
+namespace {
+
+constexpr const char* kColumnFamilies[] = {"default", "raw_log",
+                                           "dedup", "meta"};
+constexpr const char* kFormatKey = "format_version";
+
+// Drops dedup entries that have left the window, so the dedup column family stays bounded.
+class DedupExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  DedupExpiryFilter(const Clock* clock, int64_t window_ms) : clock_(clock), window_ms_(window_ms) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    if (value.size() < 8) return true;
+    const auto received_at = static_cast<int64_t>(read_u64_be({value.data(), value.size()}));
+    return received_at < clock_->now_ms() - window_ms_;
+  }
+  const char* Name() const override { return "cdp.DedupExpiryFilter"; }
+
+ private:
+  const Clock* clock_;
+  int64_t window_ms_;
+};
+
+std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const Database::Options& options,
+                                                             const rocksdb::CompactionFilter* filter) {
+  auto cache = rocksdb::NewLRUCache(32ULL << 20);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+
+  rocksdb::ColumnFamilyOptions raw;
+  raw.write_buffer_size = options.raw_log_write_buffer_bytes;
+  raw.max_write_buffer_number = 3;
+  raw.target_file_size_base = 64ULL << 20;
+  raw.level_compaction_dynamic_level_bytes = true;
+  raw.compression = rocksdb::kLZ4Compression;
+  raw.bottommost_compression = rocksdb::kZSTD;
+  raw.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  rocksdb::ColumnFamilyOptions dedup;
+  dedup.write_buffer_size = 16ULL << 20;
+  dedup.max_write_buffer_number = 3;
+  dedup.memtable_prefix_bloom_size_ratio = 0.1;
+  dedup.memtable_whole_key_filtering = true;
+  dedup.compaction_filter = filter;
+  dedup.compression = rocksdb::kLZ4Compression;
+  dedup.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  rocksdb::ColumnFamilyOptions small;
+  small.write_buffer_size = 4ULL << 20;
+  small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  return {{kColumnFamilies[0], small}, {kColumnFamilies[1], raw}, {kColumnFamilies[2], dedup},
+          {kColumnFamilies[3], small}};
+}
+
+// Keeps the filter alive as long as any database uses it; RocksDB stores a raw pointer.
+const rocksdb::CompactionFilter* dedup_filter(const Clock* clock, int64_t window_ms) {
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<DedupExpiryFilter>> filters;
+  std::lock_guard lock(mutex);
+  filters.push_back(std::make_unique<DedupExpiryFilter>(clock, window_ms));
+  return filters.back().get();
+}
+
+}  // namespace
+
+Status from_rocksdb(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return Status::ok();
+  std::string message = std::string(what) + ": " + status.ToString();
+  if (status.IsNoSpace() || status.IsIOError() || status.IsBusy() || status.IsTryAgain() ||
+      status.IsIncomplete()) {
+    return Status::unavailable(std::move(message));
+  }
+  if (status.IsCorruption()) return Status::corruption(std::move(message));
+  if (status.IsNotFound()) return Status::not_found(std::move(message));
+  if (status.IsInvalidArgument()) return Status::invalid_argument(std::move(message));
+  return Status::internal(std::move(message));
+}
+
+Result<std::unique_ptr<Database>> Database::open(const Options& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return Status::unavailable("cannot create data directory '" + options.path + "': " + ec.message());
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
+  // Lets RocksDB recover by itself from out-of-space errors in flush and compaction.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+
+  std::unique_ptr<Database> database(new Database());
+  database->path_ = options.path;
+  database->dedup_window_ms_ = options.dedup_window_ms;
+  rocksdb::DB* raw = nullptr;
+  auto status = rocksdb::DB::Open(db_options, options.path,
+                                  column_families(options, dedup_filter(options.clock, options.dedup_window_ms)),
+                                  &database->handles_, &raw);
+  if (!status.ok()) {
+    return Status(from_rocksdb(status, "opening data directory '" + options.path + "'").code(),
+                  "cannot open data directory '" + options.path + "': " + status.ToString() +
+                      " (is another cdp server using it?)");
+  }
+  database->db_.reset(raw);
+  CDP_RETURN_IF_ERROR(database->check_format_version());
+  return database;
+}
+
+Result<std::unique_ptr<Database>> Database::open_follower(const std::string& path,
+                                                          const std::string& scratch_path) {
+  if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
+    return Status::not_found("no cdp data directory at '" + path + "' (run `cdp serve --data " + path +
+                             "` first)");
+  }
+  rocksdb::DBOptions db_options;
+  db_options.max_open_files = -1;
+  std::unique_ptr<Database> database(new Database());
+  database->path_ = path;
+  database->follower_ = true;
+  rocksdb::DB* raw = nullptr;
+  Options defaults;
+  auto status = rocksdb::DB::OpenAsSecondary(db_options, path, scratch_path,
+                                             column_families(defaults, nullptr), &database->handles_, &raw);
+  if (!status.ok()) return from_rocksdb(status, "opening data directory '" + path + "' for reading");
+  database->db_.reset(raw);
+  CDP_RETURN_IF_ERROR(database->check_format_version());
+  return database;
+}
+
+Database::~Database() {
+  if (!db_) return;
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  db_->Close();
+}
+
+Status Database::check_format_version() {
+  auto stored = get_meta(kFormatKey);
+  if (!stored) return stored.status();
+  if (!stored->has_value()) {
+    if (follower_) return Status::ok();
+    return put_meta(kFormatKey, std::to_string(kFormatVersion));
+  }
+  int version = 0;
+  try {
+    version = std::stoi(**stored);
+  } catch (const std::exception&) {
+    return Status::corruption("data directory '" + path_ + "' has an unreadable format version '" +
+                              **stored + "'");
+  }
+  if (version > kFormatVersion) {
+    return Status::failed_precondition(
+        "data directory '" + path_ + "' has format version " + std::to_string(version) +
+        ", newer than this cdp build understands (" + std::to_string(kFormatVersion) +
+        "); upgrade cdp");
+  }
+  return Status::ok();
+}
+
+Result<std::optional<std::string>> Database::get_meta(const std::string& key) {
+  std::string value;
+  auto status = db_->Get(rocksdb::ReadOptions(), meta(), key, &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return from_rocksdb(status, "reading metadata '" + key + "'");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Database::put_meta(const std::string& key, const std::string& value) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  return from_rocksdb(db_->Put(write_options, meta(), key, value), "writing metadata '" + key + "'");
+}
+
+Status Database::delete_meta(const std::string& key) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  return from_rocksdb(db_->Delete(write_options, meta(), key), "deleting metadata '" + key + "'");
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Database::scan_meta(const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    entries.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "scanning metadata");
+  return entries;
+}
+
+Status Database::catch_up() {
+  if (!follower_) return Status::ok();
+  return from_rocksdb(db_->TryCatchUpWithPrimary(), "following the data directory");
+}
+
+uint64_t Database::int_property(const std::string& name) {
+  uint64_t total = 0;
+  for (auto* handle : handles_) {
+    uint64_t value = 0;
+    if (db_->GetIntProperty(handle, name, &value)) total += value;
+  }
+  return total;
+}
+
+}  // namespace cdp::storage
