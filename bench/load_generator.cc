@@ -435,7 +435,8 @@ int run_load(const Options& options) {
   return 0;
 }
 
-// Appends 4 KB and fdatasyncs, as a write-ahead log does, for `duration_s` seconds in `dir`.
+// Appends 4 KB and fdatasyncs, as a write-ahead log does, for `duration_s` seconds in `dir`;
+// then appends 1 MB blocks with fdatasync for as long again, for the sequential write bandwidth.
 int run_fsync_ceiling(const Options& options) {
   std::string path = options.fsync_dir + "/cdp-fsync-probe.XXXXXX";
   const int fd = mkstemp(path.data());
@@ -463,9 +464,26 @@ int run_fsync_ceiling(const Options& options) {
     now = done;
     ++count;
   }
+  const double seconds = std::chrono::duration<double>(now - start).count();
+
+  // The other ceiling of a write-ahead log: sequential bandwidth, 1 MB appends + fdatasync.
+  std::vector<char> chunk(1 << 20, 'y');
+  const auto bandwidth_start = std::chrono::steady_clock::now();
+  const auto bandwidth_until = bandwidth_start + std::chrono::duration_cast<nanoseconds>(
+                                                     std::chrono::duration<double>(options.duration_s));
+  uint64_t bandwidth_bytes = 0;
+  auto bandwidth_now = bandwidth_start;
+  while (bandwidth_now < bandwidth_until) {
+    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size()) || ::fdatasync(fd) != 0) {
+      std::cerr << "cdp_load: write/fdatasync failed: " << std::strerror(errno) << "\n";
+      break;
+    }
+    bandwidth_bytes += chunk.size();
+    bandwidth_now = std::chrono::steady_clock::now();
+  }
   ::close(fd);
   ::unlink(path.c_str());
-  const double seconds = std::chrono::duration<double>(now - start).count();
+  const double bandwidth_seconds = std::chrono::duration<double>(bandwidth_now - bandwidth_start).count();
   std::sort(latencies_us.begin(), latencies_us.end());
   JsonWriter out;
   out.begin_object();
@@ -474,6 +492,7 @@ int run_fsync_ceiling(const Options& options) {
   out.key("duration_s").number(seconds);
   out.key("fsyncs").number(static_cast<int64_t>(count));
   out.key("fsyncs_per_s").number(static_cast<double>(count) / seconds);
+  out.key("write_mb_per_s").number(static_cast<double>(bandwidth_bytes) / 1e6 / bandwidth_seconds);
   out.key("latency_ms").begin_object();
   out.key("p50").number(percentile_ms(latencies_us, 0.50));
   out.key("p99").number(percentile_ms(latencies_us, 0.99));
@@ -508,7 +527,7 @@ int main(int argc, char** argv) {
   cli.add_flag("--gzip", options.gzip, "Send bodies gzip-compressed (compressed per request)");
   cli.add_option("--fsync-ceiling", options.fsync_dir,
                  "Instead of HTTP load: append 4 KB + fdatasync in a loop in this directory for --duration "
-                 "seconds and report fsyncs/s");
+                 "seconds and report fsyncs/s, then 1 MB + fdatasync for as long, for MB/s");
   CLI11_PARSE(cli, argc, argv);
   if (options.batch_size == 0 || options.connections <= 0 || options.duration_s <= 0) {
     std::cerr << "cdp_load: --batch-size, --connections and --duration must be positive\n";

@@ -16,7 +16,7 @@ STORAGE_BENCH=$BUILD/src/storage/cdp_storage_bench
 RUNS=${RUNS:-3}                        # repetitions of every measurement; the table shows medians
 DURATION=${DURATION:-10}               # measured seconds per load step
 WARMUP=${WARMUP:-2}                    # seconds of load before measuring
-FSYNC_SECONDS=${FSYNC_SECONDS:-5}
+FSYNC_SECONDS=${FSYNC_SECONDS:-4}      # each of the two disk probes
 HTTP_THREADS=${HTTP_THREADS:-2}        # [server] http_threads
 LOAD_THREADS=${LOAD_THREADS:-1}        # cdp_load I/O threads
 NOOP_CONNECTIONS=${NOOP_CONNECTIONS:-16}
@@ -26,7 +26,7 @@ BATCH_SIZE=${BATCH_SIZE:-100}
 EVENT_BYTES=${EVENT_BYTES:-1000}
 GBENCH_MIN_TIME=${GBENCH_MIN_TIME:-0.5}
 DATA_ROOT=${DATA_ROOT:-}               # directory on the filesystem under test (default: a temp dir)
-OUT=${OUT:-$ROOT/bench/out/$(date -u +%Y%m%dT%H%M%SZ)}
+OUT=${OUT:-$BUILD/bench-out/$(date -u +%Y%m%dT%H%M%SZ)}  # raw results (build/ is ignored by git)
 
 for binary in "$CDP" "$LOAD"; do
   if [[ ! -x $binary ]]; then
@@ -142,11 +142,11 @@ step() {
   cpu_after=$(server_cpu_s)
   groups_after=$(server_groups)
   echo idle >"$OUT/phase"
-  # The step lasts WARMUP + DURATION + 2 s of grace: CPU and fsyncs are averaged over that.
+  # CPU and fsyncs are averaged over WARMUP + DURATION (the 2 s of grace after it are mostly idle).
   line=$(jq -c --argjson run "$run" --arg step "$name" \
     --argjson cpu "$(echo "$cpu_after - $cpu_before" | bc -l)" \
     --argjson groups "$(jq -n "$groups_after - $groups_before")" \
-    --argjson seconds "$(echo "$WARMUP + $DURATION + 2" | bc -l)" \
+    --argjson seconds "$(echo "$WARMUP + $DURATION" | bc -l)" \
     '. + {run: $run, step: $step, server_cpu_cores: ($cpu / $seconds),
           server_fsyncs_per_s: ($groups / $seconds)}' <<<"$line")
   echo "$line" >>"$RESULTS"

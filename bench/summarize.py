@@ -50,6 +50,8 @@ def main():
     rows = [
         ("fsync ceiling: 4 KB append + fdatasync (fsyncs/s)", "",
          lambda run: value(run, "fsync_ceiling", lambda r: r["fsyncs_per_s"]), 0, None, "", None),
+        ("disk write ceiling: 1 MB append + fdatasync (MB/s)", "",
+         lambda run: value(run, "fsync_ceiling", lambda r: r["write_mb_per_s"]), 0, None, "", None),
         ("no-op ceiling: GET /healthz, keep-alive (requests/s)", "",
          lambda run: value(run, "noop_ceiling", lambda r: r["requests_per_s"]), 0, None, "", None),
         ("batch, closed loop (events/s)", "≥ 100,000",

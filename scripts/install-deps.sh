@@ -10,7 +10,7 @@ packages=(
   librocksdb-dev libboost-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libtomlplusplus-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs wrk procps util-linux
+  nodejs wrk procps util-linux chromium
 )
 missing=()
 for package in "${packages[@]}"; do

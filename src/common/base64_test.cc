@@ -57,7 +57,8 @@ TEST(Base64Test, RoundTripsArbitraryBytesOfEveryLength) {
 }
 
 TEST(Base64Test, RejectsCharactersOutsideTheAlphabet) {
-  const char* invalid[] = {"Zm9v!", "Zm 9v", "Zm9v\n", "Zm-9", "Zm_9", "Z=m9", "=Zm9", "Zm9\xc3\xa9"};
+  const char* invalid[] = {"Zm9v!", "Zm 9v", "Zm9v\n", "Zm-9",
+                           "Zm_9",  "Z=m9",  "=Zm9",   "Zm9\xc3\xa9"};
   for (const char* text : invalid) {
     EXPECT_EQ(base64_decode(text), std::nullopt) << text;
   }

@@ -70,8 +70,11 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view text) {
         ++pos;
         int zone_hours = 0, zone_minutes = 0;
         if (!read_digits(text, pos, 2, zone_hours)) return std::nullopt;
-        consume(text, pos, ':');
-        if (pos < text.size() && !read_digits(text, pos, 2, zone_minutes)) return std::nullopt;
+        // "+02", "+0200" and "+02:00" are offsets; "+02:" is not.
+        const bool colon = consume(text, pos, ':');
+        if ((colon || pos < text.size()) && !read_digits(text, pos, 2, zone_minutes)) {
+          return std::nullopt;
+        }
         if (zone_hours > 23 || zone_minutes > 59) return std::nullopt;
         offset_minutes = (zone_hours * 60 + zone_minutes) * (zone == '+' ? 1 : -1);
       } else {

@@ -43,6 +43,10 @@ TEST(ParseIso8601Test, NegativeOffsetWithMinutesIsAdded) {
   EXPECT_EQ(parse_iso8601_ms("2024-05-01T07:00:00-05:30"), kMay1Noon30);
 }
 
+TEST(ParseIso8601Test, OffsetMayBeHoursOnly) {
+  EXPECT_EQ(parse_iso8601_ms("2024-05-01T14:30:00+02"), kMay1Noon30);
+}
+
 TEST(ParseIso8601Test, OffsetCanCrossMidnight) {
   EXPECT_EQ(parse_iso8601_ms("2024-05-02T01:30:00+13:00"), kMay1Noon30);
 }
@@ -52,11 +56,11 @@ TEST(ParseIso8601Test, FractionsOfOneToNineDigitsAreScaledOrTruncatedToMilliseco
     const char* text;
     int64_t millis;
   } cases[] = {
-      {"2024-05-01T12:30:00.1Z", 100},          {"2024-05-01T12:30:00.12Z", 120},
-      {"2024-05-01T12:30:00.123Z", 123},        {"2024-05-01T12:30:00.1234Z", 123},
-      {"2024-05-01T12:30:00.12345Z", 123},      {"2024-05-01T12:30:00.123456Z", 123},
-      {"2024-05-01T12:30:00.1234567Z", 123},    {"2024-05-01T12:30:00.12345678Z", 123},
-      {"2024-05-01T12:30:00.999999999Z", 999},  {"2024-05-01T12:30:00.000000001Z", 0},
+      {"2024-05-01T12:30:00.1Z", 100},         {"2024-05-01T12:30:00.12Z", 120},
+      {"2024-05-01T12:30:00.123Z", 123},       {"2024-05-01T12:30:00.1234Z", 123},
+      {"2024-05-01T12:30:00.12345Z", 123},     {"2024-05-01T12:30:00.123456Z", 123},
+      {"2024-05-01T12:30:00.1234567Z", 123},   {"2024-05-01T12:30:00.12345678Z", 123},
+      {"2024-05-01T12:30:00.999999999Z", 999}, {"2024-05-01T12:30:00.000000001Z", 0},
       {"2024-05-01T12:30:00,5Z", 500},
   };
   for (const auto& c : cases) {
@@ -105,6 +109,8 @@ TEST(ParseIso8601Test, RejectsInvalidDatesAndTimes) {
       "2024-05-01T",
       "2024-05-01T12:30:00.Z",
       "2024-05-01T12:30:00+2",
+      "2024-05-01T12:30:00+02:",
+      "2024-05-01T12:30:00+02:3",
       "2024-05-01T12:30:00+24:00",
       "2024-05-01T12:30:00+02:60",
       "24-05-01",
@@ -122,7 +128,7 @@ TEST(ParseIso8601Test, RejectsInvalidDatesAndTimes) {
 
 TEST(ParseIso8601Test, RejectsTrailingJunk) {
   const char* invalid[] = {
-      "2024-05-01x",         "2024-05-01T12:30:00Zjunk", "2024-05-01T12:30:00Z ",
+      "2024-05-01x",          "2024-05-01T12:30:00Zjunk",   "2024-05-01T12:30:00Z ",
       "2024-05-01T12:30:00 ", "2024-05-01T12:30:00+02:00x", "2024-05-01T12:30:00.123 Z",
       "2024-05-01T12:30:00Q",
   };
@@ -154,16 +160,17 @@ TEST(FormatIso8601Test, FormatThenParseRoundTrips) {
                              -86400000,
                              -86400001,
                              kMay1Noon30 + 123,
-                             951782400000,   // 2000-02-29
-                             4102444799999,  // 2099-12-31T23:59:59.999Z
-                             -2208988800000, // 1900-01-01
+                             951782400000,      // 2000-02-29
+                             4102444799999,     // 2099-12-31T23:59:59.999Z
+                             -2208988800000,    // 1900-01-01
                              253402300799999};  // 9999-12-31T23:59:59.999Z
   for (int64_t ms : samples) {
     const std::string text = format_iso8601_ms(ms);
     EXPECT_EQ(parse_iso8601_ms(text), ms) << text;
   }
   // A walk over a few years in odd steps, to hit many month and day boundaries.
-  for (int64_t ms = -3LL * 365 * 86400000; ms < 3LL * 365 * 86400000; ms += 86400000LL * 7 + 3600007) {
+  for (int64_t ms = -3LL * 365 * 86400000; ms < 3LL * 365 * 86400000;
+       ms += 86400000LL * 7 + 3600007) {
     const std::string text = format_iso8601_ms(ms);
     ASSERT_EQ(parse_iso8601_ms(text), ms) << text;
   }

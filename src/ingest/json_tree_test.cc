@@ -124,6 +124,7 @@ TEST_F(JsonTreeTest, EscapedKeysAreUnescaped) {
 
 TEST_F(JsonTreeTest, ControlCharactersAreEscapedWhenWritten) {
   EXPECT_EQ(round_trip(R"({"s":"\u0001\u001f\b\f\/"})"), R"({"s":"\u0001\u001f\b\f/"})");
+  EXPECT_EQ(round_trip(R"({"s":"a\u0000b"})"), R"({"s":"a\u0000b"})");
 }
 
 TEST_F(JsonTreeTest, DuplicateKeysLastOneWinsInFind) {
@@ -244,16 +245,19 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"Utf8Surrogate", "{\"a\":\"\xED\xA0\x80\"}"},
         MalformedCase{"InvalidUtf8InKey", "{\"\xFE\":1}"},
         MalformedCase{"LoneHighSurrogateEscape", R"({"a":"\ud83d"})"},
+        MalformedCase{"LoneLowSurrogateEscape", R"({"a":"\ude00"})"},
+        MalformedCase{"UnescapedTabInString", "{\"a\":\"a\tb\"}"},
+        MalformedCase{"UnescapedNewlineInString", "{\"a\":\"a\nb\"}"},
         MalformedCase{"BareStringRoot", R"("hello")"},
         MalformedCase{"BareNumberRoot", "42"},
         MalformedCase{"BareTrueRoot", "true"},
         MalformedCase{"BareNullRoot", "null"}),
-    [](const ::testing::TestParamInfo<MalformedCase>& info) { return std::string(info.param.name); });
+    [](const ::testing::TestParamInfo<MalformedCase>& test_case) { return std::string(test_case.param.name); });
 
 TEST_F(JsonTreeTest, ErrorsSayWhereTheProblemWas) {
   Status status = parse_error(R"({"a":1,"b":tru})");
   EXPECT_THAT(status.message(), HasSubstr("at byte")) << status.message();
-  status = parse_error(R"({} x)");
+  status = parse_error(R"({} {})");
   EXPECT_THAT(status.message(), HasSubstr("after the top-level value")) << status.message();
   status = parse_error(R"("hello")");
   EXPECT_THAT(status.message(), HasSubstr("must be a JSON object")) << status.message();

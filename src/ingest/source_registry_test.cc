@@ -291,13 +291,14 @@ TEST_F(SourceRegistryTest, CreateRefusesInvalidNames) {
 }
 
 TEST(SourceNameTest, AcceptsLowercaseDigitsUnderscoreAndDash) {
-  for (const std::string name : {"web", "a", "ios-app_2", "0", std::string(64, 'x')}) {
+  for (const std::string& name : {std::string("web"), std::string("a"), std::string("ios-app_2"), std::string("0"),
+                                  std::string(64, 'x')}) {
     EXPECT_TRUE(SourceRegistry::validate_name(name).is_ok()) << name;
   }
 }
 
 TEST(SourceNameTest, RefusesEverythingElse) {
-  for (const std::string name : {std::string(), std::string(65, 'x'), std::string("Web"), std::string("web site"),
+  for (const std::string& name : {std::string(), std::string(65, 'x'), std::string("Web"), std::string("web site"),
                                  std::string("web/app"), std::string("caf\xC3\xA9"), std::string("a.b"),
                                  std::string("a\0b", 3)}) {
     Status status = SourceRegistry::validate_name(name);

@@ -56,7 +56,9 @@ class TrackingRequestTest : public ::testing::Test {
       const JsonValue* field = value.find(key);
       EXPECT_TRUE(field != nullptr && field->is_string()) << key << " in " << event.json;
     }
-    if (const JsonValue* message_id = value.find("messageId")) EXPECT_EQ(message_id->text, event.message_id);
+    if (const JsonValue* message_id = value.find("messageId")) {
+      EXPECT_EQ(message_id->text, event.message_id);
+    }
     EXPECT_EQ(value.find("writeKey"), nullptr) << event.json;
     return value;
   }

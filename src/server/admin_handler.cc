@@ -81,7 +81,13 @@ Response AdminHandler::handle(const Request& request) {
   }
   std::string_view path = request.target();
   path = path.substr(0, path.find('?'));
-  if (path == kEventsPath) return events(request);
+  if (path == kEventsPath) {
+    if (request.method() != http::verb::get) {
+      return json_error(http::status::method_not_allowed, request.version(), "method_not_allowed",
+                        "use GET on /admin/v1/events");
+    }
+    return events(request);
+  }
   if (path == kSourcesPath) return sources(request, "");
   if (path.starts_with(kSourcesPath) && path.size() > kSourcesPath.size() + 1 &&
       path[kSourcesPath.size()] == '/') {

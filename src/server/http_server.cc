@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include <charconv>
+#include <chrono>
 #include <optional>
 
 #include "common/log.h"
@@ -60,6 +61,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                      std::to_string(options_.max_body_bytes) +
                                      " bytes; send fewer events per request");
       response.keep_alive(false);
+      drain_after_write_ = true;
       return write(std::move(response));
     }
     if (ec) {
@@ -91,8 +93,31 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) return self->close();
       const bool keep_alive = self->response_->keep_alive();
       self->response_.reset();
+      if (self->drain_after_write_) return self->drain();
       if (!keep_alive) return self->close();
       self->read();
+    });
+  }
+
+  // After refusing an oversize body, reads and discards what the client is still sending (up to
+  // a cap, for a few seconds) before closing: clients that send the whole body before reading the
+  // answer would otherwise see a broken pipe instead of the 413.
+  void drain() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (drain_started_ == std::chrono::steady_clock::time_point{}) {
+      drain_started_ = std::chrono::steady_clock::now();
+    }
+    if (drained_bytes_ > kMaxDrainBytes || std::chrono::steady_clock::now() - drain_started_ > kMaxDrainTime) {
+      return close();
+    }
+    stream_.expires_after(kMaxDrainTime);
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code read_error,
+                                                                                    size_t bytes) {
+      if (read_error) return self->close();
+      self->drained_bytes_ += bytes;
+      self->drain();
     });
   }
 
@@ -109,6 +134,11 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpServer::Options& options_;
   const HttpServer::Handler& handler_;
   RequestInfo info_;
+  bool drain_after_write_ = false;
+  size_t drained_bytes_ = 0;
+  std::chrono::steady_clock::time_point drain_started_{};
+  static constexpr size_t kMaxDrainBytes = 64ULL << 20;
+  static constexpr std::chrono::seconds kMaxDrainTime{5};
 };
 
 }  // namespace
@@ -174,6 +204,9 @@ void HttpServer::stop() {
   io_.stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
+  // io_.stop() may win the race with the posted close; with no thread left, closing here is safe.
+  beast::error_code ec;
+  acceptor_.close(ec);
 }
 
 }  // namespace cdp::server

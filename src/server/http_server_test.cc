@@ -150,6 +150,14 @@ TEST_F(HttpServerTest, BodyOverTheLimitIsRefusedWith413BeforeItArrives) {
   EXPECT_TRUE(client_->server_closed());
 }
 
+TEST_F(HttpServerTest, BodyOverTheLimitSentInFullStillGets413) {
+  // Most clients write the whole body before reading: they must see the 413, not a broken pipe.
+  start_echo(1024);
+  auto response = must(client_->post("/upload", std::string(4 << 20, 'b')));
+  EXPECT_EQ(response.result(), http::status::payload_too_large);
+  EXPECT_THAT(response.body(), HasSubstr(R"("code":"body_too_large")"));
+}
+
 TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIsRefusedWith413) {
   start_echo(1024);
   const std::string chunk(800, 'c');
@@ -227,7 +235,9 @@ TEST_F(HttpServerTest, StopClosesTheListener) {
   server_->stop();
   server_->stop();  // idempotent
   TestHttpClient late(port, 5s);
-  EXPECT_FALSE(late.get("/").has_value());
+  auto refused = late.get("/");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.status().message(), HasSubstr("cannot connect")) << "nothing listens any more";
 }
 
 TEST_F(HttpServerTest, StartFailsWhenThePortIsTaken) {

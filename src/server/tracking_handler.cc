@@ -116,16 +116,16 @@ void TrackingHandler::handle(Request&& request, const RequestInfo& info, Respond
   }
   if (path.starts_with(kSettingsPrefix)) {
     if (request.method() != http::verb::get) {
-      return respond(json_error(http::status::method_not_allowed, request.version(), "method_not_allowed",
-                                "use GET for the settings document"));
+      return respond(reject_request(request, http::status::method_not_allowed, "method_not_allowed",
+                                    "use GET for the settings document", "method_not_allowed"));
     }
     const auto write_key = path.substr(kSettingsPrefix.size(),
                                        path.size() - kSettingsPrefix.size() - kSettingsSuffix.size());
     return settings(request, write_key, std::move(respond));
   }
   if (request.method() != http::verb::post) {
-    return respond(json_error(http::status::method_not_allowed, request.version(), "method_not_allowed",
-                              "the tracking API takes POST requests"));
+    return respond(reject_request(request, http::status::method_not_allowed, "method_not_allowed",
+                                  "the tracking API takes POST requests", "method_not_allowed"));
   }
   track(std::move(request), info, std::move(respond));
 }

@@ -35,7 +35,13 @@ Status RawLogWriter::start() {
   auto stored = database_.get_meta(kLastSeqKey);
   if (!stored) return stored.status();
   uint64_t last = 0;
-  if (stored->has_value() && (*stored)->size() == 8) last = read_u64_be(**stored);
+  if (stored->has_value()) {
+    if ((*stored)->size() != 8) {
+      return Status::corruption("meta raw_log/last_seq in '" + database_.path() +
+                                "' is not an 8-byte sequence number; refusing to write over the raw log");
+    }
+    last = read_u64_be(**stored);
+  }
   last_seq_.store(last);
   thread_ = std::thread([this] { run(); });
   return Status::ok();

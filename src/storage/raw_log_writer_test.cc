@@ -321,7 +321,8 @@ TEST_F(RawLogWriterTest, ConcurrentSubmittersStoreEveryEventExactlyOnceWithUniqu
       go.arrive_and_wait();
       for (int i = 0; i < kRequestsPerThread; ++i) {
         const std::string own = "t" + std::to_string(t) + "-" + std::to_string(i);
-        auto request = make_request("web", kStartMs, {own + "-a", "shared-" + std::to_string(i), own + "-b"});
+        auto request =
+            make_request("web", kStartMs, {own + "-a", "shared-" + std::to_string(i), own + "-b"});
         while (true) {
           Submitted submitted = submit(*writer_, request);
           if (submitted.status.code() == StatusCode::kResourceExhausted) {
@@ -375,7 +376,8 @@ TEST_F(RawLogWriterTest, FullQueueRefusesWithResourceExhaustedAndKeepsWhatItAcce
   open();
   const auto big_request = [](const std::string& id) {
     AppendRequest request = make_request("web", kStartMs, {id});
-    request.events[0].json = R"({"messageId":")" + id + R"(","pad":")" + std::string(100, 'x') + R"("})";
+    request.events[0].json =
+        R"({"messageId":")" + id + R"(","pad":")" + std::string(100, 'x') + R"("})";
     return request;
   };
   Submitted accepted;
@@ -473,7 +475,8 @@ TEST_F(RawLogWriterTest, DeleteRawLogBeforeDeletesExactlyTheRecordsOlderThanTheC
 }
 
 TEST_F(RawLogWriterTest, ScanStartsAtFromSeqAndStopsAtTheLimitOrWhenToldTo) {
-  ASSERT_TRUE(append(*writer_, make_request("web", kStartMs, {"a", "b", "c", "d", "e"})).status.is_ok());
+  ASSERT_TRUE(
+      append(*writer_, make_request("web", kStartMs, {"a", "b", "c", "d", "e"})).status.is_ok());
   RawLogReader reader(*database_);
   std::vector<uint64_t> seen;
   auto next = reader.scan(2, 2, [&](const RawLogRecord& record) {
