@@ -79,8 +79,8 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
     CDP_RETURN_IF_ERROR(read<bool>(*server, "server", "trust_forwarded_for", config.trust_forwarded_for));
     if (const auto* origins = (*server)["cors_origins"].as_array()) {
       config.cors_origins.clear();
-      for (const auto& origin : *origins) {
-        auto value = origin.value<std::string>();
+      for (const auto& entry : *origins) {
+        auto value = entry.value<std::string>();
         if (!value) return Status::invalid_argument("config [server] cors_origins must be strings");
         config.cors_origins.push_back(*value);
       }

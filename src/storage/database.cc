@@ -5,9 +5,12 @@
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 
+#include "common/log.h"
 #include "storage/big_endian.h"
 
 namespace cdp::storage {
@@ -68,6 +71,25 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const Database::Opt
           {kColumnFamilies[3], small}};
 }
 
+// RocksDB's warnings and errors, written to our log instead of a LOG file in the data directory.
+// Rationale: on a full disk RocksDB's file logger aborts the process (an assert in
+// WritableFileWriter, compiled into Debian's librocksdb) on the next write after one that failed,
+// and the LOG file would compete with the data for the last free bytes.
+class RocksDbLogger final : public rocksdb::Logger {
+ public:
+  RocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    // HEADER_LEVEL is the options dump at open: noise in a JSON log.
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char message[1024];
+    std::vsnprintf(message, sizeof message, format, ap);
+    log::write(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::kError : log::Level::kWarn, "rocksdb",
+               {{"message", message}});
+  }
+};
+
 // Keeps the filter alive as long as any database uses it; RocksDB stores a raw pointer.
 const rocksdb::CompactionFilter* dedup_filter(const Clock* clock, int64_t window_ms) {
   static std::mutex mutex;
@@ -102,8 +124,10 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 5;
-  // Lets RocksDB recover by itself from out-of-space errors in flush and compaction.
+  db_options.info_log = std::make_shared<RocksDbLogger>();
+  // Lets RocksDB recover by itself from out-of-space errors in writes, flush and compaction. It
+  // polls every 5 s and resumes only once the largest write buffer (64 MB) is free; until then
+  // DB::Resume() answers Busy.
   db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
 
   std::unique_ptr<Database> database(new Database());

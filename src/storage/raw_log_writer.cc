@@ -131,8 +131,6 @@ void RawLogWriter::try_recover() {
   if (status.ok()) {
     storage_available_.store(true);
     log::info("storage_recovered", {{"path", database_.path()}});
-  } else {
-    log::warn("DEBUG_resume_failed", {{"error", status.ToString()}});
   }
 }
 
