@@ -19,13 +19,18 @@ size_t depth_of(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
-    else if ((c == '}' || c == ']') && depth > 0) --depth;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      max_depth = std::max(max_depth, ++depth);
+    else if ((c == '}' || c == ']') && depth > 0)
+      --depth;
   }
   return max_depth;
 }
@@ -40,8 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto ours = parser.parse(input);
   simdjson::dom::element element;
   const auto oracle_error = oracle.parse(simdjson::padded_string(input)).get(element);
-  const bool oracle_object_or_array =
-      !oracle_error && (element.is_object() || element.is_array());
+  const bool oracle_object_or_array = !oracle_error && (element.is_object() || element.is_array());
 
   if (ours.has_value()) {
     // Everything we accept is JSON, unless it holds a number simdjson's DOM cannot represent.

@@ -11,9 +11,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   using cdp::ingest::Endpoint;
-  static constexpr Endpoint kEndpoints[] = {Endpoint::kBatch, Endpoint::kTrack,  Endpoint::kIdentify,
-                                            Endpoint::kPage,  Endpoint::kScreen, Endpoint::kGroup,
-                                            Endpoint::kAlias, Endpoint::kBatch};
+  static constexpr Endpoint kEndpoints[] = {
+      Endpoint::kBatch,  Endpoint::kTrack, Endpoint::kIdentify, Endpoint::kPage,
+      Endpoint::kScreen, Endpoint::kGroup, Endpoint::kAlias,    Endpoint::kBatch};
   cdp::ingest::TrackingLimits limits;
   limits.max_event_bytes = 4096;
   limits.max_batch_events = 50;

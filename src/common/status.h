@@ -12,7 +12,7 @@ namespace cdp {
 // What kind of failure a Status carries. Callers branch on the code; the message is for people.
 enum class StatusCode {
   kOk,
-  kInvalidArgument,    // the input is wrong; retrying the same input will fail again
+  kInvalidArgument,  // the input is wrong; retrying the same input will fail again
   kNotFound,
   kAlreadyExists,
   kPermissionDenied,
@@ -32,14 +32,22 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return {}; }
-  static Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status invalid_argument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status already_exists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-  static Status permission_denied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
-  static Status resource_exhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+  static Status permission_denied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
+  static Status resource_exhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
-  static Status failed_precondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+  static Status failed_precondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool is_ok() const { return code_ == StatusCode::kOk; }
@@ -56,7 +64,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     CDP_CHECK(!std::get<Status>(state_).is_ok());
   }
@@ -93,8 +101,8 @@ class [[nodiscard]] Result {
 }  // namespace cdp
 
 // Returns early from the enclosing function when `expr` is not ok.
-#define CDP_RETURN_IF_ERROR(expr)              \
-  do {                                         \
-    ::cdp::Status cdp_status_ = (expr);        \
+#define CDP_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    ::cdp::Status cdp_status_ = (expr);           \
     if (!cdp_status_.is_ok()) return cdp_status_; \
   } while (false)

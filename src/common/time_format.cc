@@ -39,7 +39,8 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view text) {
       !read_digits(text, pos, 2, day)) {
     return std::nullopt;
   }
-  const year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+  const year_month_day date{std::chrono::year{year},
+                            std::chrono::month{static_cast<unsigned>(month)},
                             std::chrono::day{static_cast<unsigned>(day)}};
   if (!date.ok()) return std::nullopt;
   int64_t offset_minutes = 0;

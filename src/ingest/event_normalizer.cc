@@ -14,9 +14,9 @@ constexpr std::array<std::string_view, 6> kTypes = {"identify", "track", "page",
 
 // Fields the normaliser writes itself; every other member passes through unchanged.
 constexpr std::array<std::string_view, 12> kManagedFields = {
-    "type",         "messageId",     "userId",            "anonymousId",
-    "previousId",   "context",       "integrations",      "timestamp",
-    "originalTimestamp", "sentAt",   "receivedAt",        "writeKey"};
+    "type",       "messageId",    "userId",    "anonymousId",       "previousId",
+    "context",    "integrations", "timestamp", "originalTimestamp", "sentAt",
+    "receivedAt", "writeKey"};
 
 bool is_managed(std::string_view key) {
   for (auto managed : kManagedFields) {
@@ -107,8 +107,9 @@ NormalizeOutcome normalize_event(const JsonValue& item, const EventDefaults& def
     message_id = sent->text;
     outcome.message_id_as_sent = message_id;
     if (message_id.size() > limits.max_message_id_bytes) {
-      return reject("invalid_message_id", "messageId is longer than " +
-                                              std::to_string(limits.max_message_id_bytes) + " bytes");
+      return reject(
+          "invalid_message_id",
+          "messageId is longer than " + std::to_string(limits.max_message_id_bytes) + " bytes");
     }
   }
   if (message_id.empty()) message_id = new_uuid_v4();
@@ -122,14 +123,16 @@ NormalizeOutcome normalize_event(const JsonValue& item, const EventDefaults& def
     bool known = false;
     for (auto candidate : kTypes) known = known || candidate == type;
     if (!known) {
-      return reject("invalid_type", "type \"" + std::string(type.substr(0, 40)) +
-                                        "\" is not one of identify, track, page, screen, group, alias");
+      return reject("invalid_type",
+                    "type \"" + std::string(type.substr(0, 40)) +
+                        "\" is not one of identify, track, page, screen, group, alias");
     }
   }
 
   const IdField user_id = id_field(item, "userId");
   const IdField anonymous_id = id_field(item, "anonymousId");
-  if (user_id.wrong_type) return reject("invalid_field_type", "userId must be a string or a number");
+  if (user_id.wrong_type)
+    return reject("invalid_field_type", "userId must be a string or a number");
   if (anonymous_id.wrong_type) {
     return reject("invalid_field_type", "anonymousId must be a string or a number");
   }
@@ -140,16 +143,20 @@ NormalizeOutcome normalize_event(const JsonValue& item, const EventDefaults& def
   IdField previous_id;
   if (type == "alias") {
     previous_id = id_field(item, "previousId");
-    if (previous_id.wrong_type) return reject("invalid_field_type", "previousId must be a string or a number");
-    if (previous_id.value.empty()) return reject("missing_previous_id", "an alias needs a previousId");
+    if (previous_id.wrong_type)
+      return reject("invalid_field_type", "previousId must be a string or a number");
+    if (previous_id.value.empty())
+      return reject("missing_previous_id", "an alias needs a previousId");
   } else if (type == "track") {
     const JsonValue* event = item.find("event");
     if (!present(event)) return reject("missing_event", "a track needs an \"event\" name");
     if (!event->is_string()) return reject("invalid_field_type", "event must be a string");
-    if (event->text.empty()) return reject("missing_event", "a track needs a non-empty \"event\" name");
+    if (event->text.empty())
+      return reject("missing_event", "a track needs a non-empty \"event\" name");
   } else if (type == "group") {
     const IdField group_id = id_field(item, "groupId");
-    if (group_id.wrong_type) return reject("invalid_field_type", "groupId must be a string or a number");
+    if (group_id.wrong_type)
+      return reject("invalid_field_type", "groupId must be a string or a number");
     if (group_id.value.empty()) return reject("missing_group_id", "a group call needs a groupId");
   } else if (type == "page" || type == "screen") {
     for (std::string_view name : {"name", "category"}) {
@@ -179,16 +186,20 @@ NormalizeOutcome normalize_event(const JsonValue& item, const EventDefaults& def
     int64_t ms = 0;
   };
   TimeField original, sent_at;
-  for (auto [name, field] : {std::pair<std::string_view, TimeField*>{"originalTimestamp", &original},
-                             {"timestamp", &original}, {"sentAt", &sent_at}}) {
+  for (auto [name, field] :
+       {std::pair<std::string_view, TimeField*>{"originalTimestamp", &original},
+        {"timestamp", &original},
+        {"sentAt", &sent_at}}) {
     if (field->value != nullptr) continue;
     const JsonValue* value = item.find(name);
     if (name == "sentAt" && !present(value)) value = defaults.sent_at;
     if (!present(value)) continue;
-    if (!value->is_string()) return reject("invalid_timestamp", std::string(name) + " must be an ISO 8601 string");
+    if (!value->is_string())
+      return reject("invalid_timestamp", std::string(name) + " must be an ISO 8601 string");
     auto ms = parse_iso8601_ms(value->text);
     if (!ms) {
-      return reject("invalid_timestamp", std::string(name) + " \"" + std::string(value->text.substr(0, 40)) +
+      return reject("invalid_timestamp", std::string(name) + " \"" +
+                                             std::string(value->text.substr(0, 40)) +
                                              "\" is not an ISO 8601 date-time");
     }
     *field = TimeField{value, *ms};
@@ -201,9 +212,8 @@ NormalizeOutcome normalize_event(const JsonValue& item, const EventDefaults& def
   }
   int64_t timestamp_ms = defaults.received_at_ms;
   if (original.value != nullptr) {
-    timestamp_ms = sent_at.value != nullptr
-                       ? defaults.received_at_ms - (sent_at.ms - original.ms)
-                       : original.ms;
+    timestamp_ms = sent_at.value != nullptr ? defaults.received_at_ms - (sent_at.ms - original.ms)
+                                            : original.ms;
   }
 
   std::string& out = outcome.event.emplace().json;
@@ -236,14 +246,16 @@ NormalizeOutcome normalize_event(const JsonValue& item, const EventDefaults& def
   const JsonValue* direct = context != nullptr ? context->find("direct") : nullptr;
   const bool has_ip = (context != nullptr && present(context->find("ip"))) ||
                       (envelope_context != nullptr && present(envelope_context->find("ip")));
-  const bool set_ip = !defaults.client_ip.empty() &&
-                      (!has_ip || (direct != nullptr && direct->kind == JsonKind::kBool && direct->boolean));
+  const bool set_ip =
+      !defaults.client_ip.empty() &&
+      (!has_ip || (direct != nullptr && direct->kind == JsonKind::kBool && direct->boolean));
   if (context != nullptr || envelope_context != nullptr || set_ip) {
     write_key(out, "context");
     write_merged_object(out, context, envelope_context, defaults.client_ip, set_ip);
   }
   const JsonValue* envelope_integrations =
-      defaults.integrations != nullptr && defaults.integrations->is_object() ? defaults.integrations : nullptr;
+      defaults.integrations != nullptr && defaults.integrations->is_object() ? defaults.integrations
+                                                                             : nullptr;
   if (integrations != nullptr || envelope_integrations != nullptr) {
     write_key(out, "integrations");
     write_merged_object(out, integrations, envelope_integrations, {}, false);
@@ -265,7 +277,8 @@ NormalizeOutcome normalize_event(const JsonValue& item, const EventDefaults& def
   if (out.size() > limits.max_event_bytes) {
     const size_t size = out.size();
     outcome.event.reset();
-    return reject("event_too_large", "the event is " + std::to_string(size) + " bytes, over the limit of " +
+    return reject("event_too_large", "the event is " + std::to_string(size) +
+                                         " bytes, over the limit of " +
                                          std::to_string(limits.max_event_bytes));
   }
   outcome.event->message_id = std::move(message_id);

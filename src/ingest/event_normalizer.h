@@ -11,10 +11,10 @@ namespace cdp::ingest {
 
 // What a batch envelope (or the request) contributes to each of its events.
 struct EventDefaults {
-  std::string_view type;                       // implied by a single-event path; empty for batch
-  const JsonValue* context = nullptr;          // envelope context, merged under the item's
-  const JsonValue* integrations = nullptr;     // envelope integrations, merged under the item's
-  const JsonValue* sent_at = nullptr;          // envelope sentAt, used when the item has none
+  std::string_view type;                    // implied by a single-event path; empty for batch
+  const JsonValue* context = nullptr;       // envelope context, merged under the item's
+  const JsonValue* integrations = nullptr;  // envelope integrations, merged under the item's
+  const JsonValue* sent_at = nullptr;       // envelope sentAt, used when the item has none
   std::string_view client_ip;
   int64_t received_at_ms = 0;
 };

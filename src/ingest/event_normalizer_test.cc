@@ -60,7 +60,8 @@ class EventNormalizerTest : public ::testing::Test {
     NormalizeOutcome outcome = normalize(item);
     CDP_CHECK(outcome.event.has_value() || !outcome.error.code.empty());
     if (!outcome.event.has_value()) {
-      ADD_FAILURE() << item << " was rejected: " << outcome.error.code << ": " << outcome.error.reason;
+      ADD_FAILURE() << item << " was rejected: " << outcome.error.code << ": "
+                    << outcome.error.reason;
       return **output_.parse("{}");
     }
     stored_ = std::move(*outcome.event);
@@ -76,7 +77,8 @@ class EventNormalizerTest : public ::testing::Test {
       }
     }
     for (const auto& member : event.members) {
-      EXPECT_EQ(count_key(event, member.key), 1u) << "duplicate " << member.key << " in " << stored_.json;
+      EXPECT_EQ(count_key(event, member.key), 1u)
+          << "duplicate " << member.key << " in " << stored_.json;
     }
     EXPECT_EQ(count_key(event, "writeKey"), 0u) << stored_.json;
     EXPECT_EQ(event.find("messageId")->text, stored_.message_id);
@@ -104,7 +106,8 @@ class EventNormalizerTest : public ::testing::Test {
       if (value == nullptr) return "<absent>";
       path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
     }
-    if (value->kind == JsonKind::kString || value->kind == JsonKind::kNumber) return std::string(value->text);
+    if (value->kind == JsonKind::kString || value->kind == JsonKind::kNumber)
+      return std::string(value->text);
     std::string out;
     write_json(out, *value);
     return out;
@@ -118,16 +121,17 @@ class EventNormalizerTest : public ::testing::Test {
 };
 
 TEST_F(EventNormalizerTest, SegmentTrackExampleIsNormalised) {
-  const JsonValue& event = accept(
-      R"({"type":"track","userId":"019mr8mf4r","event":"Item Purchased",)"
-      R"("properties":{"name":"Leap to Conclusions Mat","revenue":14.99},)"
-      R"("context":{"ip":"24.5.68.47"},"timestamp":"2012-12-02T00:30:12.984Z"})");
+  const JsonValue& event =
+      accept(R"({"type":"track","userId":"019mr8mf4r","event":"Item Purchased",)"
+             R"("properties":{"name":"Leap to Conclusions Mat","revenue":14.99},)"
+             R"("context":{"ip":"24.5.68.47"},"timestamp":"2012-12-02T00:30:12.984Z"})");
   EXPECT_EQ(text_at(event, "type"), "track");
   EXPECT_EQ(text_at(event, "userId"), "019mr8mf4r");
   EXPECT_EQ(text_at(event, "event"), "Item Purchased");
   EXPECT_EQ(text_at(event, "properties"), R"({"name":"Leap to Conclusions Mat","revenue":14.99})");
   EXPECT_EQ(text_at(event, "context.ip"), "24.5.68.47") << "an explicit context.ip is kept";
-  EXPECT_EQ(text_at(event, "timestamp"), "2012-12-02T00:30:12.984Z") << "without sentAt the timestamp is kept";
+  EXPECT_EQ(text_at(event, "timestamp"), "2012-12-02T00:30:12.984Z")
+      << "without sentAt the timestamp is kept";
   EXPECT_EQ(text_at(event, "receivedAt"), kReceivedAt);
   EXPECT_TRUE(is_uuid_v4(text_at(event, "messageId"))) << text_at(event, "messageId");
 }
@@ -169,16 +173,16 @@ TEST_F(EventNormalizerTest, SegmentIdentifySpecExampleIsNormalised) {
 
 TEST_F(EventNormalizerTest, SegmentPageScreenGroupAndAliasExamplesAreAccepted) {
   defaults_.type = "page";
-  const JsonValue& page =
-      accept(R"({"userId":"019mr8mf4r","name":"Tracking HTTP API","timestamp":"2012-12-02T00:30:08.276Z"})");
+  const JsonValue& page = accept(
+      R"({"userId":"019mr8mf4r","name":"Tracking HTTP API","timestamp":"2012-12-02T00:30:08.276Z"})");
   EXPECT_EQ(text_at(page, "type"), "page");
   EXPECT_EQ(text_at(page, "name"), "Tracking HTTP API");
   EXPECT_EQ(text_at(page, "timestamp"), "2012-12-02T00:30:08.276Z");
 
   defaults_.type = "screen";
-  const JsonValue& screen = accept(
-      R"({"userId":"019mr8mf4r","name":"Home","properties":{"Feed Type":"private"},)"
-      R"("timestamp":"2012-12-02T00:30:08.276Z"})");
+  const JsonValue& screen =
+      accept(R"({"userId":"019mr8mf4r","name":"Home","properties":{"Feed Type":"private"},)"
+             R"("timestamp":"2012-12-02T00:30:08.276Z"})");
   EXPECT_EQ(text_at(screen, "type"), "screen");
   EXPECT_EQ(text_at(screen, "properties.Feed Type"), "private");
 
@@ -247,21 +251,21 @@ TEST_F(EventNormalizerTest, ItemSentAtTakesPrecedenceOverTheEnvelopes) {
 }
 
 TEST_F(EventNormalizerTest, TimestampWithSentAtIsAlsoSkewCorrected) {
-  const JsonValue& event = accept(
-      R"({"type":"track","userId":"u1","event":"E","timestamp":"2024-03-10T08:00:00.000Z",)"
-      R"("sentAt":"2024-03-10T08:00:05.000Z"})");
+  const JsonValue& event =
+      accept(R"({"type":"track","userId":"u1","event":"E","timestamp":"2024-03-10T08:00:00.000Z",)"
+             R"("sentAt":"2024-03-10T08:00:05.000Z"})");
   EXPECT_EQ(text_at(event, "timestamp"), "2024-03-10T11:59:55.000Z");
 }
 
 TEST_F(EventNormalizerTest, ExplicitTimestampWithoutSentAtIsKept) {
-  const JsonValue& event =
-      accept(R"({"type":"track","userId":"u1","event":"E","timestamp":"2019-07-04T10:20:30.456Z"})");
+  const JsonValue& event = accept(
+      R"({"type":"track","userId":"u1","event":"E","timestamp":"2019-07-04T10:20:30.456Z"})");
   EXPECT_EQ(text_at(event, "timestamp"), "2019-07-04T10:20:30.456Z");
 }
 
 TEST_F(EventNormalizerTest, TimestampWithAZoneOffsetIsConvertedToUtc) {
-  const JsonValue& event =
-      accept(R"({"type":"track","userId":"u1","event":"E","timestamp":"2019-07-04T12:20:30.456+02:00"})");
+  const JsonValue& event = accept(
+      R"({"type":"track","userId":"u1","event":"E","timestamp":"2019-07-04T12:20:30.456+02:00"})");
   EXPECT_EQ(text_at(event, "timestamp"), "2019-07-04T10:20:30.456Z");
 }
 
@@ -272,22 +276,27 @@ TEST_F(EventNormalizerTest, MissingTimestampIsTheReceiveTime) {
 }
 
 TEST_F(EventNormalizerTest, SentAtAloneDoesNotMoveTheTimestamp) {
-  const JsonValue& event = accept(R"({"type":"track","userId":"u1","event":"E","sentAt":"2001-01-01T00:00:00Z"})");
+  const JsonValue& event =
+      accept(R"({"type":"track","userId":"u1","event":"E","sentAt":"2001-01-01T00:00:00Z"})");
   EXPECT_EQ(text_at(event, "timestamp"), kReceivedAt);
 }
 
 TEST_F(EventNormalizerTest, InvalidTimestampsAreRejected) {
-  reject(R"({"type":"track","userId":"u1","event":"E","timestamp":"yesterday"})", "invalid_timestamp");
-  reject(R"({"type":"track","userId":"u1","event":"E","timestamp":1700000000})", "invalid_timestamp");
+  reject(R"({"type":"track","userId":"u1","event":"E","timestamp":"yesterday"})",
+         "invalid_timestamp");
+  reject(R"({"type":"track","userId":"u1","event":"E","timestamp":1700000000})",
+         "invalid_timestamp");
   reject(R"({"type":"track","userId":"u1","event":"E","timestamp":"2024-02-30T00:00:00Z"})",
          "invalid_timestamp");
   reject(R"({"type":"track","userId":"u1","event":"E","originalTimestamp":"2024-13-01T00:00:00Z"})",
          "invalid_timestamp");
-  reject(R"({"type":"track","userId":"u1","event":"E","sentAt":"not a date"})", "invalid_timestamp");
+  reject(R"({"type":"track","userId":"u1","event":"E","sentAt":"not a date"})",
+         "invalid_timestamp");
   reject(R"({"type":"track","userId":"u1","event":"E","originalTimestamp":"2024-01-01T00:00:00Z",)"
          R"("timestamp":"garbage"})",
          "invalid_timestamp");
-  EXPECT_THAT(reject(R"({"type":"track","userId":"u1","event":"E","timestamp":"yesterday"})", "invalid_timestamp"),
+  EXPECT_THAT(reject(R"({"type":"track","userId":"u1","event":"E","timestamp":"yesterday"})",
+                     "invalid_timestamp"),
               HasSubstr("yesterday"));
 }
 
@@ -300,11 +309,12 @@ TEST_F(EventNormalizerTest, InvalidEnvelopeSentAtRejectsTheItem) {
 }
 
 TEST_F(EventNormalizerTest, MessageIdIsAssignedWhenAbsentOrEmpty) {
-  const std::string first = text_at(accept(R"({"type":"track","userId":"u1","event":"E"})"), "messageId");
+  const std::string first =
+      text_at(accept(R"({"type":"track","userId":"u1","event":"E"})"), "messageId");
   const std::string second =
       text_at(accept(R"({"type":"track","userId":"u1","event":"E","messageId":""})"), "messageId");
-  const std::string third =
-      text_at(accept(R"({"type":"track","userId":"u1","event":"E","messageId":null})"), "messageId");
+  const std::string third = text_at(
+      accept(R"({"type":"track","userId":"u1","event":"E","messageId":null})"), "messageId");
   EXPECT_TRUE(is_uuid_v4(first)) << first;
   EXPECT_TRUE(is_uuid_v4(second)) << second;
   EXPECT_TRUE(is_uuid_v4(third)) << third;
@@ -313,15 +323,16 @@ TEST_F(EventNormalizerTest, MessageIdIsAssignedWhenAbsentOrEmpty) {
 }
 
 TEST_F(EventNormalizerTest, MessageIdIsKeptWhenPresent) {
-  NormalizeOutcome outcome = normalize(R"({"type":"track","userId":"u1","event":"E","messageId":"ajs-next-1"})");
+  NormalizeOutcome outcome =
+      normalize(R"({"type":"track","userId":"u1","event":"E","messageId":"ajs-next-1"})");
   ASSERT_TRUE(outcome.event.has_value());
   EXPECT_EQ(outcome.event->message_id, "ajs-next-1");
   EXPECT_EQ(outcome.message_id_as_sent, "ajs-next-1");
 }
 
 TEST_F(EventNormalizerTest, NumericMessageIdBecomesItsDigits) {
-  const JsonValue& event =
-      accept(R"({"type":"track","userId":"u1","event":"E","messageId":123456789012345678901234567890})");
+  const JsonValue& event = accept(
+      R"({"type":"track","userId":"u1","event":"E","messageId":123456789012345678901234567890})");
   EXPECT_EQ(event.find("messageId")->kind, JsonKind::kString);
   EXPECT_EQ(text_at(event, "messageId"), "123456789012345678901234567890");
 }
@@ -335,25 +346,28 @@ TEST_F(EventNormalizerTest, OverlongMessageIdIsRejected) {
   EXPECT_EQ(outcome.error.code, "invalid_message_id");
   EXPECT_THAT(outcome.error.reason, HasSubstr("16"));
   EXPECT_EQ(outcome.message_id_as_sent, long_id) << "the rejection names the messageId as sent";
-  accept(R"({"type":"track","userId":"u1","event":"E","messageId":")" + std::string(16, 'm') + R"("})");
+  accept(R"({"type":"track","userId":"u1","event":"E","messageId":")" + std::string(16, 'm') +
+         R"("})");
 }
 
 TEST_F(EventNormalizerTest, MessageIdOfTheWrongTypeIsRejected) {
-  reject(R"({"type":"track","userId":"u1","event":"E","messageId":{"id":1}})", "invalid_field_type");
+  reject(R"({"type":"track","userId":"u1","event":"E","messageId":{"id":1}})",
+         "invalid_field_type");
   reject(R"({"type":"track","userId":"u1","event":"E","messageId":true})", "invalid_field_type");
 }
 
 TEST_F(EventNormalizerTest, NumericIdsBecomeStringsWithTheirExactDigits) {
-  const JsonValue& event = accept(
-      R"({"type":"track","userId":12345678901234567890123456789012345678901234567890,)"
-      R"("anonymousId":-42,"event":"E"})");
+  const JsonValue& event =
+      accept(R"({"type":"track","userId":12345678901234567890123456789012345678901234567890,)"
+             R"("anonymousId":-42,"event":"E"})");
   EXPECT_EQ(event.find("userId")->kind, JsonKind::kString);
   EXPECT_EQ(text_at(event, "userId"), "12345678901234567890123456789012345678901234567890");
   EXPECT_EQ(event.find("anonymousId")->kind, JsonKind::kString);
   EXPECT_EQ(text_at(event, "anonymousId"), "-42");
 
   defaults_.type = "alias";
-  const JsonValue& alias = accept(R"({"userId":9007199254740993,"previousId":18446744073709551617})");
+  const JsonValue& alias =
+      accept(R"({"userId":9007199254740993,"previousId":18446744073709551617})");
   EXPECT_EQ(text_at(alias, "userId"), "9007199254740993") << "beyond 2^53: no double rounding";
   EXPECT_EQ(alias.find("previousId")->kind, JsonKind::kString);
   EXPECT_EQ(text_at(alias, "previousId"), "18446744073709551617");
@@ -385,7 +399,8 @@ TEST_F(EventNormalizerTest, TypeSpecificRequiredFieldsAreChecked) {
 TEST_F(EventNormalizerTest, BatchItemsNeedAKnownType) {
   reject(R"({"userId":"u1","event":"E"})", "missing_type");
   reject(R"({"type":null,"userId":"u1","event":"E"})", "missing_type");
-  EXPECT_THAT(reject(R"({"type":"purchase","userId":"u1"})", "invalid_type"), HasSubstr("purchase"));
+  EXPECT_THAT(reject(R"({"type":"purchase","userId":"u1"})", "invalid_type"),
+              HasSubstr("purchase"));
   reject(R"({"type":"Track","userId":"u1","event":"E"})", "invalid_type");
   reject(R"({"type":7,"userId":"u1"})", "invalid_field_type");
 }
@@ -412,9 +427,7 @@ TEST_F(EventNormalizerTest, FieldsOfTheWrongTypeAreRejected) {
   EXPECT_THAT(reject(items[0], "invalid_field_type"), HasSubstr("userId"));
 }
 
-TEST_F(EventNormalizerTest, NonObjectItemIsRejected) {
-  reject(R"(["track"])", "invalid_event");
-}
+TEST_F(EventNormalizerTest, NonObjectItemIsRejected) { reject(R"(["track"])", "invalid_event"); }
 
 TEST_F(EventNormalizerTest, ClientIpFillsAMissingContextIp) {
   const JsonValue& event = accept(R"({"type":"track","userId":"u1","event":"E"})");
@@ -426,14 +439,14 @@ TEST_F(EventNormalizerTest, ClientIpFillsAMissingContextIp) {
 }
 
 TEST_F(EventNormalizerTest, ExplicitContextIpIsKept) {
-  const JsonValue& event =
-      accept(R"({"type":"track","userId":"u1","event":"E","context":{"ip":"24.5.68.47","direct":false}})");
+  const JsonValue& event = accept(
+      R"({"type":"track","userId":"u1","event":"E","context":{"ip":"24.5.68.47","direct":false}})");
   EXPECT_EQ(text_at(event, "context.ip"), "24.5.68.47");
 }
 
 TEST_F(EventNormalizerTest, DirectContextTakesTheIpFromTheConnection) {
-  const JsonValue& event =
-      accept(R"({"type":"track","userId":"u1","event":"E","context":{"ip":"10.0.0.1","direct":true}})");
+  const JsonValue& event = accept(
+      R"({"type":"track","userId":"u1","event":"E","context":{"ip":"10.0.0.1","direct":true}})");
   EXPECT_EQ(text_at(event, "context.ip"), kClientIp);
   EXPECT_EQ(text_at(event, "context.direct"), "true");
   EXPECT_EQ(count_key(*event.find("context"), "ip"), 1u);
@@ -457,7 +470,8 @@ TEST_F(EventNormalizerTest, EnvelopeContextAndIntegrationsAreMergedUnderTheItems
       R"({"type":"track","userId":"u1","event":"E","context":{"library":{"name":"item-lib"},"locale":"de"},)"
       R"("integrations":{"Mixpanel":false}})");
   EXPECT_EQ(text_at(event, "context.library.name"), "item-lib") << "the item's value wins";
-  EXPECT_EQ(text_at(event, "context.device.type"), "phone") << "the envelope fills what the item lacks";
+  EXPECT_EQ(text_at(event, "context.device.type"), "phone")
+      << "the envelope fills what the item lacks";
   EXPECT_EQ(text_at(event, "context.locale"), "de");
   EXPECT_EQ(text_at(event, "context.ip"), "198.51.100.1") << "the envelope's ip counts as explicit";
   EXPECT_EQ(text_at(event, "integrations.Mixpanel"), "false");
@@ -472,7 +486,8 @@ TEST_F(EventNormalizerTest, EnvelopeContextAndIntegrationsAreMergedUnderTheItems
 }
 
 TEST_F(EventNormalizerTest, WriteKeyIsDroppedFromTheStoredEvent) {
-  const JsonValue& event = accept(R"({"type":"track","userId":"u1","event":"E","writeKey":"secret-key"})");
+  const JsonValue& event =
+      accept(R"({"type":"track","userId":"u1","event":"E","writeKey":"secret-key"})");
   EXPECT_EQ(text_at(event, "writeKey"), "<absent>");
   EXPECT_EQ(stored_.json.find("secret-key"), std::string::npos) << stored_.json;
 }
@@ -496,7 +511,8 @@ TEST_F(EventNormalizerTest, DuplicateKeysKeepTheLastValueOnce) {
 
 TEST_F(EventNormalizerTest, UnicodeIsPreserved) {
   const JsonValue& event = accept(
-      "{\"type\":\"track\",\"userId\":\"\xE7\x94\xA8\xE6\x88\xB7-1\",\"event\":\"Caf\\u00e9 \\ud83d\\ude00\","
+      "{\"type\":\"track\",\"userId\":\"\xE7\x94\xA8\xE6\x88\xB7-1\",\"event\":\"Caf\\u00e9 "
+      "\\ud83d\\ude00\","
       "\"properties\":{\"\xC3\xBC\":\"\xF0\x9F\x8E\x89\"}}");
   EXPECT_EQ(text_at(event, "userId"), "\xE7\x94\xA8\xE6\x88\xB7-1");
   EXPECT_EQ(text_at(event, "event"), "Caf\xC3\xA9 \xF0\x9F\x98\x80");
@@ -505,11 +521,13 @@ TEST_F(EventNormalizerTest, UnicodeIsPreserved) {
 
 TEST_F(EventNormalizerTest, EventOverTheSizeLimitIsRejected) {
   limits_.max_event_bytes = 1024;
-  const std::string reason = reject(
-      R"({"type":"track","userId":"u1","event":"E","properties":{"blob":")" + std::string(2000, 'b') + R"("}})",
-      "event_too_large");
+  const std::string reason =
+      reject(R"({"type":"track","userId":"u1","event":"E","properties":{"blob":")" +
+                 std::string(2000, 'b') + R"("}})",
+             "event_too_large");
   EXPECT_THAT(reason, HasSubstr("1024"));
-  accept(R"({"type":"track","userId":"u1","event":"E","properties":{"blob":")" + std::string(100, 'b') + R"("}})");
+  accept(R"({"type":"track","userId":"u1","event":"E","properties":{"blob":")" +
+         std::string(100, 'b') + R"("}})");
 }
 
 }  // namespace

@@ -6,7 +6,8 @@ namespace cdp::ingest {
 
 Result<std::string> gunzip(std::string_view compressed, size_t max_output_bytes) {
   z_stream stream{};
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return Status::internal("zlib inflateInit2 failed");
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
+    return Status::internal("zlib inflateInit2 failed");
   std::string out;
   out.resize(std::min<size_t>(std::max<size_t>(compressed.size() * 4, 4096), max_output_bytes + 1));
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));

@@ -48,7 +48,8 @@ TEST(GzipTest, IncompressibleAndHighlyCompressibleDataRoundTrip) {
 }
 
 TEST(GzipTest, ConcatenatedMembersInflateToTheirConcatenation) {
-  const std::string compressed = gzip_compress("first,") + gzip_compress("second,") + gzip_compress("third");
+  const std::string compressed =
+      gzip_compress("first,") + gzip_compress("second,") + gzip_compress("third");
   auto inflated = gunzip(compressed, kLimit);
   ASSERT_TRUE(inflated.has_value()) << inflated.status().to_string();
   EXPECT_EQ(*inflated, "first,second,third");
@@ -87,11 +88,13 @@ TEST(GzipTest, LimitAppliesAcrossConcatenatedMembers) {
 
 TEST(GzipTest, TruncatedInputIsInvalidArgument) {
   const std::string compressed = gzip_compress(random_bytes(5000, 3));
-  for (size_t keep : {size_t{1}, size_t{5}, size_t{10}, compressed.size() / 2, compressed.size() - 4,
-                      compressed.size() - 1}) {
+  for (size_t keep : {size_t{1}, size_t{5}, size_t{10}, compressed.size() / 2,
+                      compressed.size() - 4, compressed.size() - 1}) {
     auto inflated = gunzip(std::string_view(compressed).substr(0, keep), kLimit);
-    ASSERT_FALSE(inflated.has_value()) << "kept " << keep << " of " << compressed.size() << " bytes";
-    EXPECT_EQ(inflated.status().code(), StatusCode::kInvalidArgument) << inflated.status().to_string();
+    ASSERT_FALSE(inflated.has_value())
+        << "kept " << keep << " of " << compressed.size() << " bytes";
+    EXPECT_EQ(inflated.status().code(), StatusCode::kInvalidArgument)
+        << inflated.status().to_string();
   }
 }
 
@@ -112,14 +115,17 @@ TEST(GzipTest, CorruptedDeflateDataIsInvalidArgument) {
   std::string compressed = gzip_compress(std::string(2000, 'z') + random_bytes(2000, 11));
   // Flip bits in the middle of the deflate stream and in the CRC trailer.
   std::string corrupt_body = compressed;
-  corrupt_body[compressed.size() / 2] = static_cast<char>(corrupt_body[compressed.size() / 2] ^ 0xFF);
-  corrupt_body[compressed.size() / 2 + 1] = static_cast<char>(corrupt_body[compressed.size() / 2 + 1] ^ 0x5A);
+  corrupt_body[compressed.size() / 2] =
+      static_cast<char>(corrupt_body[compressed.size() / 2] ^ 0xFF);
+  corrupt_body[compressed.size() / 2 + 1] =
+      static_cast<char>(corrupt_body[compressed.size() / 2 + 1] ^ 0x5A);
   std::string corrupt_crc = compressed;
   corrupt_crc[compressed.size() - 6] = static_cast<char>(corrupt_crc[compressed.size() - 6] ^ 0x01);
   for (const std::string& corrupt : {corrupt_body, corrupt_crc}) {
     auto inflated = gunzip(corrupt, kLimit);
     ASSERT_FALSE(inflated.has_value());
-    EXPECT_EQ(inflated.status().code(), StatusCode::kInvalidArgument) << inflated.status().to_string();
+    EXPECT_EQ(inflated.status().code(), StatusCode::kInvalidArgument)
+        << inflated.status().to_string();
   }
 }
 

@@ -127,8 +127,8 @@ Status JsonParser::error_at(error_code error, std::string_view what) {
   message += ": ";
   message += simdjson::error_message(error);
   const char* location = nullptr;
-  if (document_started_ && document_.current_location().get(location) == simdjson::SUCCESS && location != nullptr &&
-      input_begin_ != nullptr && location > input_begin_) {
+  if (document_started_ && document_.current_location().get(location) == simdjson::SUCCESS &&
+      location != nullptr && input_begin_ != nullptr && location > input_begin_) {
     message += " (at byte " + std::to_string(location - input_begin_) + ")";
   }
   return Status::invalid_argument(std::move(message));
@@ -164,21 +164,23 @@ Result<const JsonValue*> JsonParser::parse(std::string_view json) {
     if ((error = document_.get_array().get(array))) return error_at(error, "");
     CDP_RETURN_IF_ERROR(build_array(array, *root, 1));
   } else {
-    return Status::invalid_argument("invalid JSON: the body must be a JSON object, not a bare value");
+    return Status::invalid_argument(
+        "invalid JSON: the body must be a JSON object, not a bare value");
   }
   // current_location() fails with OUT_OF_BOUNDS exactly when the whole input was consumed.
   const char* rest = nullptr;
   if (document_.current_location().get(rest) == simdjson::SUCCESS) {
-    return Status::invalid_argument("invalid JSON: unexpected content after the top-level value (at byte " +
-                                    std::to_string(rest - input_begin_) + ")");
+    return Status::invalid_argument(
+        "invalid JSON: unexpected content after the top-level value (at byte " +
+        std::to_string(rest - input_begin_) + ")");
   }
   return static_cast<const JsonValue*>(root);
 }
 
 Status JsonParser::build_object(ondemand::object object, JsonValue& out, size_t depth) {
   if (depth > kMaxDepth) {
-    return Status::invalid_argument("invalid JSON: nested deeper than " + std::to_string(kMaxDepth) +
-                                    " levels");
+    return Status::invalid_argument("invalid JSON: nested deeper than " +
+                                    std::to_string(kMaxDepth) + " levels");
   }
   out.kind = JsonKind::kObject;
   for (auto field_result : object) {
@@ -196,8 +198,8 @@ Status JsonParser::build_object(ondemand::object object, JsonValue& out, size_t 
 
 Status JsonParser::build_array(ondemand::array array, JsonValue& out, size_t depth) {
   if (depth > kMaxDepth) {
-    return Status::invalid_argument("invalid JSON: nested deeper than " + std::to_string(kMaxDepth) +
-                                    " levels");
+    return Status::invalid_argument("invalid JSON: nested deeper than " +
+                                    std::to_string(kMaxDepth) + " levels");
   }
   out.kind = JsonKind::kArray;
   for (auto element_result : array) {

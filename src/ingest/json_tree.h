@@ -30,8 +30,8 @@ struct JsonValue {
   JsonKind kind = JsonKind::kNull;
   bool boolean = false;
   std::string_view text;  // kString: the unescaped string; kNumber: the number's source text
-  std::pmr::vector<JsonMember> members;    // kObject
-  std::pmr::vector<JsonValue*> elements;   // kArray
+  std::pmr::vector<JsonMember> members;   // kObject
+  std::pmr::vector<JsonValue*> elements;  // kArray
 
   explicit JsonValue(std::pmr::memory_resource* arena) : members(arena), elements(arena) {}
 

@@ -47,7 +47,8 @@ TEST_F(JsonTreeTest, ValidDocumentsRoundTripUnchanged) {
 }
 
 TEST_F(JsonTreeTest, WhitespaceIsDroppedFromTheWrittenForm) {
-  EXPECT_EQ(round_trip(" \n\t{ \"a\" : [ 1 , 2 ] ,\r\n \"b\" : { } }  \n"), R"({"a":[1,2],"b":{}})");
+  EXPECT_EQ(round_trip(" \n\t{ \"a\" : [ 1 , 2 ] ,\r\n \"b\" : { } }  \n"),
+            R"({"a":[1,2],"b":{}})");
 }
 
 TEST_F(JsonTreeTest, KindsAndValuesAreExposed) {
@@ -138,16 +139,19 @@ TEST_F(JsonTreeTest, DuplicateKeysLastOneWinsInFind) {
 TEST_F(JsonTreeTest, DuplicateKeysAreWrittenOnceWithTheLastValue) {
   EXPECT_EQ(round_trip(R"({"a":1,"b":2,"a":3})"), R"({"b":2,"a":3})");
   EXPECT_EQ(round_trip(R"({"a":{"x":1},"a":{"y":2}})"), R"({"a":{"y":2}})");
-  EXPECT_EQ(round_trip(R"({"o":{"k":"first","k":"second","k":"third"}})"), R"({"o":{"k":"third"}})");
+  EXPECT_EQ(round_trip(R"({"o":{"k":"first","k":"second","k":"third"}})"),
+            R"({"o":{"k":"third"}})");
 }
 
 TEST_F(JsonTreeTest, DuplicateKeysInLargeObjectsLastOneWins) {
   // Objects over 16 members take the hashing path of last_occurrences.
   std::string document = "{";
-  for (int i = 0; i < 40; ++i) document += "\"k" + std::to_string(i % 20) + "\":" + std::to_string(i) + ",";
+  for (int i = 0; i < 40; ++i)
+    document += "\"k" + std::to_string(i % 20) + "\":" + std::to_string(i) + ",";
   document.back() = '}';
   std::string expected = "{";
-  for (int i = 20; i < 40; ++i) expected += "\"k" + std::to_string(i % 20) + "\":" + std::to_string(i) + ",";
+  for (int i = 20; i < 40; ++i)
+    expected += "\"k" + std::to_string(i % 20) + "\":" + std::to_string(i) + ",";
   expected.back() = '}';
   auto root = parser_.parse(document);
   ASSERT_TRUE(root.has_value()) << root.status().to_string();
@@ -161,7 +165,9 @@ TEST_F(JsonTreeTest, LastOccurrencesMarksTheMembersThatCount) {
   EXPECT_EQ(last_occurrences(**root), (std::vector<bool>{false, false, true, true, true}));
 }
 
-std::string nested_arrays(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+std::string nested_arrays(size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
 
 std::string nested_objects(size_t depth) {
   std::string json;
@@ -173,12 +179,14 @@ std::string nested_objects(size_t depth) {
 
 TEST_F(JsonTreeTest, NestingUpToMaxDepthIsAccepted) {
   EXPECT_EQ(round_trip(nested_arrays(JsonParser::kMaxDepth)), nested_arrays(JsonParser::kMaxDepth));
-  EXPECT_EQ(round_trip(nested_objects(JsonParser::kMaxDepth)), nested_objects(JsonParser::kMaxDepth));
+  EXPECT_EQ(round_trip(nested_objects(JsonParser::kMaxDepth)),
+            nested_objects(JsonParser::kMaxDepth));
 }
 
 TEST_F(JsonTreeTest, NestingDeeperThanMaxDepthIsRejected) {
-  for (const std::string& document : {nested_arrays(JsonParser::kMaxDepth + 1),
-                                      nested_objects(JsonParser::kMaxDepth + 1), nested_arrays(5000)}) {
+  for (const std::string& document :
+       {nested_arrays(JsonParser::kMaxDepth + 1), nested_objects(JsonParser::kMaxDepth + 1),
+        nested_arrays(5000)}) {
     Status status = parse_error(document);
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << document.substr(0, 80);
     EXPECT_THAT(status.message(), HasSubstr("nested deeper")) << status.message();
@@ -210,10 +218,8 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"TrailingCommaInObject", R"({"a":1,})"},
         MalformedCase{"TrailingCommaInArray", R"([1,2,])"},
         MalformedCase{"DoubleCommaInArray", R"([1,,2])"},
-        MalformedCase{"LeadingCommaInArray", R"([,1])"},
-        MalformedCase{"UnquotedKey", R"({a:1})"},
-        MalformedCase{"SingleQuotes", R"({'a':1})"},
-        MalformedCase{"BadEscape", R"({"a":"\q"})"},
+        MalformedCase{"LeadingCommaInArray", R"([,1])"}, MalformedCase{"UnquotedKey", R"({a:1})"},
+        MalformedCase{"SingleQuotes", R"({'a':1})"}, MalformedCase{"BadEscape", R"({"a":"\q"})"},
         MalformedCase{"ShortUnicodeEscape", R"({"a":"\u12"})"},
         MalformedCase{"NonHexUnicodeEscape", R"({"a":"\uZZZZ"})"},
         MalformedCase{"UnterminatedString", R"({"a":"abc)"},
@@ -222,23 +228,18 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"UnbalancedClose", R"({"a":[1}})"},
         MalformedCase{"TruncatedTrue", R"({"a":tru})"},
         MalformedCase{"TruncatedNull", R"({"a":nul})"},
-        MalformedCase{"TruncatedFalse", R"([fals])"},
-        MalformedCase{"TrueWithSuffix", R"([truex])"},
+        MalformedCase{"TruncatedFalse", R"([fals])"}, MalformedCase{"TrueWithSuffix", R"([truex])"},
         MalformedCase{"CapitalisedLiteral", R"([True])"},
         MalformedCase{"LeadingZero", R"({"a":01})"},
         MalformedCase{"NegativeLeadingZero", R"([-01])"},
         MalformedCase{"DotWithoutFraction", R"({"a":1.})"},
         MalformedCase{"FractionWithoutInteger", R"({"a":.5})"},
-        MalformedCase{"PlusSign", R"({"a":+1})"},
-        MalformedCase{"LoneMinus", R"([-])"},
-        MalformedCase{"ExponentWithoutDigits", R"([1e])"},
-        MalformedCase{"NaN", R"({"a":NaN})"},
-        MalformedCase{"Infinity", R"([Infinity])"},
-        MalformedCase{"HexNumber", R"([0x10])"},
+        MalformedCase{"PlusSign", R"({"a":+1})"}, MalformedCase{"LoneMinus", R"([-])"},
+        MalformedCase{"ExponentWithoutDigits", R"([1e])"}, MalformedCase{"NaN", R"({"a":NaN})"},
+        MalformedCase{"Infinity", R"([Infinity])"}, MalformedCase{"HexNumber", R"([0x10])"},
         MalformedCase{"LettersAfterNumber", R"([1x])"},
         MalformedCase{"TrailingGarbageAfterObject", R"({} x)"},
-        MalformedCase{"SecondRootValue", R"({} {})"},
-        MalformedCase{"ExtraClosingBrace", R"({}})"},
+        MalformedCase{"SecondRootValue", R"({} {})"}, MalformedCase{"ExtraClosingBrace", R"({}})"},
         MalformedCase{"InvalidUtf8InString", "{\"a\":\"\xFF\"}"},
         MalformedCase{"TruncatedUtf8Sequence", "{\"a\":\"\xC3\"}"},
         MalformedCase{"OverlongUtf8Encoding", "{\"a\":\"\xC0\xAF\"}"},
@@ -248,11 +249,11 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"LoneLowSurrogateEscape", R"({"a":"\ude00"})"},
         MalformedCase{"UnescapedTabInString", "{\"a\":\"a\tb\"}"},
         MalformedCase{"UnescapedNewlineInString", "{\"a\":\"a\nb\"}"},
-        MalformedCase{"BareStringRoot", R"("hello")"},
-        MalformedCase{"BareNumberRoot", "42"},
-        MalformedCase{"BareTrueRoot", "true"},
-        MalformedCase{"BareNullRoot", "null"}),
-    [](const ::testing::TestParamInfo<MalformedCase>& test_case) { return std::string(test_case.param.name); });
+        MalformedCase{"BareStringRoot", R"("hello")"}, MalformedCase{"BareNumberRoot", "42"},
+        MalformedCase{"BareTrueRoot", "true"}, MalformedCase{"BareNullRoot", "null"}),
+    [](const ::testing::TestParamInfo<MalformedCase>& test_case) {
+      return std::string(test_case.param.name);
+    });
 
 TEST_F(JsonTreeTest, ErrorsSayWhereTheProblemWas) {
   Status status = parse_error(R"({"a":1,"b":tru})");
@@ -279,15 +280,15 @@ TEST_F(JsonTreeTest, ParserIsReusableForLargerDocuments) {
 }
 
 TEST(IsJsonNumberTest, AcceptsTheRfc8259Grammar) {
-  for (const char* text : {"0", "-0", "1", "-1", "10", "1.5", "-0.0", "1e5", "1E5", "1e+5", "1e-5", "1.50e10",
-                           "123456789012345678901234567890"}) {
+  for (const char* text : {"0", "-0", "1", "-1", "10", "1.5", "-0.0", "1e5", "1E5", "1e+5", "1e-5",
+                           "1.50e10", "123456789012345678901234567890"}) {
     EXPECT_TRUE(is_json_number(text)) << text;
   }
 }
 
 TEST(IsJsonNumberTest, RejectsWhatTheGrammarDoesNot) {
-  for (const char* text : {"", "-", "01", "-01", "1.", ".5", "+1", "1e", "1e+", "1.e5", "NaN", "Infinity", "0x1",
-                           "1 ", " 1", "1,", "--1"}) {
+  for (const char* text : {"", "-", "01", "-01", "1.", ".5", "+1", "1e", "1e+", "1.e5", "NaN",
+                           "Infinity", "0x1", "1 ", " 1", "1,", "--1"}) {
     EXPECT_FALSE(is_json_number(text)) << '"' << text << '"';
   }
 }

@@ -39,10 +39,10 @@ Result<Source> decode(std::string_view stored) {
 }  // namespace
 
 Status SourceRegistry::validate_name(std::string_view name) {
-  const bool valid = !name.empty() && name.size() <= 64 &&
-                     std::all_of(name.begin(), name.end(), [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-                     });
+  const bool valid =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+      });
   if (valid) return Status::ok();
   return Status::invalid_argument("source name \"" + std::string(name.substr(0, 80)) +
                                   "\" is invalid: use 1-64 characters from a-z, 0-9, '_' and '-'");
@@ -61,7 +61,8 @@ Result<std::unique_ptr<SourceRegistry>> SourceRegistry::open(storage::Database& 
   for (auto& source : configured) {
     CDP_RETURN_IF_ERROR(validate_name(source.name));
     if (source.write_key.empty()) {
-      return Status::invalid_argument("source \"" + source.name + "\" in the config has no write_key");
+      return Status::invalid_argument("source \"" + source.name +
+                                      "\" in the config has no write_key");
     }
     source.from_config = true;
     if (auto it = registry->name_by_key_.find(source.write_key);
@@ -89,16 +90,19 @@ Status SourceRegistry::store(const Source& source) {
 Result<Source> SourceRegistry::authenticate(std::string_view write_key) const {
   if (write_key.empty()) {
     return Status::permission_denied(
-        "no write key: send it as \"writeKey\" in the body or as HTTP Basic auth (the key as user name)");
+        "no write key: send it as \"writeKey\" in the body or as HTTP Basic auth (the key as user "
+        "name)");
   }
   std::shared_lock lock(mutex_);
   auto it = name_by_key_.find(std::string(write_key));
   if (it == name_by_key_.end()) {
-    return Status::permission_denied("unknown write key; check the key of your source (`cdp` admin API: GET /admin/v1/sources)");
+    return Status::permission_denied(
+        "unknown write key; check the key of your source (`cdp` admin API: GET /admin/v1/sources)");
   }
   const Source& source = by_name_.at(it->second);
   if (!source.enabled) {
-    return Status::permission_denied("source \"" + source.name + "\" is disabled; enable it to ingest");
+    return Status::permission_denied("source \"" + source.name +
+                                     "\" is disabled; enable it to ingest");
   }
   return source;
 }
@@ -107,7 +111,8 @@ std::vector<Source> SourceRegistry::list() const {
   std::shared_lock lock(mutex_);
   std::vector<Source> sources;
   for (const auto& [name, source] : by_name_) sources.push_back(source);
-  std::sort(sources.begin(), sources.end(), [](const Source& a, const Source& b) { return a.name < b.name; });
+  std::sort(sources.begin(), sources.end(),
+            [](const Source& a, const Source& b) { return a.name < b.name; });
   return sources;
 }
 
@@ -122,7 +127,8 @@ Result<Source> SourceRegistry::create(std::string name, std::string write_key, b
   CDP_RETURN_IF_ERROR(validate_name(name));
   if (write_key.empty()) write_key = random_token(32);
   std::unique_lock lock(mutex_);
-  if (by_name_.count(name) > 0) return Status::already_exists("source \"" + name + "\" already exists");
+  if (by_name_.count(name) > 0)
+    return Status::already_exists("source \"" + name + "\" already exists");
   if (name_by_key_.count(write_key) > 0) {
     return Status::already_exists("that write key is already used by another source");
   }
@@ -132,10 +138,12 @@ Result<Source> SourceRegistry::create(std::string name, std::string write_key, b
   return source;
 }
 
-Result<Source> SourceRegistry::update(std::string_view name, std::optional<bool> enabled, bool rotate_key) {
+Result<Source> SourceRegistry::update(std::string_view name, std::optional<bool> enabled,
+                                      bool rotate_key) {
   std::unique_lock lock(mutex_);
   auto it = by_name_.find(std::string(name));
-  if (it == by_name_.end()) return Status::not_found("no source named \"" + std::string(name) + "\"");
+  if (it == by_name_.end())
+    return Status::not_found("no source named \"" + std::string(name) + "\"");
   if (it->second.from_config) {
     return Status::failed_precondition("source \"" + std::string(name) +
                                        "\" is defined in the config file; change it there");
@@ -151,7 +159,8 @@ Result<Source> SourceRegistry::update(std::string_view name, std::optional<bool>
 Status SourceRegistry::remove(std::string_view name) {
   std::unique_lock lock(mutex_);
   auto it = by_name_.find(std::string(name));
-  if (it == by_name_.end()) return Status::not_found("no source named \"" + std::string(name) + "\"");
+  if (it == by_name_.end())
+    return Status::not_found("no source named \"" + std::string(name) + "\"");
   if (it->second.from_config) {
     return Status::failed_precondition("source \"" + std::string(name) +
                                        "\" is defined in the config file; remove it there");

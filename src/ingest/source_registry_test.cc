@@ -16,8 +16,9 @@ class SourceRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device random;
-    path_ = std::filesystem::temp_directory_path() /
-            ("cdp-source-registry-test-" + std::to_string(random()) + "-" + std::to_string(random()));
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("cdp-source-registry-test-" + std::to_string(random()) + "-" + std::to_string(random()));
     open_database();
   }
 
@@ -125,7 +126,8 @@ TEST_F(SourceRegistryTest, ConfiguredSourceWithInvalidNameIsRefused) {
 }
 
 TEST_F(SourceRegistryTest, ConfiguredSourcesSharingAWriteKeyAreRefused) {
-  auto registry = SourceRegistry::open(*database_, {configured("web", "same"), configured("app", "same")});
+  auto registry =
+      SourceRegistry::open(*database_, {configured("web", "same"), configured("app", "same")});
   ASSERT_FALSE(registry.has_value());
   EXPECT_EQ(registry.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(registry.status().message(), HasSubstr("write key"));
@@ -149,7 +151,8 @@ TEST_F(SourceRegistryTest, ConfiguredSourceOverridesAStoredSourceOfTheSameName) 
   EXPECT_TRUE(source->from_config);
   EXPECT_EQ(source->write_key, "config-key");
   EXPECT_TRUE(registry_->authenticate("config-key").has_value());
-  EXPECT_FALSE(registry_->authenticate("old-key").has_value()) << "the replaced key must stop working";
+  EXPECT_FALSE(registry_->authenticate("old-key").has_value())
+      << "the replaced key must stop working";
 }
 
 TEST_F(SourceRegistryTest, CreatedSourcesPersistAcrossRestarts) {
@@ -291,16 +294,17 @@ TEST_F(SourceRegistryTest, CreateRefusesInvalidNames) {
 }
 
 TEST(SourceNameTest, AcceptsLowercaseDigitsUnderscoreAndDash) {
-  for (const std::string& name : {std::string("web"), std::string("a"), std::string("ios-app_2"), std::string("0"),
-                                  std::string(64, 'x')}) {
+  for (const std::string& name : {std::string("web"), std::string("a"), std::string("ios-app_2"),
+                                  std::string("0"), std::string(64, 'x')}) {
     EXPECT_TRUE(SourceRegistry::validate_name(name).is_ok()) << name;
   }
 }
 
 TEST(SourceNameTest, RefusesEverythingElse) {
-  for (const std::string& name : {std::string(), std::string(65, 'x'), std::string("Web"), std::string("web site"),
-                                 std::string("web/app"), std::string("caf\xC3\xA9"), std::string("a.b"),
-                                 std::string("a\0b", 3)}) {
+  for (const std::string& name :
+       {std::string(), std::string(65, 'x'), std::string("Web"), std::string("web site"),
+        std::string("web/app"), std::string("caf\xC3\xA9"), std::string("a.b"),
+        std::string("a\0b", 3)}) {
     Status status = SourceRegistry::validate_name(name);
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << name;
     EXPECT_THAT(status.message(), HasSubstr("a-z")) << "the message says what is allowed";

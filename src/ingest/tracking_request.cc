@@ -13,13 +13,20 @@ struct PathEntry {
 };
 
 constexpr std::array<PathEntry, 15> kPaths = {{
-    {"/v1/identify", Endpoint::kIdentify}, {"/v1/i", Endpoint::kIdentify},
-    {"/v1/track", Endpoint::kTrack},       {"/v1/t", Endpoint::kTrack},
-    {"/v1/page", Endpoint::kPage},         {"/v1/p", Endpoint::kPage},
-    {"/v1/screen", Endpoint::kScreen},     {"/v1/s", Endpoint::kScreen},
-    {"/v1/group", Endpoint::kGroup},       {"/v1/g", Endpoint::kGroup},
-    {"/v1/alias", Endpoint::kAlias},       {"/v1/a", Endpoint::kAlias},
-    {"/v1/batch", Endpoint::kBatch},       {"/v1/b", Endpoint::kBatch},
+    {"/v1/identify", Endpoint::kIdentify},
+    {"/v1/i", Endpoint::kIdentify},
+    {"/v1/track", Endpoint::kTrack},
+    {"/v1/t", Endpoint::kTrack},
+    {"/v1/page", Endpoint::kPage},
+    {"/v1/p", Endpoint::kPage},
+    {"/v1/screen", Endpoint::kScreen},
+    {"/v1/s", Endpoint::kScreen},
+    {"/v1/group", Endpoint::kGroup},
+    {"/v1/g", Endpoint::kGroup},
+    {"/v1/alias", Endpoint::kAlias},
+    {"/v1/a", Endpoint::kAlias},
+    {"/v1/batch", Endpoint::kBatch},
+    {"/v1/b", Endpoint::kBatch},
     {"/v1/import", Endpoint::kBatch},
 }};
 
@@ -52,8 +59,10 @@ std::optional<Endpoint> endpoint_for_path(std::string_view path) {
   return std::nullopt;
 }
 
-Result<ParsedRequest> TrackingRequestParser::parse(std::string_view body, const RequestContext& context) {
-  if (body.empty()) return Status::invalid_argument("the request body is empty; send a JSON object");
+Result<ParsedRequest> TrackingRequestParser::parse(std::string_view body,
+                                                   const RequestContext& context) {
+  if (body.empty())
+    return Status::invalid_argument("the request body is empty; send a JSON object");
   auto parsed_json = json_.parse(body);
   if (!parsed_json) return parsed_json.status();
   const JsonValue& root = **parsed_json;
@@ -68,8 +77,8 @@ Result<ParsedRequest> TrackingRequestParser::parse(std::string_view body, const 
   auto add = [&](const JsonValue& item, size_t index) {
     NormalizeOutcome outcome = normalize_event(item, defaults, limits_);
     if (outcome.event) {
-      request.events.push_back(
-          storage::AppendEvent{std::move(outcome.event->message_id), std::move(outcome.event->json)});
+      request.events.push_back(storage::AppendEvent{std::move(outcome.event->message_id),
+                                                    std::move(outcome.event->json)});
       request.event_indexes.push_back(index);
     } else {
       request.rejections.push_back(Rejection{index, std::move(outcome.message_id_as_sent),

@@ -18,11 +18,14 @@ constexpr std::string_view kClientIp = "198.51.100.23";
 
 TEST(EndpointForPathTest, MapsEveryTrackingPath) {
   const std::pair<const char*, Endpoint> paths[] = {
-      {"/v1/identify", Endpoint::kIdentify}, {"/v1/i", Endpoint::kIdentify}, {"/v1/track", Endpoint::kTrack},
-      {"/v1/t", Endpoint::kTrack},           {"/v1/page", Endpoint::kPage},  {"/v1/p", Endpoint::kPage},
-      {"/v1/screen", Endpoint::kScreen},     {"/v1/s", Endpoint::kScreen},   {"/v1/group", Endpoint::kGroup},
-      {"/v1/g", Endpoint::kGroup},           {"/v1/alias", Endpoint::kAlias}, {"/v1/a", Endpoint::kAlias},
-      {"/v1/batch", Endpoint::kBatch},       {"/v1/b", Endpoint::kBatch},    {"/v1/import", Endpoint::kBatch},
+      {"/v1/identify", Endpoint::kIdentify}, {"/v1/i", Endpoint::kIdentify},
+      {"/v1/track", Endpoint::kTrack},       {"/v1/t", Endpoint::kTrack},
+      {"/v1/page", Endpoint::kPage},         {"/v1/p", Endpoint::kPage},
+      {"/v1/screen", Endpoint::kScreen},     {"/v1/s", Endpoint::kScreen},
+      {"/v1/group", Endpoint::kGroup},       {"/v1/g", Endpoint::kGroup},
+      {"/v1/alias", Endpoint::kAlias},       {"/v1/a", Endpoint::kAlias},
+      {"/v1/batch", Endpoint::kBatch},       {"/v1/b", Endpoint::kBatch},
+      {"/v1/import", Endpoint::kBatch},
   };
   for (const auto& [path, endpoint] : paths) {
     auto found = endpoint_for_path(path);
@@ -35,8 +38,9 @@ TEST(EndpointForPathTest, MapsEveryTrackingPath) {
 }
 
 TEST(EndpointForPathTest, UnknownPathsAreNotEndpoints) {
-  for (const char* path : {"", "/", "/v1", "/v1/", "/v1/tracks", "/v1/x", "/v2/track", "/track", "/V1/TRACK",
-                           "/v1/track/extra", "v1/track", "/v1/projects/key/settings", "/v1/track?x=1"}) {
+  for (const char* path :
+       {"", "/", "/v1", "/v1/", "/v1/tracks", "/v1/x", "/v2/track", "/track", "/V1/TRACK",
+        "/v1/track/extra", "v1/track", "/v1/projects/key/settings", "/v1/track?x=1"}) {
     EXPECT_FALSE(endpoint_for_path(path).has_value()) << path;
   }
 }
@@ -66,7 +70,8 @@ class TrackingRequestTest : public ::testing::Test {
   static std::string text(const JsonValue& object, std::string_view key) {
     const JsonValue* value = object.find(key);
     if (value == nullptr) return "<absent>";
-    if (value->kind == JsonKind::kString || value->kind == JsonKind::kNumber) return std::string(value->text);
+    if (value->kind == JsonKind::kString || value->kind == JsonKind::kNumber)
+      return std::string(value->text);
     std::string out;
     write_json(out, *value);
     return out;
@@ -96,7 +101,8 @@ TEST_F(TrackingRequestTest, SingleTrackRequestFromTheSegmentDocs) {
   EXPECT_EQ(text(event, "timestamp"), "2012-12-02T00:30:12.984Z");
   EXPECT_EQ(text(event, "receivedAt"), kReceivedAt);
   EXPECT_EQ(text(*event.find("context"), "ip"), "24.5.68.47");
-  EXPECT_EQ(request->events[0].json.find("wk-123"), std::string::npos) << "the write key is not stored";
+  EXPECT_EQ(request->events[0].json.find("wk-123"), std::string::npos)
+      << "the write key is not stored";
 }
 
 TEST_F(TrackingRequestTest, EachSingleEventEndpointImpliesItsType) {
@@ -154,7 +160,8 @@ TEST_F(TrackingRequestTest, SegmentBatchExampleMergesTheEnvelopeContext) {
   const JsonValue& identify = stored(request->events[0]);
   EXPECT_EQ(text(identify, "type"), "identify");
   EXPECT_EQ(text(*identify.find("traits"), "age"), "26");
-  EXPECT_EQ(text(*identify.find("context"), "device"), R"({"type":"phone","name":"Apple iPhone 6"})");
+  EXPECT_EQ(text(*identify.find("context"), "device"),
+            R"({"type":"phone","name":"Apple iPhone 6"})");
   EXPECT_EQ(text(*identify.find("context"), "ip"), kClientIp);
 
   const JsonValue& second = stored(request->events[1]);
@@ -162,7 +169,8 @@ TEST_F(TrackingRequestTest, SegmentBatchExampleMergesTheEnvelopeContext) {
   EXPECT_EQ(text(second, "timestamp"), "2012-12-02T00:30:12.984Z");
 
   const JsonValue& third = stored(request->events[2]);
-  EXPECT_EQ(text(*third.find("context"), "device"), R"({"type":"tablet"})") << "the item's context wins";
+  EXPECT_EQ(text(*third.find("context"), "device"), R"({"type":"tablet"})")
+      << "the item's context wins";
   EXPECT_NE(request->events[0].message_id, request->events[1].message_id);
 }
 
@@ -238,9 +246,10 @@ TEST_F(TrackingRequestTest, InvalidItemsAreRejectedOneByOneAndValidOnesKept) {
 TEST_F(TrackingRequestTest, OversizeItemIsRejectedWithoutAffectingItsNeighbours) {
   limits_.max_event_bytes = 2048;
   TrackingRequestParser parser(limits_);
-  const std::string body = R"({"batch":[{"type":"track","userId":"u1","event":"Small"},)"
-                           R"({"type":"track","userId":"u1","event":"Big","messageId":"big-1","properties":{"x":")" +
-                           std::string(4096, 'x') + R"("}},{"type":"track","userId":"u1","event":"Small"}]})";
+  const std::string body =
+      R"({"batch":[{"type":"track","userId":"u1","event":"Small"},)"
+      R"({"type":"track","userId":"u1","event":"Big","messageId":"big-1","properties":{"x":")" +
+      std::string(4096, 'x') + R"("}},{"type":"track","userId":"u1","event":"Small"}]})";
   auto request = parser.parse(body, RequestContext{Endpoint::kBatch, kClientIp, 0});
   ASSERT_TRUE(request.has_value()) << request.status().to_string();
   EXPECT_THAT(request->event_indexes, ElementsAre(0u, 2u));
@@ -252,8 +261,8 @@ TEST_F(TrackingRequestTest, OversizeItemIsRejectedWithoutAffectingItsNeighbours)
 
 TEST_F(TrackingRequestTest, OverlongMessageIdIsRejected) {
   const std::string long_id(limits_.max_message_id_bytes + 1, 'm');
-  auto request = parse(R"({"batch":[{"type":"track","userId":"u1","event":"E","messageId":")" + long_id +
-                       R"("},{"type":"track","userId":"u1","event":"E"}]})");
+  auto request = parse(R"({"batch":[{"type":"track","userId":"u1","event":"E","messageId":")" +
+                       long_id + R"("},{"type":"track","userId":"u1","event":"E"}]})");
   ASSERT_TRUE(request.has_value()) << request.status().to_string();
   EXPECT_THAT(request->event_indexes, ElementsAre(1u));
   ASSERT_EQ(request->rejections.size(), 1u);
@@ -266,7 +275,8 @@ TEST_F(TrackingRequestTest, ItemsBeyondTheBatchLimitAreRejectedAsBatchTooLarge) 
   std::string body = R"({"batch":[)";
   for (int i = 0; i < 5; ++i) {
     if (i > 0) body += ",";
-    body += R"({"type":"track","userId":"u1","event":"E","messageId":"m)" + std::to_string(i) + R"("})";
+    body +=
+        R"({"type":"track","userId":"u1","event":"E","messageId":"m)" + std::to_string(i) + R"("})";
   }
   body += "]}";
   auto request = parser.parse(body, RequestContext{Endpoint::kBatch, kClientIp, 0});
@@ -296,7 +306,8 @@ TEST_F(TrackingRequestTest, MessageIdsAreKeptAssignedOrCoerced) {
 }
 
 TEST_F(TrackingRequestTest, NumericUserIdsKeepTheirExactDigits) {
-  auto request = parse(R"({"userId":340282366920938463463374607431768211457,"event":"E"})", Endpoint::kTrack);
+  auto request =
+      parse(R"({"userId":340282366920938463463374607431768211457,"event":"E"})", Endpoint::kTrack);
   ASSERT_TRUE(request.has_value()) << request.status().to_string();
   ASSERT_EQ(request->events.size(), 1u);
   const JsonValue& event = stored(request->events[0]);
@@ -306,10 +317,11 @@ TEST_F(TrackingRequestTest, NumericUserIdsKeepTheirExactDigits) {
 }
 
 TEST_F(TrackingRequestTest, ClientIpIsFilledUnlessGivenOrOverriddenWhenDirect) {
-  auto request = parse(R"({"batch":[)"
-                       R"({"type":"track","userId":"u1","event":"E"},)"
-                       R"({"type":"track","userId":"u1","event":"E","context":{"ip":"24.5.68.47"}},)"
-                       R"({"type":"track","userId":"u1","event":"E","context":{"ip":"10.1.1.1","direct":true}}]})");
+  auto request = parse(
+      R"({"batch":[)"
+      R"({"type":"track","userId":"u1","event":"E"},)"
+      R"({"type":"track","userId":"u1","event":"E","context":{"ip":"24.5.68.47"}},)"
+      R"({"type":"track","userId":"u1","event":"E","context":{"ip":"10.1.1.1","direct":true}}]})");
   ASSERT_TRUE(request.has_value()) << request.status().to_string();
   ASSERT_EQ(request->events.size(), 3u);
   EXPECT_EQ(text(*stored(request->events[0]).find("context"), "ip"), kClientIp);
@@ -326,7 +338,8 @@ TEST_F(TrackingRequestTest, WriteKeyThatIsNotAStringIsIgnored) {
 }
 
 TEST_F(TrackingRequestTest, ItemWriteKeysAreDroppedFromStoredBatchEvents) {
-  auto request = parse(R"({"batch":[{"type":"track","userId":"u1","event":"E","writeKey":"item-key"}]})");
+  auto request =
+      parse(R"({"batch":[{"type":"track","userId":"u1","event":"E","writeKey":"item-key"}]})");
   ASSERT_TRUE(request.has_value()) << request.status().to_string();
   EXPECT_FALSE(request->body_write_key.has_value()) << "only the envelope's writeKey authenticates";
   ASSERT_EQ(request->events.size(), 1u);
@@ -363,14 +376,16 @@ TEST_F(TrackingRequestTest, NonObjectBodyOnASingleEventEndpointIsInvalidArgument
 TEST_F(TrackingRequestTest, DeeplyNestedPropertiesWithinTheLimitAreAccepted) {
   std::string nested = "1";
   for (int i = 0; i < 60; ++i) nested = R"({"n":)" + nested + "}";
-  auto request = parse(R"({"userId":"u1","event":"E","properties":)" + nested + "}", Endpoint::kTrack);
+  auto request =
+      parse(R"({"userId":"u1","event":"E","properties":)" + nested + "}", Endpoint::kTrack);
   ASSERT_TRUE(request.has_value()) << request.status().to_string();
   ASSERT_EQ(request->events.size(), 1u);
   stored(request->events[0]);
 
   std::string too_deep = "1";
   for (int i = 0; i < 100; ++i) too_deep = "[" + too_deep + "]";
-  auto rejected = parse(R"({"userId":"u1","event":"E","properties":{"x":)" + too_deep + "}}", Endpoint::kTrack);
+  auto rejected =
+      parse(R"({"userId":"u1","event":"E","properties":{"x":)" + too_deep + "}}", Endpoint::kTrack);
   ASSERT_FALSE(rejected.has_value());
   EXPECT_EQ(rejected.status().code(), StatusCode::kInvalidArgument);
 }

@@ -70,14 +70,15 @@ std::string_view query_parameter(std::string_view target, std::string_view name)
 Response AdminHandler::handle(const Request& request) {
   const std::string_view authorization = request[http::field::authorization];
   const std::string_view expected_prefix = "Bearer ";
-  const bool authorized =
-      authorization.size() == expected_prefix.size() + admin_token_.size() &&
-      authorization.starts_with(expected_prefix) &&
-      CRYPTO_memcmp(authorization.data() + expected_prefix.size(), admin_token_.data(), admin_token_.size()) == 0;
+  const bool authorized = authorization.size() == expected_prefix.size() + admin_token_.size() &&
+                          authorization.starts_with(expected_prefix) &&
+                          CRYPTO_memcmp(authorization.data() + expected_prefix.size(),
+                                        admin_token_.data(), admin_token_.size()) == 0;
   if (!authorized) {
-    return json_error(http::status::unauthorized, request.version(), "invalid_admin_token",
-                      "the admin API needs \"Authorization: Bearer <admin token>\" (see the server's "
-                      "admin_token setting; write keys cannot use it)");
+    return json_error(
+        http::status::unauthorized, request.version(), "invalid_admin_token",
+        "the admin API needs \"Authorization: Bearer <admin token>\" (see the server's "
+        "admin_token setting; write keys cannot use it)");
   }
   std::string_view path = request.target();
   path = path.substr(0, path.find('?'));
@@ -112,7 +113,8 @@ Response AdminHandler::sources(const Request& request, std::string_view name) {
     auto parsed = parser.parse(request.body());
     if (!parsed) return status_error(parsed.status(), version);
     if (!(*parsed)->is_object()) {
-      return json_error(http::status::bad_request, version, "invalid_argument", "send a JSON object");
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "send a JSON object");
     }
     body = *parsed;
   }
@@ -128,9 +130,10 @@ Response AdminHandler::sources(const Request& request, std::string_view name) {
       return json_error(http::status::bad_request, version, "invalid_argument",
                         "a new source needs a \"name\" string");
     }
-    auto created = sources_.create(std::string(source_name->text),
-                                   write_key != nullptr && write_key->is_string() ? std::string(write_key->text) : "",
-                                   boolean("enabled").value_or(true));
+    auto created = sources_.create(
+        std::string(source_name->text),
+        write_key != nullptr && write_key->is_string() ? std::string(write_key->text) : "",
+        boolean("enabled").value_or(true));
     if (!created) return status_error(created.status(), version);
     return source_response(http::status::created, version, *created);
   }
@@ -141,11 +144,14 @@ Response AdminHandler::sources(const Request& request, std::string_view name) {
   switch (request.method()) {
     case http::verb::get: {
       auto source = sources_.find(name);
-      if (!source) return status_error(Status::not_found("no source named \"" + std::string(name) + "\""), version);
+      if (!source)
+        return status_error(Status::not_found("no source named \"" + std::string(name) + "\""),
+                            version);
       return source_response(http::status::ok, version, *source);
     }
     case http::verb::patch: {
-      auto updated = sources_.update(name, boolean("enabled"), boolean("rotateWriteKey").value_or(false));
+      auto updated =
+          sources_.update(name, boolean("enabled"), boolean("rotateWriteKey").value_or(false));
       if (!updated) return status_error(updated.status(), version);
       return source_response(http::status::ok, version, *updated);
     }

@@ -14,11 +14,13 @@ namespace cdp::server {
 //   GET    /admin/v1/sources/{name}
 //   PATCH  /admin/v1/sources/{name}        {"enabled"?, "rotateWriteKey"?}
 //   DELETE /admin/v1/sources/{name}
-//   GET    /admin/v1/events?from=SEQ&limit=N   raw log as JSON Lines; X-Next-Seq says where to go on
+//   GET    /admin/v1/events?from=SEQ&limit=N   raw log as JSON Lines; X-Next-Seq says where to go
+//   on
 // A write key never opens these. Thread-safe.
 class AdminHandler {
  public:
-  AdminHandler(std::string admin_token, ingest::SourceRegistry& sources, storage::Database& database)
+  AdminHandler(std::string admin_token, ingest::SourceRegistry& sources,
+               storage::Database& database)
       : admin_token_(std::move(admin_token)), sources_(sources), database_(database) {}
 
   static bool handles(std::string_view target) { return target.starts_with("/admin/"); }

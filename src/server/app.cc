@@ -47,7 +47,8 @@ Result<std::string> resolve_admin_token(const Config& config, storage::Database&
 
 Result<std::unique_ptr<App>> App::start(Config config) {
   if (!log::set_level(config.log_level)) {
-    return Status::invalid_argument("log level \"" + config.log_level + "\" is not debug, info, warn or error");
+    return Status::invalid_argument("log level \"" + config.log_level +
+                                    "\" is not debug, info, warn or error");
   }
   auto listen = parse_listen_address(config.listen);
   if (!listen) return listen.status();
@@ -74,11 +75,12 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   writer_options.sync = cfg.sync;
   writer_options.min_free_bytes = cfg.min_free_mb << 20;
   writer_options.max_queue_bytes = cfg.max_queue_mb << 20;
-  app->writer_ = std::make_unique<storage::RawLogWriter>(*app->database_, writer_options, SystemClock::instance());
+  app->writer_ = std::make_unique<storage::RawLogWriter>(*app->database_, writer_options,
+                                                         SystemClock::instance());
   CDP_RETURN_IF_ERROR(app->writer_->start());
 
-  app->tracking_ = std::make_unique<TrackingHandler>(cfg, *app->sources_, *app->writer_, app->metrics_,
-                                                     SystemClock::instance());
+  app->tracking_ = std::make_unique<TrackingHandler>(cfg, *app->sources_, *app->writer_,
+                                                     app->metrics_, SystemClock::instance());
   app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
   app->register_gauges();
 
@@ -86,7 +88,8 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   http_options.host = listen->first;
   http_options.port = listen->second;
   http_options.threads = cfg.http_threads;
-  // Compressed bodies are smaller than the limit on decompressed ones; the raw body may not exceed it.
+  // Compressed bodies are smaller than the limit on decompressed ones; the raw body may not exceed
+  // it.
   http_options.max_body_bytes = cfg.limits.max_body_bytes;
   App* self = app.get();
   app->http_ = std::make_unique<HttpServer>(
@@ -128,17 +131,23 @@ void App::register_gauges() {
                  [this] { return static_cast<double>(writer_->stats().queued_requests); });
   metrics_.gauge("cdp_write_groups_total", "Group commits (one fsync each) so far",
                  [this] { return static_cast<double>(writer_->stats().groups); });
-  metrics_.gauge("cdp_storage_available", "1 when storage takes writes, 0 when disk full or failing",
+  metrics_.gauge("cdp_storage_available",
+                 "1 when storage takes writes, 0 when disk full or failing",
                  [this] { return writer_->stats().storage_available ? 1.0 : 0.0; });
-  metrics_.gauge("cdp_storage_sst_bytes", "Bytes of RocksDB table files",
-                 [this] { return static_cast<double>(database_->int_property("rocksdb.total-sst-files-size")); });
-  metrics_.gauge("cdp_storage_memtable_bytes", "Bytes of RocksDB memtables",
-                 [this] { return static_cast<double>(database_->int_property("rocksdb.cur-size-all-mem-tables")); });
-  metrics_.gauge("cdp_storage_estimated_keys", "Estimated RocksDB keys over all column families",
-                 [this] { return static_cast<double>(database_->int_property("rocksdb.estimate-num-keys")); });
-  metrics_.gauge("cdp_storage_pending_compaction_bytes", "Bytes RocksDB estimates compaction must rewrite", [this] {
-    return static_cast<double>(database_->int_property("rocksdb.estimate-pending-compaction-bytes"));
+  metrics_.gauge("cdp_storage_sst_bytes", "Bytes of RocksDB table files", [this] {
+    return static_cast<double>(database_->int_property("rocksdb.total-sst-files-size"));
   });
+  metrics_.gauge("cdp_storage_memtable_bytes", "Bytes of RocksDB memtables", [this] {
+    return static_cast<double>(database_->int_property("rocksdb.cur-size-all-mem-tables"));
+  });
+  metrics_.gauge(
+      "cdp_storage_estimated_keys", "Estimated RocksDB keys over all column families",
+      [this] { return static_cast<double>(database_->int_property("rocksdb.estimate-num-keys")); });
+  metrics_.gauge("cdp_storage_pending_compaction_bytes",
+                 "Bytes RocksDB estimates compaction must rewrite", [this] {
+                   return static_cast<double>(
+                       database_->int_property("rocksdb.estimate-pending-compaction-bytes"));
+                 });
 }
 
 void App::route(Request&& request, const RequestInfo& info, Responder respond) {
@@ -152,7 +161,8 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
         .inc();
     respond(std::move(response));
   };
-  if (TrackingHandler::handles(path)) return tracking_->handle(std::move(request), info, std::move(counted));
+  if (TrackingHandler::handles(path))
+    return tracking_->handle(std::move(request), info, std::move(counted));
   if (AdminHandler::handles(path)) return counted(admin_->handle(request));
   if (path == "/healthz" && request.method() == http::verb::get) {
     const bool writable = writer_->stats().storage_available;
@@ -167,8 +177,9 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
     response.prepare_payload();
     return counted(std::move(response));
   }
-  counted(json_error(http::status::not_found, request.version(), "not_found",
-                     "no endpoint at " + std::string(path) + " (tracking API: POST /v1/track, /v1/batch, ...)"));
+  counted(json_error(
+      http::status::not_found, request.version(), "not_found",
+      "no endpoint at " + std::string(path) + " (tracking API: POST /v1/track, /v1/batch, ...)"));
 }
 
 void App::maintain() {
@@ -176,7 +187,8 @@ void App::maintain() {
   while (!stopping_) {
     if (config_.retention_days > 0) {
       lock.unlock();
-      const int64_t cutoff = SystemClock::instance().now_ms() - config_.retention_days * 86400LL * 1000;
+      const int64_t cutoff =
+          SystemClock::instance().now_ms() - config_.retention_days * 86400LL * 1000;
       auto deleted = storage::delete_raw_log_before(*database_, cutoff);
       if (!deleted) {
         log::warn("retention_failed", {{"error", deleted.status().message()}});

@@ -23,11 +23,12 @@ Status read(const toml::table& table, std::string_view section, std::string_view
   return Status::ok();
 }
 
-Status check_keys(const toml::table& table, std::string_view section, std::set<std::string_view> known) {
+Status check_keys(const toml::table& table, std::string_view section,
+                  std::set<std::string_view> known) {
   for (const auto& [key, value] : table) {
     if (known.count(key.str()) == 0) {
-      return Status::invalid_argument("config [" + std::string(section) + "] has an unknown key \"" +
-                                      std::string(key.str()) + "\"");
+      return Status::invalid_argument("config [" + std::string(section) +
+                                      "] has an unknown key \"" + std::string(key.str()) + "\"");
     }
   }
   return Status::ok();
@@ -53,15 +54,17 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   try {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& error) {
-    return Status::invalid_argument("config " + origin + ":" + std::to_string(error.source().begin.line) +
-                                    ": " + std::string(error.description()));
+    return Status::invalid_argument("config " + origin + ":" +
+                                    std::to_string(error.source().begin.line) + ": " +
+                                    std::string(error.description()));
   }
   Config config;
-  CDP_RETURN_IF_ERROR(check_keys(root, "top level", {"server", "storage", "limits", "log", "sources"}));
+  CDP_RETURN_IF_ERROR(
+      check_keys(root, "top level", {"server", "storage", "limits", "log", "sources"}));
   for (std::string_view section : {"server", "storage", "limits", "log"}) {
     if (root.contains(section) && !root[section].is_table()) {
-      return Status::invalid_argument("config " + std::string(section) + " must be a [" + std::string(section) +
-                                      "] table");
+      return Status::invalid_argument("config " + std::string(section) + " must be a [" +
+                                      std::string(section) + "] table");
     }
   }
   if (root.contains("sources") && !root["sources"].is_array()) {
@@ -76,7 +79,8 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
     CDP_RETURN_IF_ERROR(read<int64_t>(*server, "server", "http_threads", config.http_threads));
     CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "admin_token", config.admin_token));
     CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "public_url", config.public_url));
-    CDP_RETURN_IF_ERROR(read<bool>(*server, "server", "trust_forwarded_for", config.trust_forwarded_for));
+    CDP_RETURN_IF_ERROR(
+        read<bool>(*server, "server", "trust_forwarded_for", config.trust_forwarded_for));
     if (const auto* origins = (*server)["cors_origins"].as_array()) {
       config.cors_origins.clear();
       for (const auto& entry : *origins) {
@@ -88,26 +92,32 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
     CDP_RETURN_IF_ERROR(positive(config.http_threads, "[server] http_threads"));
   }
   if (const auto* storage = root["storage"].as_table()) {
-    CDP_RETURN_IF_ERROR(check_keys(*storage, "storage",
-                                   {"data", "sync", "dedup_window_hours", "retention_days", "min_free_mb",
-                                    "max_queue_mb"}));
+    CDP_RETURN_IF_ERROR(check_keys(
+        *storage, "storage",
+        {"data", "sync", "dedup_window_hours", "retention_days", "min_free_mb", "max_queue_mb"}));
     CDP_RETURN_IF_ERROR(read<std::string>(*storage, "storage", "data", config.data_dir));
     CDP_RETURN_IF_ERROR(read<bool>(*storage, "storage", "sync", config.sync));
-    CDP_RETURN_IF_ERROR(read<int64_t>(*storage, "storage", "dedup_window_hours", config.dedup_window_hours));
-    CDP_RETURN_IF_ERROR(read<int64_t>(*storage, "storage", "retention_days", config.retention_days));
+    CDP_RETURN_IF_ERROR(
+        read<int64_t>(*storage, "storage", "dedup_window_hours", config.dedup_window_hours));
+    CDP_RETURN_IF_ERROR(
+        read<int64_t>(*storage, "storage", "retention_days", config.retention_days));
     int64_t min_free_mb = static_cast<int64_t>(config.min_free_mb);
     CDP_RETURN_IF_ERROR(read<int64_t>(*storage, "storage", "min_free_mb", min_free_mb));
-    if (min_free_mb < 0) return Status::invalid_argument("config [storage] min_free_mb must be 0 or more");
+    if (min_free_mb < 0)
+      return Status::invalid_argument("config [storage] min_free_mb must be 0 or more");
     config.min_free_mb = static_cast<uint64_t>(min_free_mb);
     CDP_RETURN_IF_ERROR(read<int64_t>(*storage, "storage", "max_queue_mb", config.max_queue_mb));
     CDP_RETURN_IF_ERROR(positive(config.dedup_window_hours, "[storage] dedup_window_hours"));
-    CDP_RETURN_IF_ERROR(positive(static_cast<int64_t>(config.max_queue_mb), "[storage] max_queue_mb"));
+    CDP_RETURN_IF_ERROR(
+        positive(static_cast<int64_t>(config.max_queue_mb), "[storage] max_queue_mb"));
     if (config.retention_days < 0) {
-      return Status::invalid_argument("config [storage] retention_days must be 0 (keep forever) or more");
+      return Status::invalid_argument(
+          "config [storage] retention_days must be 0 (keep forever) or more");
     }
   }
   if (const auto* limits = root["limits"].as_table()) {
-    CDP_RETURN_IF_ERROR(check_keys(*limits, "limits", {"max_event_kb", "max_body_kb", "max_batch_events"}));
+    CDP_RETURN_IF_ERROR(
+        check_keys(*limits, "limits", {"max_event_kb", "max_body_kb", "max_batch_events"}));
     int64_t event_kb = static_cast<int64_t>(config.limits.max_event_bytes / 1024);
     int64_t body_kb = static_cast<int64_t>(config.limits.max_body_bytes / 1024);
     int64_t batch = static_cast<int64_t>(config.limits.max_batch_events);
@@ -128,7 +138,8 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   if (const auto* sources = root["sources"].as_array()) {
     for (const auto& node : *sources) {
       const auto* table = node.as_table();
-      if (table == nullptr) return Status::invalid_argument("config [[sources]] entries must be tables");
+      if (table == nullptr)
+        return Status::invalid_argument("config [[sources]] entries must be tables");
       CDP_RETURN_IF_ERROR(check_keys(*table, "sources", {"name", "write_key", "enabled"}));
       ingest::Source source;
       CDP_RETURN_IF_ERROR(read<std::string>(*table, "sources", "name", source.name));

@@ -90,7 +90,8 @@ TEST(ConfigTest, FullExampleSetsEveryKey) {
   EXPECT_EQ(config->admin_token, "admin-secret");
   EXPECT_EQ(config->public_url, "https://cdp.example.com");
   EXPECT_TRUE(config->trust_forwarded_for);
-  EXPECT_THAT(config->cors_origins, ElementsAre("https://www.example.com", "https://app.example.com"));
+  EXPECT_THAT(config->cors_origins,
+              ElementsAre("https://www.example.com", "https://app.example.com"));
   EXPECT_EQ(config->data_dir, "/var/lib/cdp");
   EXPECT_FALSE(config->sync);
   EXPECT_EQ(config->dedup_window_hours, 48);
@@ -135,13 +136,15 @@ TEST(ConfigTest, UnknownKeysAreRejectedWithTheirName) {
   EXPECT_THAT(error_of("[storage]\ndata_dir = \"/tmp\"\n"), HasSubstr("\"data_dir\""));
   EXPECT_THAT(error_of("[limits]\nmax_event_bytes = 10\n"), HasSubstr("\"max_event_bytes\""));
   EXPECT_THAT(error_of("[log]\nformat = \"json\"\n"), HasSubstr("\"format\""));
-  EXPECT_THAT(error_of("[[sources]]\nname = \"web\"\nwritekey = \"k\"\n"), HasSubstr("\"writekey\""));
+  EXPECT_THAT(error_of("[[sources]]\nname = \"web\"\nwritekey = \"k\"\n"),
+              HasSubstr("\"writekey\""));
 }
 
 TEST(ConfigTest, WrongTypesAreRejectedWithTheKeyName) {
   EXPECT_THAT(error_of("[server]\nlisten = 8080\n"), HasSubstr("listen"));
   EXPECT_THAT(error_of("[server]\nhttp_threads = \"four\"\n"), HasSubstr("http_threads"));
-  EXPECT_THAT(error_of("[server]\ntrust_forwarded_for = \"yes\"\n"), HasSubstr("trust_forwarded_for"));
+  EXPECT_THAT(error_of("[server]\ntrust_forwarded_for = \"yes\"\n"),
+              HasSubstr("trust_forwarded_for"));
   EXPECT_THAT(error_of("[server]\ncors_origins = [1, 2]\n"), HasSubstr("cors_origins"));
   EXPECT_THAT(error_of("[storage]\nsync = \"false\"\n"), HasSubstr("sync"));
   EXPECT_THAT(error_of("[storage]\ndata = 5\n"), HasSubstr("data"));
@@ -181,13 +184,15 @@ TEST(ConfigTest, ZeroRetentionKeepsEverythingAndIsAccepted) {
 }
 
 TEST(ConfigTest, TomlSyntaxErrorsNameTheFileAndLine) {
-  const std::string message = error_of("[server]\nlisten = \"127.0.0.1:8080\"\nhttp_threads = = 2\n");
+  const std::string message =
+      error_of("[server]\nlisten = \"127.0.0.1:8080\"\nhttp_threads = = 2\n");
   EXPECT_THAT(message, HasSubstr("test.toml:3"));
 }
 
 TEST(ConfigTest, LoadFileReadsTheFile) {
   std::random_device random;
-  const auto path = std::filesystem::temp_directory_path() / ("cdp-config-test-" + std::to_string(random()) + ".toml");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("cdp-config-test-" + std::to_string(random()) + ".toml");
   {
     std::ofstream file(path);
     file << kFullExample;

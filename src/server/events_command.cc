@@ -21,8 +21,8 @@ std::atomic<bool> g_interrupted{false};
 
 // Runs `visit` over the log; returns the exit code.
 int read_log(const EventsReadOptions& options, std::ostream& out, bool follow) {
-  const auto scratch = std::filesystem::temp_directory_path() /
-                       ("cdp-follower-" + std::to_string(::getpid()));
+  const auto scratch =
+      std::filesystem::temp_directory_path() / ("cdp-follower-" + std::to_string(::getpid()));
   auto database = storage::Database::open_follower(options.data_dir, scratch.string());
   if (!database) {
     std::cerr << "cdp: " << database.status().message() << "\n";
@@ -35,7 +35,8 @@ int read_log(const EventsReadOptions& options, std::ostream& out, bool follow) {
   while (!g_interrupted.load()) {
     bool done = false;
     auto result = reader.scan(next, 10000, [&](const storage::RawLogRecord& record) {
-      if ((options.to_seq != 0 && record.seq > options.to_seq) || (options.limit != 0 && written >= options.limit)) {
+      if ((options.to_seq != 0 && record.seq > options.to_seq) ||
+          (options.limit != 0 && written >= options.limit)) {
         done = true;
         return false;
       }

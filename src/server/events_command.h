@@ -10,10 +10,10 @@ namespace cdp::server {
 struct EventsReadOptions {
   std::string data_dir = "./cdp-data";
   uint64_t from_seq = 1;
-  uint64_t to_seq = 0;     // inclusive; 0 means the end
-  uint64_t limit = 0;      // 0 means no limit
-  bool follow = false;     // tail: keep printing new events until interrupted
-  std::string out_path;    // export: file to write; empty means stdout
+  uint64_t to_seq = 0;   // inclusive; 0 means the end
+  uint64_t limit = 0;    // 0 means no limit
+  bool follow = false;   // tail: keep printing new events until interrupted
+  std::string out_path;  // export: file to write; empty means stdout
 };
 
 // Returns the process exit code; errors are printed to stderr.

@@ -23,7 +23,8 @@ using tcp = asio::ip::tcp;
 // from another thread onto this session's strand), then reads the next if keep-alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, const HttpServer::Options& options, const HttpServer::Handler& handler)
+  Session(tcp::socket&& socket, const HttpServer::Options& options,
+          const HttpServer::Handler& handler)
       : stream_(std::move(socket)), options_(options), handler_(handler) {
     beast::error_code ec;
     auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -46,8 +47,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(options_.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -56,10 +58,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec == http::error::body_limit) {
-      auto response = json_error(http::status::payload_too_large, 11, "body_too_large",
-                                 "the request body is larger than " +
-                                     std::to_string(options_.max_body_bytes) +
-                                     " bytes; send fewer events per request");
+      auto response =
+          json_error(http::status::payload_too_large, 11, "body_too_large",
+                     "the request body is larger than " + std::to_string(options_.max_body_bytes) +
+                         " bytes; send fewer events per request");
       response.keep_alive(false);
       drain_after_write_ = true;
       return write(std::move(response));
@@ -81,22 +83,24 @@ class Session : public std::enable_shared_from_this<Session> {
       if (response.find(http::field::connection) == response.end() && !keep_alive) {
         response.keep_alive(false);
       }
-      asio::post(self->stream_.get_executor(),
-                 [self, response = std::move(response)]() mutable { self->write(std::move(response)); });
+      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->write(std::move(response));
+      });
     });
   }
 
   void write(Response response) {
     response_ = std::make_shared<Response>(std::move(response));
     stream_.expires_after(options_.idle_timeout);
-    http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->close();
-      const bool keep_alive = self->response_->keep_alive();
-      self->response_.reset();
-      if (self->drain_after_write_) return self->drain();
-      if (!keep_alive) return self->close();
-      self->read();
-    });
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->close();
+                        const bool keep_alive = self->response_->keep_alive();
+                        self->response_.reset();
+                        if (self->drain_after_write_) return self->drain();
+                        if (!keep_alive) return self->close();
+                        self->read();
+                      });
   }
 
   // After refusing an oversize body, reads and discards what the client is still sending (up to
@@ -108,17 +112,19 @@ class Session : public std::enable_shared_from_this<Session> {
     if (drain_started_ == std::chrono::steady_clock::time_point{}) {
       drain_started_ = std::chrono::steady_clock::now();
     }
-    if (drained_bytes_ > kMaxDrainBytes || std::chrono::steady_clock::now() - drain_started_ > kMaxDrainTime) {
+    if (drained_bytes_ > kMaxDrainBytes ||
+        std::chrono::steady_clock::now() - drain_started_ > kMaxDrainTime) {
       return close();
     }
     stream_.expires_after(kMaxDrainTime);
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code read_error,
-                                                                                    size_t bytes) {
-      if (read_error) return self->close();
-      self->drained_bytes_ += bytes;
-      self->drain();
-    });
+    stream_.async_read_some(
+        buffer_.prepare(64 * 1024),
+        [self = shared_from_this()](beast::error_code read_error, size_t bytes) {
+          if (read_error) return self->close();
+          self->drained_bytes_ += bytes;
+          self->drain();
+        });
   }
 
   void close() {
@@ -150,33 +156,40 @@ Result<std::pair<std::string, unsigned short>> parse_listen_address(std::string_
                                     "\" is not host:port (for example 127.0.0.1:8080)");
   }
   std::string host(address.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const auto port_text = address.substr(colon + 1);
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return Status::invalid_argument("listen address \"" + std::string(address) + "\" has an invalid port");
+    return Status::invalid_argument("listen address \"" + std::string(address) +
+                                    "\" has an invalid port");
   }
   return std::pair<std::string, unsigned short>{host, static_cast<unsigned short>(port)};
 }
 
 HttpServer::HttpServer(Options options, Handler handler)
-    : options_(std::move(options)), handler_(std::move(handler)), io_(options_.threads), acceptor_(io_) {}
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
+      io_(options_.threads),
+      acceptor_(io_) {}
 
 HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start() {
   beast::error_code ec;
   auto address = asio::ip::make_address(options_.host, ec);
-  if (ec) return Status::invalid_argument("cannot listen on \"" + options_.host + "\": not an IP address");
+  if (ec)
+    return Status::invalid_argument("cannot listen on \"" + options_.host +
+                                    "\": not an IP address");
   tcp::endpoint endpoint{address, options_.port};
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Status::unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                               ": " + ec.message());
+    return Status::unavailable("cannot listen on " + options_.host + ":" +
+                               std::to_string(options_.port) + ": " + ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
   accept();

@@ -21,7 +21,8 @@ Response echo(const Request& request, const RequestInfo& info) {
   Response response{http::status::ok, request.version()};
   response.set(http::field::content_type, "text/plain");
   response.set("X-Client-Ip", info.client_ip);
-  response.body() = std::string(request.method_string()) + " " + std::string(request.target()) + " " + request.body();
+  response.body() = std::string(request.method_string()) + " " + std::string(request.target()) +
+                    " " + request.body();
   response.prepare_payload();
   return response;
 }
@@ -49,7 +50,8 @@ class HttpServerTest : public ::testing::Test {
   void start_echo(size_t max_body_bytes = 1024) {
     HttpServer::Options options;
     options.max_body_bytes = max_body_bytes;
-    start([](Request&& request, const RequestInfo& info, Responder respond) { respond(echo(request, info)); },
+    start([](Request&& request, const RequestInfo& info,
+             Responder respond) { respond(echo(request, info)); },
           options);
   }
 
@@ -140,7 +142,9 @@ TEST_F(HttpServerTest, BodyAtTheLimitIsAccepted) {
 TEST_F(HttpServerTest, BodyOverTheLimitIsRefusedWith413BeforeItArrives) {
   start_echo(1024);
   // Only the header is sent: the server must answer from the Content-Length alone.
-  ASSERT_TRUE(client_->send_raw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n").is_ok());
+  ASSERT_TRUE(
+      client_->send_raw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+          .is_ok());
   auto response = must(client_->read_response());
   EXPECT_EQ(response.result(), http::status::payload_too_large);
   EXPECT_EQ(response[http::field::content_type], "application/json");
@@ -161,10 +165,12 @@ TEST_F(HttpServerTest, BodyOverTheLimitSentInFullStillGets413) {
 TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIsRefusedWith413) {
   start_echo(1024);
   const std::string chunk(800, 'c');
-  ASSERT_TRUE(client_
-                  ->send_raw("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                             "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n")
-                  .is_ok());
+  ASSERT_TRUE(
+      client_
+          ->send_raw("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "320\r\n" +
+                     chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n")
+          .is_ok());
   auto response = must(client_->read_response());
   EXPECT_EQ(response.result(), http::status::payload_too_large);
 }
@@ -203,7 +209,8 @@ TEST_F(HttpServerTest, Http10RequestIsAnsweredAndClosed) {
 TEST_F(HttpServerTest, IdleConnectionsAreClosedAfterTheTimeout) {
   HttpServer::Options options;
   options.idle_timeout = 1s;
-  start([](Request&& request, const RequestInfo& info, Responder respond) { respond(echo(request, info)); },
+  start([](Request&& request, const RequestInfo& info,
+           Responder respond) { respond(echo(request, info)); },
         options);
   EXPECT_EQ(must(client_->get("/")).result(), http::status::ok);
   const auto started = std::chrono::steady_clock::now();
@@ -220,7 +227,8 @@ TEST_F(HttpServerTest, ManyClientsAtOnceAreAllServed) {
       TestHttpClient client(server_->port());
       for (int i = 0; i < 20; ++i) {
         auto response = client.post("/c" + std::to_string(c), std::to_string(i));
-        if (response && response->body() == "POST /c" + std::to_string(c) + " " + std::to_string(i)) ++ok;
+        if (response && response->body() == "POST /c" + std::to_string(c) + " " + std::to_string(i))
+          ++ok;
       }
     });
   }
@@ -237,7 +245,8 @@ TEST_F(HttpServerTest, StopClosesTheListener) {
   TestHttpClient late(port, 5s);
   auto refused = late.get("/");
   ASSERT_FALSE(refused.has_value());
-  EXPECT_THAT(refused.status().message(), HasSubstr("cannot connect")) << "nothing listens any more";
+  EXPECT_THAT(refused.status().message(), HasSubstr("cannot connect"))
+      << "nothing listens any more";
 }
 
 TEST_F(HttpServerTest, StartFailsWhenThePortIsTaken) {
@@ -278,8 +287,8 @@ TEST(ParseListenAddressTest, AcceptsHostAndPort) {
 }
 
 TEST(ParseListenAddressTest, RejectsWhatIsNotHostAndPort) {
-  for (const char* address : {"", "8080", ":8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536",
-                              "127.0.0.1:-1", "127.0.0.1:80x"}) {
+  for (const char* address : {"", "8080", ":8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http",
+                              "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:80x"}) {
     auto parsed = parse_listen_address(address);
     ASSERT_FALSE(parsed.has_value()) << address;
     EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << address;

@@ -12,7 +12,8 @@ Response json_response(http::status status, unsigned version, std::string body) 
   return response;
 }
 
-Response json_error(http::status status, unsigned version, std::string_view code, std::string_view message) {
+Response json_error(http::status status, unsigned version, std::string_view code,
+                    std::string_view message) {
   JsonWriter out;
   out.begin_object().key("error").begin_object();
   out.key("code").string(code).key("message").string(message);

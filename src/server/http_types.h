@@ -20,7 +20,8 @@ struct RequestInfo {
 };
 
 // Builds a JSON error body {"error":{"code":..., "message":...}} with the given status.
-Response json_error(http::status status, unsigned version, std::string_view code, std::string_view message);
+Response json_error(http::status status, unsigned version, std::string_view code,
+                    std::string_view message);
 Response json_response(http::status status, unsigned version, std::string body);
 
 }  // namespace cdp::server

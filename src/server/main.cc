@@ -25,13 +25,14 @@ void prepare_demo(App& app, const Config& config) {
     source = *created;
   }
   const std::string base = "http://127.0.0.1:" + std::to_string(app.port());
-  std::cout << "\ncdp is running on " << config.listen.substr(0, config.listen.rfind(':')) << ":" << app.port()
-            << " with data in " << config.data_dir << "\n"
+  std::cout << "\ncdp is running on " << config.listen.substr(0, config.listen.rfind(':')) << ":"
+            << app.port() << " with data in " << config.data_dir << "\n"
             << "  write key of source \"demo\": " << source->write_key << "\n"
             << "  admin token: " << app.admin_token() << "\n\n"
             << "Send an event:\n"
             << "  curl -u '" << source->write_key << ":' -H 'Content-Type: application/json' \\\n"
-            << "    -d '{\"userId\":\"user-1\",\"event\":\"Signed Up\",\"properties\":{\"plan\":\"pro\"}}' \\\n"
+            << "    -d '{\"userId\":\"user-1\",\"event\":\"Signed "
+               "Up\",\"properties\":{\"plan\":\"pro\"}}' \\\n"
             << "    " << base << "/v1/track\n"
             << "See what arrived:\n"
             << "  curl -H 'Authorization: Bearer " << app.admin_token() << "' '" << base
@@ -84,24 +85,30 @@ int main(int argc, char** argv) {
   std::string config_path, data, listen, admin_token;
   bool demo = false;
   auto* serve_command = cli.add_subcommand("serve", "Run the server");
-  serve_command->add_option("--config", config_path, "TOML settings file")->check(CLI::ExistingFile);
+  serve_command->add_option("--config", config_path, "TOML settings file")
+      ->check(CLI::ExistingFile);
   serve_command->add_option("--data", data, "Data directory (default ./cdp-data)");
   serve_command->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:8080)");
-  serve_command->add_option("--admin-token", admin_token, "Token for the admin API (default: generated)");
-  serve_command->add_flag("--demo", demo, "Create a \"demo\" source and print how to send it events");
+  serve_command->add_option("--admin-token", admin_token,
+                            "Token for the admin API (default: generated)");
+  serve_command->add_flag("--demo", demo,
+                          "Create a \"demo\" source and print how to send it events");
 
   cdp::server::EventsReadOptions read_options;
   auto* events = cli.add_subcommand("events", "Read the raw event log");
   events->require_subcommand(1);
-  auto* tail = events->add_subcommand("tail", "Print raw log records as JSON Lines from a sequence number");
+  auto* tail =
+      events->add_subcommand("tail", "Print raw log records as JSON Lines from a sequence number");
   tail->add_option("--data", read_options.data_dir, "Data directory");
   tail->add_option("--from", read_options.from_seq, "First sequence number (default 1)");
   tail->add_option("--limit", read_options.limit, "Stop after this many records");
   tail->add_flag("-f,--follow", read_options.follow, "Keep printing new records");
-  auto* export_command = events->add_subcommand("export", "Write raw log records to a JSON Lines file");
+  auto* export_command =
+      events->add_subcommand("export", "Write raw log records to a JSON Lines file");
   export_command->add_option("--data", read_options.data_dir, "Data directory");
   export_command->add_option("--from", read_options.from_seq, "First sequence number (default 1)");
-  export_command->add_option("--to", read_options.to_seq, "Last sequence number (default: the end)");
+  export_command->add_option("--to", read_options.to_seq,
+                             "Last sequence number (default: the end)");
   export_command->add_option("--out", read_options.out_path, "Output file (default stdout)");
 
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });

@@ -63,18 +63,21 @@ std::string write_key_from_authorization(std::string_view header) {
 }
 
 TrackingHandler::TrackingHandler(const Config& config, ingest::SourceRegistry& sources,
-                                 storage::RawLogWriter& writer, MetricsRegistry& metrics, const Clock& clock)
+                                 storage::RawLogWriter& writer, MetricsRegistry& metrics,
+                                 const Clock& clock)
     : config_(config),
       sources_(sources),
       writer_(writer),
       metrics_(metrics),
       clock_(clock),
-      duplicates_(metrics.counter("cdp_events_duplicate_total",
-                                  "Events acknowledged but not stored again: their messageId was seen")),
+      duplicates_(
+          metrics.counter("cdp_events_duplicate_total",
+                          "Events acknowledged but not stored again: their messageId was seen")),
       request_bytes_(metrics.counter("cdp_ingest_request_bytes_total",
                                      "Bytes of tracking request bodies, as received")),
-      ack_latency_(metrics.histogram("cdp_ingest_ack_latency_seconds",
-                                     "Time from a tracking request's arrival to its acknowledgement")) {}
+      ack_latency_(
+          metrics.histogram("cdp_ingest_ack_latency_seconds",
+                            "Time from a tracking request's arrival to its acknowledgement")) {}
 
 bool TrackingHandler::handles(std::string_view target) {
   const auto path = path_of(target);
@@ -85,7 +88,8 @@ bool TrackingHandler::handles(std::string_view target) {
 void TrackingHandler::add_cors(Response& response, std::string_view origin) const {
   if (origin.empty()) return;
   bool allowed = false;
-  for (const auto& candidate : config_.cors_origins) allowed = allowed || candidate == "*" || candidate == origin;
+  for (const auto& candidate : config_.cors_origins)
+    allowed = allowed || candidate == "*" || candidate == origin;
   if (!allowed) return;
   // Echo the origin rather than "*": analytics.js may send credentials (Basic auth).
   response.set(http::field::access_control_allow_origin, origin);
@@ -93,10 +97,12 @@ void TrackingHandler::add_cors(Response& response, std::string_view origin) cons
   response.set(http::field::vary, "Origin");
 }
 
-Response TrackingHandler::reject_request(const Request& request, http::status status, std::string_view code,
-                                         std::string_view message, std::string_view metric_reason) {
-  metrics_.counter("cdp_requests_rejected_total", "Tracking requests refused as a whole, by reason",
-                   "reason=\"" + std::string(metric_reason) + "\"")
+Response TrackingHandler::reject_request(const Request& request, http::status status,
+                                         std::string_view code, std::string_view message,
+                                         std::string_view metric_reason) {
+  metrics_
+      .counter("cdp_requests_rejected_total", "Tracking requests refused as a whole, by reason",
+               "reason=\"" + std::string(metric_reason) + "\"")
       .inc();
   auto response = json_error(status, request.version(), code, message);
   add_cors(response, request[http::field::origin]);
@@ -119,8 +125,8 @@ void TrackingHandler::handle(Request&& request, const RequestInfo& info, Respond
       return respond(reject_request(request, http::status::method_not_allowed, "method_not_allowed",
                                     "use GET for the settings document", "method_not_allowed"));
     }
-    const auto write_key = path.substr(kSettingsPrefix.size(),
-                                       path.size() - kSettingsPrefix.size() - kSettingsSuffix.size());
+    const auto write_key = path.substr(
+        kSettingsPrefix.size(), path.size() - kSettingsPrefix.size() - kSettingsSuffix.size());
     return settings(request, write_key, std::move(respond));
   }
   if (request.method() != http::verb::post) {
@@ -144,14 +150,16 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
     auto inflated = ingest::gunzip(body, limits.max_body_bytes);
     if (!inflated) {
       const bool too_big = inflated.status().code() == StatusCode::kResourceExhausted;
-      return respond(reject_request(request, too_big ? http::status::payload_too_large : http::status::bad_request,
-                                    too_big ? "body_too_large" : "bad_gzip", inflated.status().message(),
-                                    too_big ? "body_too_large" : "bad_gzip"));
+      return respond(reject_request(
+          request, too_big ? http::status::payload_too_large : http::status::bad_request,
+          too_big ? "body_too_large" : "bad_gzip", inflated.status().message(),
+          too_big ? "body_too_large" : "bad_gzip"));
     }
     decompressed = std::move(*inflated);
     body = decompressed;
   } else if (!encoding.empty() && encoding != "identity") {
-    return respond(reject_request(request, http::status::unsupported_media_type, "unsupported_encoding",
+    return respond(reject_request(request, http::status::unsupported_media_type,
+                                  "unsupported_encoding",
                                   "Content-Encoding \"" + std::string(encoding) +
                                       "\" is not supported; send gzip or no encoding",
                                   "unsupported_encoding"));
@@ -159,7 +167,8 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
   if (body.size() > limits.max_body_bytes) {
     return respond(reject_request(request, http::status::payload_too_large, "body_too_large",
                                   "the request body is " + std::to_string(body.size()) +
-                                      " bytes, over the limit of " + std::to_string(limits.max_body_bytes),
+                                      " bytes, over the limit of " +
+                                      std::to_string(limits.max_body_bytes),
                                   "body_too_large"));
   }
 
@@ -175,8 +184,8 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
   }
   auto parsed = thread_parser(limits).parse(body, {endpoint, client_ip, received_at});
   if (!parsed) {
-    return respond(reject_request(request, http::status::bad_request, "invalid_json", parsed.status().message(),
-                                  "invalid_json"));
+    return respond(reject_request(request, http::status::bad_request, "invalid_json",
+                                  parsed.status().message(), "invalid_json"));
   }
 
   std::string write_key = write_key_from_authorization(request[http::field::authorization]);
@@ -188,14 +197,15 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
   }
 
   for (const auto& rejection : parsed->rejections) {
-    metrics_.counter("cdp_events_rejected_total", "Events refused one by one, by reason",
-                     "reason=\"" + rejection.code + "\"")
+    metrics_
+        .counter("cdp_events_rejected_total", "Events refused one by one, by reason",
+                 "reason=\"" + rejection.code + "\"")
         .inc();
   }
   if (endpoint != ingest::Endpoint::kBatch && !parsed->rejections.empty()) {
     const auto& rejection = parsed->rejections.front();
-    return respond(reject_request(request, http::status::bad_request, rejection.code, rejection.reason,
-                                  "invalid_event"));
+    return respond(reject_request(request, http::status::bad_request, rejection.code,
+                                  rejection.reason, "invalid_event"));
   }
 
   const unsigned version = request.version();
@@ -205,18 +215,21 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
                  source_name = source->name](const storage::AppendOutcome& outcome) {
     if (!outcome.status.is_ok()) {
       const bool overloaded = outcome.status.code() == StatusCode::kResourceExhausted;
-      auto response = json_error(overloaded ? http::status::too_many_requests : http::status::service_unavailable,
-                                 version, overloaded ? "overloaded" : "storage_unavailable",
-                                 outcome.status.message() + "; nothing was stored, retry later");
+      auto response = json_error(
+          overloaded ? http::status::too_many_requests : http::status::service_unavailable, version,
+          overloaded ? "overloaded" : "storage_unavailable",
+          outcome.status.message() + "; nothing was stored, retry later");
       response.set(http::field::retry_after, overloaded ? "1" : "5");
       add_cors(response, origin);
-      metrics_.counter("cdp_requests_rejected_total", "Tracking requests refused as a whole, by reason",
-                       overloaded ? "reason=\"overloaded\"" : "reason=\"storage_unavailable\"")
+      metrics_
+          .counter("cdp_requests_rejected_total", "Tracking requests refused as a whole, by reason",
+                   overloaded ? "reason=\"overloaded\"" : "reason=\"storage_unavailable\"")
           .inc();
       return respond(std::move(response));
     }
-    metrics_.counter("cdp_events_accepted_total", "Events stored in the raw log, by source",
-                     "source=\"" + prometheus_label_value(source_name) + "\"")
+    metrics_
+        .counter("cdp_events_accepted_total", "Events stored in the raw log, by source",
+                 "source=\"" + prometheus_label_value(source_name) + "\"")
         .inc(outcome.stored);
     duplicates_.inc(outcome.duplicates);
     JsonWriter out;
@@ -228,7 +241,8 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
     out.end_object();
     auto response = json_response(http::status::ok, version, out.take());
     add_cors(response, origin);
-    ack_latency_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    ack_latency_.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     respond(std::move(response));
   };
 
@@ -239,7 +253,8 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
   if (!status.is_ok()) finish(storage::AppendOutcome{status, {}, 0, 0});
 }
 
-void TrackingHandler::settings(const Request& request, std::string_view write_key, Responder respond) {
+void TrackingHandler::settings(const Request& request, std::string_view write_key,
+                               Responder respond) {
   auto source = sources_.authenticate(write_key);
   if (!source) {
     auto response = json_error(http::status::not_found, request.version(), "invalid_write_key",
@@ -285,7 +300,12 @@ void TrackingHandler::settings(const Request& request, std::string_view write_ke
   out.key("metrics").begin_object().key("sampleRate").number(int64_t{0}).end_object();
   out.key("legacyVideoPluginsEnabled").boolean(false);
   out.key("remotePlugins").begin_array().end_array();
-  out.key("consentSettings").begin_object().key("allCategories").begin_array().end_array().end_object();
+  out.key("consentSettings")
+      .begin_object()
+      .key("allCategories")
+      .begin_array()
+      .end_array()
+      .end_object();
   out.end_object();
   auto response = json_response(http::status::ok, request.version(), out.take());
   response.set(http::field::cache_control, "public, max-age=60");

@@ -20,8 +20,8 @@ namespace cdp::server {
 // from the raw log's commit thread. Thread-safe.
 class TrackingHandler {
  public:
-  TrackingHandler(const Config& config, ingest::SourceRegistry& sources, storage::RawLogWriter& writer,
-                  MetricsRegistry& metrics, const Clock& clock);
+  TrackingHandler(const Config& config, ingest::SourceRegistry& sources,
+                  storage::RawLogWriter& writer, MetricsRegistry& metrics, const Clock& clock);
 
   // True when `target` is one of this handler's paths.
   static bool handles(std::string_view path);

@@ -79,12 +79,14 @@ class TrackingApiTest : public ::testing::Test {
     return std::move(*response);
   }
 
-  TestHttpClient::Response post(std::string_view target, std::string body, TestHttpClient::Headers headers = {}) {
+  TestHttpClient::Response post(std::string_view target, std::string body,
+                                TestHttpClient::Headers headers = {}) {
     headers.emplace_back("Content-Type", "application/json");
     return must(client_->post(target, std::move(body), headers));
   }
 
-  TestHttpClient::Response get(std::string_view target, const TestHttpClient::Headers& headers = {}) {
+  TestHttpClient::Response get(std::string_view target,
+                               const TestHttpClient::Headers& headers = {}) {
     return must(client_->get(target, headers));
   }
 
@@ -182,11 +184,13 @@ TEST_F(TrackingApiTest, EveryTrackingPathAcceptsItsEvent) {
       {"/v1/g", R"({"userId":"u1","groupId":"g1","writeKey":"web-key"})"},
       {"/v1/alias", R"({"userId":"u1","previousId":"a1","writeKey":"web-key"})"},
       {"/v1/a", R"({"userId":"u1","previousId":"a1","writeKey":"web-key"})"},
-      {"/v1/batch", R"({"batch":[{"type":"track","userId":"u1","event":"E"}],"writeKey":"web-key"})"},
+      {"/v1/batch",
+       R"({"batch":[{"type":"track","userId":"u1","event":"E"}],"writeKey":"web-key"})"},
       {"/v1/b", R"({"batch":[{"type":"page","userId":"u1"}],"writeKey":"web-key"})"},
       {"/v1/import", R"({"batch":[{"type":"identify","userId":"u1"}],"writeKey":"web-key"})"},
       {"/v1/track/", R"({"userId":"u1","event":"E","writeKey":"web-key"})"},
-      {"/v1/batch?source=sdk", R"({"batch":[{"type":"track","userId":"u1","event":"E"}],"writeKey":"web-key"})"},
+      {"/v1/batch?source=sdk",
+       R"({"batch":[{"type":"track","userId":"u1","event":"E"}],"writeKey":"web-key"})"},
   };
   for (const auto& [path, body] : requests) {
     auto response = post(path, body);
@@ -223,7 +227,8 @@ TEST_F(TrackingApiTest, BatchReportsRejectedItemsAndStoresTheRest) {
 }
 
 TEST_F(TrackingApiTest, BatchWithOnlyRejectedItemsIsStill200) {
-  auto response = post("/v1/batch", R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1"}]})");
+  auto response =
+      post("/v1/batch", R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1"}]})");
   ASSERT_EQ(response.result(), http::status::ok) << response.body();
   EXPECT_EQ(text(json(response), "accepted"), "0");
   EXPECT_EQ(json(response).find("rejected")->elements.size(), 1u);
@@ -283,17 +288,18 @@ TEST_F(TrackingApiTest, BasicAuthCarriesTheWriteKey) {
 
 TEST_F(TrackingApiTest, BearerTokenWithTheKeyInTheBodyIsAccepted) {
   // RudderStack-style clients may send a token that is not the write key; the body's key counts.
-  auto response = post("/v1/batch",
-                       R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1","event":"E"}]})",
-                       {{"Authorization", "Bearer some-other-token"}});
+  auto response = post(
+      "/v1/batch", R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1","event":"E"}]})",
+      {{"Authorization", "Bearer some-other-token"}});
   EXPECT_EQ(response.result(), http::status::ok) << response.body();
 }
 
 TEST_F(TrackingApiTest, GzipBodyIsInflated) {
-  auto response = post("/v1/batch",
-                       ingest::gzip_compress(
-                           R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1","event":"Zipped"}]})"),
-                       {{"Content-Encoding", "gzip"}});
+  auto response = post(
+      "/v1/batch",
+      ingest::gzip_compress(
+          R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1","event":"Zipped"}]})"),
+      {{"Content-Encoding", "gzip"}});
   ASSERT_EQ(response.result(), http::status::ok) << response.body();
   EXPECT_EQ(text(json(response), "accepted"), "1");
   auto events = stored_events();
@@ -326,11 +332,12 @@ TEST_F(TrackingApiTest, UnsupportedContentEncodingIs415) {
 
 TEST_F(TrackingApiTest, OversizeBodyIs413) {
   // The header alone says the body is too big; the server answers without waiting for it.
-  ASSERT_TRUE(client_
-                  ->send_raw("POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                             "Content-Length: " +
-                             std::to_string(config_.limits.max_body_bytes + 1) + "\r\n\r\n")
-                  .is_ok());
+  ASSERT_TRUE(
+      client_
+          ->send_raw("POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: " +
+                     std::to_string(config_.limits.max_body_bytes + 1) + "\r\n\r\n")
+          .is_ok());
   auto response = must(client_->read_response());
   EXPECT_EQ(response.result(), http::status::payload_too_large);
   EXPECT_EQ(error_code(response), "body_too_large");
@@ -338,8 +345,8 @@ TEST_F(TrackingApiTest, OversizeBodyIs413) {
 
 TEST_F(TrackingApiTest, OversizeBodySentInFullIs413) {
   std::string body = R"({"writeKey":"web-key","batch":[)";
-  const std::string item = R"({"type":"track","userId":"u1","event":"E","properties":{"p":")" + std::string(1000, 'p') +
-                           R"("}})";
+  const std::string item = R"({"type":"track","userId":"u1","event":"E","properties":{"p":")" +
+                           std::string(1000, 'p') + R"("}})";
   while (body.size() <= config_.limits.max_body_bytes) body += item + ",";
   body += item + "]}";
   auto response = post("/v1/batch", body);
@@ -349,7 +356,8 @@ TEST_F(TrackingApiTest, OversizeBodySentInFullIs413) {
 }
 
 TEST_F(TrackingApiTest, InvalidJsonIs400WithAJsonError) {
-  for (const char* body : {R"({"userId":"u1",})", "not json at all", R"({"batch":[]})", R"([1,2,3])", ""}) {
+  for (const char* body :
+       {R"({"userId":"u1",})", "not json at all", R"({"batch":[]})", R"([1,2,3])", ""}) {
     auto response = post("/v1/batch", body);
     EXPECT_EQ(response.result(), http::status::bad_request) << body;
     EXPECT_EQ(error_code(response), "invalid_json") << body;
@@ -357,10 +365,11 @@ TEST_F(TrackingApiTest, InvalidJsonIs400WithAJsonError) {
 }
 
 TEST_F(TrackingApiTest, CorsPreflightIsAnswered) {
-  auto response = must(client_->request(http::verb::options, "/v1/batch", {},
-                                        {{"Origin", "https://shop.example.com"},
-                                         {"Access-Control-Request-Method", "POST"},
-                                         {"Access-Control-Request-Headers", "content-type,authorization"}}));
+  auto response =
+      must(client_->request(http::verb::options, "/v1/batch", {},
+                            {{"Origin", "https://shop.example.com"},
+                             {"Access-Control-Request-Method", "POST"},
+                             {"Access-Control-Request-Headers", "content-type,authorization"}}));
   EXPECT_EQ(response.result(), http::status::no_content);
   EXPECT_EQ(response[http::field::access_control_allow_origin], "https://shop.example.com");
   EXPECT_EQ(response[http::field::access_control_allow_credentials], "true");
@@ -389,7 +398,8 @@ TEST_F(TrackingApiTest, CorsIsLimitedToConfiguredOrigins) {
   auto allowed = must(client_->request(http::verb::options, "/v1/track", {},
                                        {{"Origin", "https://allowed.example.com"}}));
   EXPECT_EQ(allowed[http::field::access_control_allow_origin], "https://allowed.example.com");
-  auto other = must(client_->request(http::verb::options, "/v1/track", {}, {{"Origin", "https://evil.example"}}));
+  auto other = must(
+      client_->request(http::verb::options, "/v1/track", {}, {{"Origin", "https://evil.example"}}));
   EXPECT_TRUE(other[http::field::access_control_allow_origin].empty());
 }
 
@@ -435,8 +445,9 @@ TEST_F(TrackingApiTest, HealthzReportsWritableStorage) {
 }
 
 TEST_F(TrackingApiTest, MetricsCountAcceptedEvents) {
-  ASSERT_EQ(post("/v1/batch", R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1","event":"A"},)"
-                              R"({"type":"track","userId":"u1","event":"B"},{"type":"track","userId":"u1"}]})")
+  ASSERT_EQ(post("/v1/batch",
+                 R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1","event":"A"},)"
+                 R"({"type":"track","userId":"u1","event":"B"},{"type":"track","userId":"u1"}]})")
                 .result(),
             http::status::ok);
   ASSERT_EQ(post("/v1/track", track_body("bad-key")).result(), http::status::unauthorized);
@@ -445,8 +456,10 @@ TEST_F(TrackingApiTest, MetricsCountAcceptedEvents) {
   EXPECT_THAT(std::string(response[http::field::content_type]), HasSubstr("text/plain"));
   EXPECT_THAT(response.body(), HasSubstr("# TYPE cdp_events_accepted_total counter"));
   EXPECT_THAT(response.body(), HasSubstr("cdp_events_accepted_total{source=\"web\"} 2\n"));
-  EXPECT_THAT(response.body(), HasSubstr("cdp_events_rejected_total{reason=\"missing_event\"} 1\n"));
-  EXPECT_THAT(response.body(), HasSubstr("cdp_requests_rejected_total{reason=\"invalid_write_key\"} 1\n"));
+  EXPECT_THAT(response.body(),
+              HasSubstr("cdp_events_rejected_total{reason=\"missing_event\"} 1\n"));
+  EXPECT_THAT(response.body(),
+              HasSubstr("cdp_requests_rejected_total{reason=\"invalid_write_key\"} 1\n"));
 }
 
 TEST_F(TrackingApiTest, UnknownPathIs404Json) {
@@ -475,7 +488,8 @@ TEST_F(TrackingApiTest, ConnectionAddressFillsContextIp) {
             http::status::ok);
   auto events = stored_events();
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_THAT(events[0], HasSubstr(R"("ip":"127.0.0.1")")) << "X-Forwarded-For is not trusted by default";
+  EXPECT_THAT(events[0], HasSubstr(R"("ip":"127.0.0.1")"))
+      << "X-Forwarded-For is not trusted by default";
 }
 
 TEST_F(TrackingApiTest, ForwardedForIsUsedWhenTrusted) {

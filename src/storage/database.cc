@@ -16,8 +16,7 @@
 namespace cdp::storage {
 namespace {
 
-constexpr const char* kColumnFamilies[] = {"default", "raw_log",
-                                           "dedup", "meta"};
+constexpr const char* kColumnFamilies[] = {"default", "raw_log", "dedup", "meta"};
 constexpr const char* kFormatKey = "format_version";
 
 // Drops dedup entries that have left the window, so the dedup column family stays bounded.
@@ -38,8 +37,8 @@ class DedupExpiryFilter final : public rocksdb::CompactionFilter {
   int64_t window_ms_;
 };
 
-std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const Database::Options& options,
-                                                             const rocksdb::CompactionFilter* filter) {
+std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
+    const Database::Options& options, const rocksdb::CompactionFilter* filter) {
   auto cache = rocksdb::NewLRUCache(32ULL << 20);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
@@ -67,7 +66,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const Database::Opt
   small.write_buffer_size = 4ULL << 20;
   small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
-  return {{kColumnFamilies[0], small}, {kColumnFamilies[1], raw}, {kColumnFamilies[2], dedup},
+  return {{kColumnFamilies[0], small},
+          {kColumnFamilies[1], raw},
+          {kColumnFamilies[2], dedup},
           {kColumnFamilies[3], small}};
 }
 
@@ -79,14 +80,16 @@ class RocksDbLogger final : public rocksdb::Logger {
  public:
   RocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
 
-  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     // HEADER_LEVEL is the options dump at open: noise in a JSON log.
     if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
     char message[1024];
     std::vsnprintf(message, sizeof message, format, ap);
-    log::write(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::kError : log::Level::kWarn, "rocksdb",
-               {{"message", message}});
+    log::write(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::kError : log::Level::kWarn,
+               "rocksdb", {{"message", message}});
   }
 };
 
@@ -118,7 +121,8 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec) {
-    return Status::unavailable("cannot create data directory '" + options.path + "': " + ec.message());
+    return Status::unavailable("cannot create data directory '" + options.path +
+                               "': " + ec.message());
   }
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -134,9 +138,10 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   database->path_ = options.path;
   database->dedup_window_ms_ = options.dedup_window_ms;
   rocksdb::DB* raw = nullptr;
-  auto status = rocksdb::DB::Open(db_options, options.path,
-                                  column_families(options, dedup_filter(options.clock, options.dedup_window_ms)),
-                                  &database->handles_, &raw);
+  auto status = rocksdb::DB::Open(
+      db_options, options.path,
+      column_families(options, dedup_filter(options.clock, options.dedup_window_ms)),
+      &database->handles_, &raw);
   if (!status.ok()) {
     return Status(from_rocksdb(status, "opening data directory '" + options.path + "'").code(),
                   "cannot open data directory '" + options.path + "': " + status.ToString() +
@@ -150,8 +155,8 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
 Result<std::unique_ptr<Database>> Database::open_follower(const std::string& path,
                                                           const std::string& scratch_path) {
   if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
-    return Status::not_found("no cdp data directory at '" + path + "' (run `cdp serve --data " + path +
-                             "` first)");
+    return Status::not_found("no cdp data directory at '" + path + "' (run `cdp serve --data " +
+                             path + "` first)");
   }
   rocksdb::DBOptions db_options;
   db_options.max_open_files = -1;
@@ -160,9 +165,11 @@ Result<std::unique_ptr<Database>> Database::open_follower(const std::string& pat
   database->follower_ = true;
   rocksdb::DB* raw = nullptr;
   Options defaults;
-  auto status = rocksdb::DB::OpenAsSecondary(db_options, path, scratch_path,
-                                             column_families(defaults, nullptr), &database->handles_, &raw);
-  if (!status.ok()) return from_rocksdb(status, "opening data directory '" + path + "' for reading");
+  auto status =
+      rocksdb::DB::OpenAsSecondary(db_options, path, scratch_path,
+                                   column_families(defaults, nullptr), &database->handles_, &raw);
+  if (!status.ok())
+    return from_rocksdb(status, "opening data directory '" + path + "' for reading");
   database->db_.reset(raw);
   CDP_RETURN_IF_ERROR(database->check_format_version());
   return database;
@@ -189,10 +196,10 @@ Status Database::check_format_version() {
                               **stored + "'");
   }
   if (version > kFormatVersion) {
-    return Status::failed_precondition(
-        "data directory '" + path_ + "' has format version " + std::to_string(version) +
-        ", newer than this cdp build understands (" + std::to_string(kFormatVersion) +
-        "); upgrade cdp");
+    return Status::failed_precondition("data directory '" + path_ + "' has format version " +
+                                       std::to_string(version) +
+                                       ", newer than this cdp build understands (" +
+                                       std::to_string(kFormatVersion) + "); upgrade cdp");
   }
   return Status::ok();
 }
@@ -208,7 +215,8 @@ Result<std::optional<std::string>> Database::get_meta(const std::string& key) {
 Status Database::put_meta(const std::string& key, const std::string& value) {
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
-  return from_rocksdb(db_->Put(write_options, meta(), key, value), "writing metadata '" + key + "'");
+  return from_rocksdb(db_->Put(write_options, meta(), key, value),
+                      "writing metadata '" + key + "'");
 }
 
 Status Database::delete_meta(const std::string& key) {
@@ -217,7 +225,8 @@ Status Database::delete_meta(const std::string& key) {
   return from_rocksdb(db_->Delete(write_options, meta(), key), "deleting metadata '" + key + "'");
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Database::scan_meta(const std::string& prefix) {
+Result<std::vector<std::pair<std::string, std::string>>> Database::scan_meta(
+    const std::string& prefix) {
   std::vector<std::pair<std::string, std::string>> entries;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {

@@ -48,10 +48,12 @@ Result<uint64_t> delete_raw_log_before(Database& database, int64_t cutoff_ms) {
   if (first == 0) return uint64_t{0};
   auto received_at = [&](uint64_t seq) -> Result<int64_t> {
     std::string value;
-    auto status = database.db().Get(rocksdb::ReadOptions(), database.raw_log(), u64_be(seq), &value);
+    auto status =
+        database.db().Get(rocksdb::ReadOptions(), database.raw_log(), u64_be(seq), &value);
     if (!status.ok()) return from_rocksdb(status, "reading raw log record " + std::to_string(seq));
     auto record = RawLogRecord::decode(seq, value);
-    if (!record) return Status::corruption("raw log record " + std::to_string(seq) + " is unreadable");
+    if (!record)
+      return Status::corruption("raw log record " + std::to_string(seq) + " is unreadable");
     return record->received_at_ms;
   };
   // Find the smallest seq in [first, last + 1) whose record is at or after the cutoff.

@@ -9,7 +9,8 @@
 
 namespace cdp::storage {
 
-// Reads the raw log in sequence order. Cheap to create; thread-safe (each call has its own iterator).
+// Reads the raw log in sequence order. Cheap to create; thread-safe (each call has its own
+// iterator).
 class RawLogReader {
  public:
   explicit RawLogReader(Database& database) : database_(database) {}

@@ -37,8 +37,9 @@ Status RawLogWriter::start() {
   uint64_t last = 0;
   if (stored->has_value()) {
     if ((*stored)->size() != 8) {
-      return Status::corruption("meta raw_log/last_seq in '" + database_.path() +
-                                "' is not an 8-byte sequence number; refusing to write over the raw log");
+      return Status::corruption(
+          "meta raw_log/last_seq in '" + database_.path() +
+          "' is not an 8-byte sequence number; refusing to write over the raw log");
     }
     last = read_u64_be(**stored);
   }
@@ -52,7 +53,8 @@ Status RawLogWriter::submit(AppendRequest request, AppendDone done) {
     return Status::unavailable("storage cannot take writes right now (disk full or I/O error)");
   }
   size_t bytes = 0;
-  for (const auto& event : request.events) bytes += event.json.size() + event.message_id.size() + 32;
+  for (const auto& event : request.events)
+    bytes += event.json.size() + event.message_id.size() + 32;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return Status::unavailable("the server is shutting down");
@@ -101,7 +103,8 @@ void RawLogWriter::run() {
       }
       if (stopping_ && queue_.empty()) return;
       size_t group_bytes = 0;
-      while (!queue_.empty() && (group.empty() || group_bytes + queue_.front().bytes <= options_.max_group_bytes)) {
+      while (!queue_.empty() &&
+             (group.empty() || group_bytes + queue_.front().bytes <= options_.max_group_bytes)) {
         group_bytes += queue_.front().bytes;
         queued_bytes_ -= queue_.front().bytes;
         group.push_back(std::move(queue_.front()));
@@ -116,7 +119,8 @@ void RawLogWriter::run() {
 
 bool RawLogWriter::has_free_space(std::string& why) const {
   struct statvfs info {};
-  if (statvfs(database_.path().c_str(), &info) != 0) return true;  // cannot tell; let RocksDB decide
+  if (statvfs(database_.path().c_str(), &info) != 0)
+    return true;  // cannot tell; let RocksDB decide
   const uint64_t free_bytes = static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
   if (free_bytes >= options_.min_free_bytes) return true;
   why = "the disk holding '" + database_.path() + "' has " + std::to_string(free_bytes) +

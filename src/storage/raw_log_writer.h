@@ -53,10 +53,10 @@ using AppendDone = std::function<void(AppendOutcome)>;
 class RawLogWriter {
  public:
   struct Options {
-    bool sync = true;                      // fsync before acknowledging
-    size_t max_queue_bytes = 64ULL << 20;  // pending event bytes before submit() refuses
-    size_t max_group_bytes = 8ULL << 20;   // event bytes per WriteBatch
-    uint64_t min_free_bytes = 64ULL << 20; // refuse writes when the disk has less free space
+    bool sync = true;                       // fsync before acknowledging
+    size_t max_queue_bytes = 64ULL << 20;   // pending event bytes before submit() refuses
+    size_t max_group_bytes = 8ULL << 20;    // event bytes per WriteBatch
+    uint64_t min_free_bytes = 64ULL << 20;  // refuse writes when the disk has less free space
   };
 
   struct Stats {

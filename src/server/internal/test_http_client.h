@@ -26,13 +26,14 @@ class TestHttpClient {
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
   using Headers = std::vector<std::pair<std::string, std::string>>;
 
-  explicit TestHttpClient(unsigned short port, std::chrono::seconds timeout = std::chrono::seconds(20))
+  explicit TestHttpClient(unsigned short port,
+                          std::chrono::seconds timeout = std::chrono::seconds(20))
       : port_(port), timeout_(timeout), stream_(io_) {}
 
   // Sends one request and reads its response. Sets Host (unless `headers` has one) and
   // Content-Length. kUnavailable when the connection fails or times out.
-  Result<Response> request(boost::beast::http::verb method, std::string_view target, std::string body = {},
-                           const Headers& headers = {}) {
+  Result<Response> request(boost::beast::http::verb method, std::string_view target,
+                           std::string body = {}, const Headers& headers = {}) {
     namespace http = boost::beast::http;
     http::request<http::string_body> request{method, target, 11};
     bool has_host = false;
@@ -80,7 +81,8 @@ class TestHttpClient {
     parser.body_limit(64 << 20);
     boost::beast::error_code error;
     stream_.expires_after(timeout_);
-    http::async_read(stream_, buffer_, parser, [&](boost::beast::error_code ec, size_t) { error = ec; });
+    http::async_read(stream_, buffer_, parser,
+                     [&](boost::beast::error_code ec, size_t) { error = ec; });
     run();
     if (error) return failed("read", error);
     Response response = parser.release();
@@ -98,7 +100,8 @@ class TestHttpClient {
     stream_.async_read_some(boost::asio::buffer(&byte, 1),
                             [&](boost::beast::error_code ec, size_t) { error = ec; });
     run();
-    const bool closed = error == boost::asio::error::eof || error == boost::asio::error::connection_reset;
+    const bool closed =
+        error == boost::asio::error::eof || error == boost::asio::error::connection_reset;
     disconnect();
     return closed;
   }
@@ -125,8 +128,9 @@ class TestHttpClient {
         boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port_),
         [&](boost::beast::error_code ec) { error = ec; });
     run();
-    if (error) return Status::unavailable("cannot connect to 127.0.0.1:" + std::to_string(port_) + ": " +
-                                          error.message());
+    if (error)
+      return Status::unavailable("cannot connect to 127.0.0.1:" + std::to_string(port_) + ": " +
+                                 error.message());
     connected_ = true;
     ++connections_;
     return Status::ok();
