@@ -1,9 +1,6 @@
 // cdp_load: an HTTP load generator for the tracking API, and a probe of the disk's fsync rate.
 // See bench/README.md. Prints one JSON line with the results.
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,6 +9,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -74,8 +74,10 @@ void write_hex(char* out, uint64_t value, size_t digits) {
 }
 
 // One ~`target_bytes` track event with a messageId placeholder. The padding property brings
-// it to size; realistic fields come first so the normaliser does its usual work.
-std::string make_event(size_t target_bytes, bool with_type) {
+// it to size; realistic fields come first so the normaliser does its usual work. The padding is
+// pseudo-random text (seeded by `variant`) so that storage compresses it about as well as real
+// property values, not 100-fold as it would a repeated pattern.
+std::string make_event(size_t target_bytes, bool with_type, uint32_t variant) {
   std::string head = "{";
   if (with_type) head += "\"type\":\"track\",";
   head +=
@@ -86,14 +88,18 @@ std::string make_event(size_t target_bytes, bool with_type) {
       "\"properties\":{\"product_id\":\"sku-1234\",\"name\":\"Trail Runner 2\",\"price\":119.99,"
       "\"currency\":\"EUR\",\"category\":\"shoes\",\"quantity\":1,\"in_stock\":true,\"padding\":\"";
   const std::string tail =
-      "\"},\"context\":{\"library\":{\"name\":\"cdp_load\",\"version\":\"0.1.0\"},\"locale\":\"en-US\","
+      "\"},\"context\":{\"library\":{\"name\":\"cdp_load\",\"version\":\"0.1.0\"},\"locale\":\"en-"
+      "US\","
       "\"userAgent\":\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/124.0 Safari/537.36\",\"page\":{\"path\":\"/products/sku-1234\",\"url\":"
       "\"https://shop.example.com/products/sku-1234\",\"referrer\":\"https://www.example.org/\"}}}";
   const size_t fixed = head.size() + tail.size();
   const size_t padding = target_bytes > fixed ? target_bytes - fixed : 0;
   std::string event = head;
-  for (size_t i = 0; i < padding; ++i) event.push_back(static_cast<char>('a' + i % 26));
+  static constexpr std::string_view kAlphabet =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ";
+  std::minstd_rand random(variant + 1);
+  for (size_t i = 0; i < padding; ++i) event.push_back(kAlphabet[random() % kAlphabet.size()]);
   return event + tail;
 }
 
@@ -107,13 +113,12 @@ BodyTemplate make_body(Endpoint endpoint, const Options& options) {
   BodyTemplate result;
   if (endpoint == Endpoint::kNoop) return result;
   if (endpoint == Endpoint::kTrack) {
-    result.body = make_event(options.event_bytes, false);
+    result.body = make_event(options.event_bytes, false, 0);
   } else {
-    const std::string event = make_event(options.event_bytes, true);
     result.body = "{\"batch\":[";
     for (size_t i = 0; i < options.batch_size; ++i) {
       if (i > 0) result.body.push_back(',');
-      result.body += event;
+      result.body += make_event(options.event_bytes, true, static_cast<uint32_t>(i));
     }
     result.body += "],\"sentAt\":\"2024-05-01T12:00:01.000Z\"}";
   }
@@ -156,8 +161,8 @@ struct Schedule {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::io_context& io, const Options& options, Endpoint endpoint, const Target& target,
-             const BodyTemplate& body, uint32_t nonce, uint32_t id, RunClock& clock, Schedule* schedule,
-             ThreadStats& stats)
+             const BodyTemplate& body, uint32_t nonce, uint32_t id, RunClock& clock,
+             Schedule* schedule, ThreadStats& stats)
       : socket_(io),
         timer_(io),
         options_(options),
@@ -189,7 +194,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       request_ = "GET /healthz HTTP/1.1\r\nHost: " + target_.host_header + "\r\n\r\n";
       return;
     }
-    request_ = endpoint_ == Endpoint::kBatch ? "POST /v1/batch HTTP/1.1\r\n" : "POST /v1/track HTTP/1.1\r\n";
+    request_ = endpoint_ == Endpoint::kBatch ? "POST /v1/batch HTTP/1.1\r\n"
+                                             : "POST /v1/track HTTP/1.1\r\n";
     request_ += "Host: " + target_.host_header + "\r\nAuthorization: Basic " +
                 base64_encode(options_.write_key + ":") + "\r\nContent-Type: application/json\r\n";
     if (options_.gzip) request_ += "Content-Encoding: gzip\r\n";
@@ -221,7 +227,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void next() {
     if (clock_.stopping.load(std::memory_order_relaxed)) return close();
     if (schedule_ == nullptr) return send(std::chrono::steady_clock::now());
-    const SteadyTime due = schedule_->first + schedule_->interval * static_cast<int64_t>(schedule_->next++);
+    const SteadyTime due =
+        schedule_->first + schedule_->interval * static_cast<int64_t>(schedule_->next++);
     if (due >= clock_.measure_until) return close();
     if (due <= std::chrono::steady_clock::now()) return send(due);
     timer_.expires_at(due);
@@ -247,10 +254,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void receive() {
     parser_.emplace();
     parser_->body_limit(1 << 20);
-    http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->fail("io");
-      self->on_response();
-    });
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->fail("io");
+                       self->on_response();
+                     });
   }
 
   void on_response() {
@@ -264,7 +272,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         stats_.events += events_per_request_;
       }
       if (measured) {
-        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - due_).count();
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(now - due_).count();
         stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(micros, UINT32_MAX)));
       }
     } else if (now >= clock_.measure_from) {
@@ -328,7 +337,8 @@ Target resolve(const std::string& url) {
   if (address.starts_with("http://")) address = address.substr(7);
   while (!address.empty() && address.back() == '/') address.pop_back();
   const auto colon = address.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--url must be host:port, got \"" + url + "\"");
+  if (colon == std::string::npos)
+    throw std::runtime_error("--url must be host:port, got \"" + url + "\"");
   std::string host = address.substr(0, colon);
   const std::string port = address.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
@@ -368,7 +378,8 @@ int run_load(const Options& options) {
   if (open_loop) {
     // Each thread sends every threads-th request of one global, evenly spaced schedule.
     const double requests_per_s = options.rate / static_cast<double>(events_per_request);
-    const auto global = std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(1.0 / requests_per_s));
+    const auto global = std::chrono::duration_cast<nanoseconds>(
+        std::chrono::duration<double>(1.0 / requests_per_s));
     for (int t = 0; t < threads; ++t) {
       schedules[t].interval = global * threads;
       schedules[t].first = clock.start + global * t;
@@ -377,7 +388,8 @@ int run_load(const Options& options) {
   for (int t = 0; t < threads; ++t) ios.push_back(std::make_unique<asio::io_context>(1));
   for (int c = 0; c < options.connections; ++c) {
     const int t = c % threads;
-    std::make_shared<Connection>(*ios[t], options, endpoint, target, body, nonce, static_cast<uint32_t>(c), clock,
+    std::make_shared<Connection>(*ios[t], options, endpoint, target, body, nonce,
+                                 static_cast<uint32_t>(c), clock,
                                  open_loop ? &schedules[t] : nullptr, stats[t])
         ->start();
   }
@@ -396,11 +408,18 @@ int run_load(const Options& options) {
     total.requests += part.requests;
     total.events += part.events;
     total.bytes_sent += part.bytes_sent;
-    total.latencies_us.insert(total.latencies_us.end(), part.latencies_us.begin(), part.latencies_us.end());
+    total.latencies_us.insert(total.latencies_us.end(), part.latencies_us.begin(),
+                              part.latencies_us.end());
     for (const auto& [what, count] : part.errors) total.errors[what] += count;
   }
   std::sort(total.latencies_us.begin(), total.latencies_us.end());
   const double seconds = options.duration_s;
+  // The generator's own CPU, whole run (warmup and grace included): on a shared machine it is
+  // CPU the server did not get.
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  const double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 
   JsonWriter out;
   out.begin_object();
@@ -409,7 +428,8 @@ int run_load(const Options& options) {
   out.key("target_rate").number(options.rate);
   out.key("connections").number(int64_t{options.connections});
   out.key("threads").number(int64_t{threads});
-  out.key("batch_size").number(static_cast<int64_t>(endpoint == Endpoint::kBatch ? options.batch_size : 1));
+  out.key("batch_size")
+      .number(static_cast<int64_t>(endpoint == Endpoint::kBatch ? options.batch_size : 1));
   out.key("event_bytes").number(static_cast<int64_t>(options.event_bytes));
   out.key("request_body_bytes").number(static_cast<int64_t>(body.body.size()));
   out.key("gzip").boolean(options.gzip);
@@ -419,6 +439,7 @@ int run_load(const Options& options) {
   out.key("requests_per_s").number(static_cast<double>(total.requests) / seconds);
   out.key("events_per_s").number(static_cast<double>(total.events) / seconds);
   out.key("sent_mb_per_s").number(static_cast<double>(total.bytes_sent) / seconds / 1e6);
+  out.key("generator_cpu_s").number(cpu_s);
   out.key("errors").begin_object();
   for (const auto& [what, count] : total.errors) out.key(what).number(static_cast<int64_t>(count));
   out.end_object();
@@ -441,26 +462,28 @@ int run_fsync_ceiling(const Options& options) {
   std::string path = options.fsync_dir + "/cdp-fsync-probe.XXXXXX";
   const int fd = mkstemp(path.data());
   if (fd < 0) {
-    std::cerr << "cdp_load: cannot create a file in \"" << options.fsync_dir << "\": " << std::strerror(errno)
-              << "\n";
+    std::cerr << "cdp_load: cannot create a file in \"" << options.fsync_dir
+              << "\": " << std::strerror(errno) << "\n";
     return 2;
   }
   std::vector<char> block(4096, 'x');
   std::vector<uint32_t> latencies_us;
   const auto start = std::chrono::steady_clock::now();
-  const auto until = start + std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(options.duration_s));
+  const auto until = start + std::chrono::duration_cast<nanoseconds>(
+                                 std::chrono::duration<double>(options.duration_s));
   uint64_t count = 0;
   auto now = start;
   while (now < until) {
-    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) || ::fdatasync(fd) != 0) {
+    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) ||
+        ::fdatasync(fd) != 0) {
       std::cerr << "cdp_load: write/fdatasync failed: " << std::strerror(errno) << "\n";
       ::close(fd);
       ::unlink(path.c_str());
       return 1;
     }
     const auto done = std::chrono::steady_clock::now();
-    latencies_us.push_back(
-        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(done - now).count()));
+    latencies_us.push_back(static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(done - now).count()));
     now = done;
     ++count;
   }
@@ -469,12 +492,14 @@ int run_fsync_ceiling(const Options& options) {
   // The other ceiling of a write-ahead log: sequential bandwidth, 1 MB appends + fdatasync.
   std::vector<char> chunk(1 << 20, 'y');
   const auto bandwidth_start = std::chrono::steady_clock::now();
-  const auto bandwidth_until = bandwidth_start + std::chrono::duration_cast<nanoseconds>(
-                                                     std::chrono::duration<double>(options.duration_s));
+  const auto bandwidth_until =
+      bandwidth_start +
+      std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(options.duration_s));
   uint64_t bandwidth_bytes = 0;
   auto bandwidth_now = bandwidth_start;
   while (bandwidth_now < bandwidth_until) {
-    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size()) || ::fdatasync(fd) != 0) {
+    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size()) ||
+        ::fdatasync(fd) != 0) {
       std::cerr << "cdp_load: write/fdatasync failed: " << std::strerror(errno) << "\n";
       break;
     }
@@ -483,7 +508,8 @@ int run_fsync_ceiling(const Options& options) {
   }
   ::close(fd);
   ::unlink(path.c_str());
-  const double bandwidth_seconds = std::chrono::duration<double>(bandwidth_now - bandwidth_start).count();
+  const double bandwidth_seconds =
+      std::chrono::duration<double>(bandwidth_now - bandwidth_start).count();
   std::sort(latencies_us.begin(), latencies_us.end());
   JsonWriter out;
   out.begin_object();
@@ -511,23 +537,31 @@ int main(int argc, char** argv) {
   CLI::App cli{"cdp_load: load generator for the cdp tracking API (prints one JSON line)"};
   cli.add_option("--url", options.url, "Server as host:port")->capture_default_str();
   cli.add_option("--write-key", options.write_key, "Write key of the source to send to");
-  cli.add_option("--endpoint", options.endpoint, "batch (POST /v1/batch), track (POST /v1/track), noop (GET /healthz)")
+  cli.add_option("--endpoint", options.endpoint,
+                 "batch (POST /v1/batch), track (POST /v1/track), noop (GET /healthz)")
       ->check(CLI::IsMember({"batch", "track", "noop"}))
       ->capture_default_str();
-  cli.add_option("--batch-size", options.batch_size, "Events per batch request")->capture_default_str();
-  cli.add_option("--event-bytes", options.event_bytes, "Approximate size of one event's JSON")->capture_default_str();
-  cli.add_option("--connections", options.connections, "Keep-alive connections")->capture_default_str();
-  cli.add_option("--threads", options.threads, "I/O threads of the generator")->capture_default_str();
+  cli.add_option("--batch-size", options.batch_size, "Events per batch request")
+      ->capture_default_str();
+  cli.add_option("--event-bytes", options.event_bytes, "Approximate size of one event's JSON")
+      ->capture_default_str();
+  cli.add_option("--connections", options.connections, "Keep-alive connections")
+      ->capture_default_str();
+  cli.add_option("--threads", options.threads, "I/O threads of the generator")
+      ->capture_default_str();
   cli.add_option("--duration", options.duration_s, "Measured seconds")->capture_default_str();
-  cli.add_option("--warmup", options.warmup_s, "Seconds of load before measuring")->capture_default_str();
-  cli.add_option("--rate", options.rate,
-                 "Open loop at this many events/s (requests/s for noop), latency from each request's "
-                 "scheduled time; 0: closed loop, as fast as the server answers")
+  cli.add_option("--warmup", options.warmup_s, "Seconds of load before measuring")
+      ->capture_default_str();
+  cli.add_option(
+         "--rate", options.rate,
+         "Open loop at this many events/s (requests/s for noop), latency from each request's "
+         "scheduled time; 0: closed loop, as fast as the server answers")
       ->capture_default_str();
   cli.add_flag("--gzip", options.gzip, "Send bodies gzip-compressed (compressed per request)");
-  cli.add_option("--fsync-ceiling", options.fsync_dir,
-                 "Instead of HTTP load: append 4 KB + fdatasync in a loop in this directory for --duration "
-                 "seconds and report fsyncs/s, then 1 MB + fdatasync for as long, for MB/s");
+  cli.add_option(
+      "--fsync-ceiling", options.fsync_dir,
+      "Instead of HTTP load: append 4 KB + fdatasync in a loop in this directory for --duration "
+      "seconds and report fsyncs/s, then 1 MB + fdatasync for as long, for MB/s");
   CLI11_PARSE(cli, argc, argv);
   if (options.batch_size == 0 || options.connections <= 0 || options.duration_s <= 0) {
     std::cerr << "cdp_load: --batch-size, --connections and --duration must be positive\n";

@@ -14,13 +14,15 @@ INGEST_BENCH=$BUILD/src/ingest/cdp_ingest_bench
 STORAGE_BENCH=$BUILD/src/storage/cdp_storage_bench
 
 RUNS=${RUNS:-3}                        # repetitions of every measurement; the table shows medians
-DURATION=${DURATION:-10}               # measured seconds per load step
+DURATION=${DURATION:-10}               # measured seconds of the no-op and track steps
+BATCH_DURATION=${BATCH_DURATION:-60}   # measured seconds of each batch step: long enough for
+                                       # RocksDB flushes and compactions to weigh in ("sustained")
 WARMUP=${WARMUP:-2}                    # seconds of load before measuring
 FSYNC_SECONDS=${FSYNC_SECONDS:-4}      # each of the two disk probes
 HTTP_THREADS=${HTTP_THREADS:-2}        # [server] http_threads
 LOAD_THREADS=${LOAD_THREADS:-1}        # cdp_load I/O threads
 NOOP_CONNECTIONS=${NOOP_CONNECTIONS:-16}
-BATCH_CONNECTIONS=${BATCH_CONNECTIONS:-16}
+BATCH_CONNECTIONS=${BATCH_CONNECTIONS:-32}
 TRACK_CONNECTIONS=${TRACK_CONNECTIONS:-64}
 BATCH_SIZE=${BATCH_SIZE:-100}
 EVENT_BYTES=${EVENT_BYTES:-1000}
@@ -64,6 +66,11 @@ free_port() {
 # CPU seconds (user + system) the server has used so far.
 server_cpu_s() {
   awk -v tck="$(getconf CLK_TCK)" '{print ($14 + $15) / tck}' "/proc/$SERVER_PID/stat"
+}
+
+# CPU seconds the whole machine has spent busy (not idle or waiting for I/O) so far.
+machine_busy_s() {
+  awk -v tck="$(getconf CLK_TCK)" '$1 == "cpu" {print ($2 + $3 + $4 + $7 + $8 + $9) / tck}' /proc/stat
 }
 
 # Group commits (one fsync each) the raw log writer has made so far.
@@ -128,26 +135,32 @@ start_rss_sampler() {
   SAMPLER_PID=$!
 }
 
-# step RUN NAME cdp_load-arguments...: runs cdp_load and appends its JSON line, with the
+# step RUN NAME SECONDS cdp_load-arguments...: runs cdp_load and appends its JSON line, with the
 # server's CPU time and fsyncs during the step, to results.jsonl. Prints the line.
 step() {
-  local run=$1 name=$2
-  shift 2
+  local run=$1 name=$2 duration=$3
+  shift 3
   echo "$name" >"$OUT/phase"
-  local cpu_before groups_before line cpu_after groups_after
+  local cpu_before groups_before busy_before line cpu_after groups_after busy_after
   cpu_before=$(server_cpu_s)
   groups_before=$(server_groups)
-  line=$("$LOAD" --url "$ADDRESS" --write-key "$WRITE_KEY" --duration "$DURATION" --warmup "$WARMUP" \
+  busy_before=$(machine_busy_s)
+  line=$("$LOAD" --url "$ADDRESS" --write-key "$WRITE_KEY" --duration "$duration" --warmup "$WARMUP" \
     --threads "$LOAD_THREADS" --batch-size "$BATCH_SIZE" --event-bytes "$EVENT_BYTES" "$@")
+  busy_after=$(machine_busy_s)
   cpu_after=$(server_cpu_s)
   groups_after=$(server_groups)
   echo idle >"$OUT/phase"
-  # CPU and fsyncs are averaged over WARMUP + DURATION (the 2 s of grace after it are mostly idle).
+  # CPU and fsyncs are averaged over WARMUP + DURATION (the 2 s of grace after it are mostly
+  # idle). Whatever the machine spent beyond the server and the generator went to other processes.
   line=$(jq -c --argjson run "$run" --arg step "$name" \
     --argjson cpu "$(echo "$cpu_after - $cpu_before" | bc -l)" \
+    --argjson busy "$(echo "$busy_after - $busy_before" | bc -l)" \
     --argjson groups "$(jq -n "$groups_after - $groups_before")" \
-    --argjson seconds "$(echo "$WARMUP + $DURATION" | bc -l)" \
+    --argjson seconds "$(echo "$WARMUP + $duration" | bc -l)" \
     '. + {run: $run, step: $step, server_cpu_cores: ($cpu / $seconds),
+          generator_cpu_cores: (.generator_cpu_s / $seconds),
+          other_cpu_cores: ([0, ($busy - $cpu - .generator_cpu_s) / $seconds] | max),
           server_fsyncs_per_s: ($groups / $seconds)}' <<<"$line")
   echo "$line" >>"$RESULTS"
   echo "$line"
@@ -161,11 +174,11 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$commit" \
   --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" --arg cores "$(nproc)" \
   --arg memory "$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)" \
   --arg kernel "$(uname -r)" --arg device "$fs_device" --arg fs "$fs_type" --arg data "$DATA_ROOT" \
-  --arg settings "runs=$RUNS duration=${DURATION}s warmup=${WARMUP}s http_threads=$HTTP_THREADS load_threads=$LOAD_THREADS connections(noop/batch/track)=$NOOP_CONNECTIONS/$BATCH_CONNECTIONS/$TRACK_CONNECTIONS batch_size=$BATCH_SIZE event_bytes=$EVENT_BYTES" \
+  --arg settings "runs=$RUNS duration(noop,track)=${DURATION}s duration(batch)=${BATCH_DURATION}s warmup=${WARMUP}s http_threads=$HTTP_THREADS load_threads=$LOAD_THREADS connections(noop/batch/track)=$NOOP_CONNECTIONS/$BATCH_CONNECTIONS/$TRACK_CONNECTIONS batch_size=$BATCH_SIZE event_bytes=$EVENT_BYTES" \
   '{date: $date, commit: $commit, cpu: $cpu, cores: $cores, memory: $memory, kernel: $kernel,
     disk: $device, filesystem: $fs, data_dir: $data, settings: $settings}' >"$OUT/machine.json"
 
-echo "cdp benchmark: $RUNS runs, ${DURATION}s per step, data on $DATA_ROOT, results in $OUT"
+echo "cdp benchmark: $RUNS runs, ${BATCH_DURATION}s per batch step, ${DURATION}s per other step, data on $DATA_ROOT, results in $OUT"
 for run in $(seq "$RUNS"); do
   echo "== run $run"
   fsync=$("$LOAD" --fsync-ceiling "$DATA_ROOT" --duration "$FSYNC_SECONDS")
@@ -175,12 +188,12 @@ for run in $(seq "$RUNS"); do
 
   start_server "$run"
   start_rss_sampler "$run"
-  step "$run" noop_ceiling --endpoint noop --connections "$NOOP_CONNECTIONS"
-  batch=$(step "$run" batch_closed --endpoint batch --connections "$BATCH_CONNECTIONS")
+  step "$run" noop_ceiling "$DURATION" --endpoint noop --connections "$NOOP_CONNECTIONS"
+  batch=$(step "$run" batch_closed "$BATCH_DURATION" --endpoint batch --connections "$BATCH_CONNECTIONS")
   echo "$batch"
   half=$(jq '(.events_per_s / 2) | floor' <<<"$batch")
-  step "$run" batch_open_half --endpoint batch --connections "$BATCH_CONNECTIONS" --rate "$half"
-  step "$run" track_closed --endpoint track --connections "$TRACK_CONNECTIONS"
+  step "$run" batch_open_half "$BATCH_DURATION" --endpoint batch --connections "$BATCH_CONNECTIONS" --rate "$half"
+  step "$run" track_closed "$DURATION" --endpoint track --connections "$TRACK_CONNECTIONS"
   stop_server
   rm -rf "$DATA_ROOT/run$run"
 done

@@ -66,7 +66,8 @@ void append_1kb_events(benchmark::State& state) {
   }
   writer.stop();
   if (failures.load() > 0) state.SkipWithError("some appends failed");
-  const auto events = static_cast<int64_t>(state.iterations() * requests_in_flight * kEventsPerRequest);
+  const auto events =
+      static_cast<int64_t>(state.iterations() * requests_in_flight * kEventsPerRequest);
   state.SetItemsProcessed(events);
   state.SetBytesProcessed(events * static_cast<int64_t>(kEventBytes));
   state.counters["groups"] = static_cast<double>(writer.stats().groups);
