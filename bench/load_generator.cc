@@ -32,6 +32,7 @@
 #include "common/base64.h"
 #include "common/json_writer.h"
 #include "ingest/gzip.h"
+#include "ingest/internal/sample_event.h"
 
 namespace cdp::bench {
 namespace {
@@ -73,36 +74,6 @@ void write_hex(char* out, uint64_t value, size_t digits) {
   }
 }
 
-// One ~`target_bytes` track event with a messageId placeholder. The padding property brings
-// it to size; realistic fields come first so the normaliser does its usual work. The padding is
-// pseudo-random text (seeded by `variant`) so that storage compresses it about as well as real
-// property values, not 100-fold as it would a repeated pattern.
-std::string make_event(size_t target_bytes, bool with_type, uint32_t variant) {
-  std::string head = "{";
-  if (with_type) head += "\"type\":\"track\",";
-  head +=
-      "\"event\":\"Product Viewed\",\"userId\":\"user-0000042\",\"anonymousId\":"
-      "\"5f1c9a3e-7b2d-4c8e-9f10-a1b2c3d4e5f6\",\"messageId\":\"" +
-      std::string(kIdPlaceholder) +
-      "\",\"timestamp\":\"2024-05-01T12:00:00.000Z\","
-      "\"properties\":{\"product_id\":\"sku-1234\",\"name\":\"Trail Runner 2\",\"price\":119.99,"
-      "\"currency\":\"EUR\",\"category\":\"shoes\",\"quantity\":1,\"in_stock\":true,\"padding\":\"";
-  const std::string tail =
-      "\"},\"context\":{\"library\":{\"name\":\"cdp_load\",\"version\":\"0.1.0\"},\"locale\":\"en-"
-      "US\","
-      "\"userAgent\":\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/124.0 Safari/537.36\",\"page\":{\"path\":\"/products/sku-1234\",\"url\":"
-      "\"https://shop.example.com/products/sku-1234\",\"referrer\":\"https://www.example.org/\"}}}";
-  const size_t fixed = head.size() + tail.size();
-  const size_t padding = target_bytes > fixed ? target_bytes - fixed : 0;
-  std::string event = head;
-  static constexpr std::string_view kAlphabet =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ";
-  std::minstd_rand random(variant + 1);
-  for (size_t i = 0; i < padding; ++i) event.push_back(kAlphabet[random() % kAlphabet.size()]);
-  return event + tail;
-}
-
 // A request body with its messageId placeholders; patch() makes every id unique.
 struct BodyTemplate {
   std::string body;
@@ -113,12 +84,14 @@ BodyTemplate make_body(Endpoint endpoint, const Options& options) {
   BodyTemplate result;
   if (endpoint == Endpoint::kNoop) return result;
   if (endpoint == Endpoint::kTrack) {
-    result.body = make_event(options.event_bytes, false, 0);
+    result.body =
+        cdp::ingest::make_sample_track_event(options.event_bytes, false, kIdPlaceholder, 0);
   } else {
     result.body = "{\"batch\":[";
     for (size_t i = 0; i < options.batch_size; ++i) {
       if (i > 0) result.body.push_back(',');
-      result.body += make_event(options.event_bytes, true, static_cast<uint32_t>(i));
+      result.body += cdp::ingest::make_sample_track_event(options.event_bytes, true, kIdPlaceholder,
+                                                          static_cast<uint32_t>(i));
     }
     result.body += "],\"sentAt\":\"2024-05-01T12:00:01.000Z\"}";
   }
