@@ -143,6 +143,18 @@ void App::register_gauges() {
   metrics_.gauge(
       "cdp_storage_estimated_keys", "Estimated RocksDB keys over all column families",
       [this] { return static_cast<double>(database_->int_property("rocksdb.estimate-num-keys")); });
+  // Write stalls are RocksDB throttling us while compaction catches up: they show in ack latency.
+  metrics_.gauge(
+      "cdp_storage_write_stopped", "1 while RocksDB stops writes until compaction catches up",
+      [this] { return static_cast<double>(database_->int_property("rocksdb.is-write-stopped")); });
+  metrics_.gauge(
+      "cdp_storage_delayed_write_rate_bytes",
+      "Write rate RocksDB throttles to while stalled (0 when not throttling)", [this] {
+        return static_cast<double>(database_->int_property("rocksdb.actual-delayed-write-rate"));
+      });
+  metrics_.gauge("cdp_storage_running_compactions", "RocksDB compactions running now", [this] {
+    return static_cast<double>(database_->int_property("rocksdb.num-running-compactions"));
+  });
   metrics_.gauge("cdp_storage_pending_compaction_bytes",
                  "Bytes RocksDB estimates compaction must rewrite", [this] {
                    return static_cast<double>(
