@@ -13,6 +13,7 @@ namespace {
 
 constexpr std::string_view kSourcesPath = "/admin/v1/sources";
 constexpr std::string_view kEventsPath = "/admin/v1/events";
+constexpr std::string_view kStoragePath = "/admin/v1/storage/stats";
 constexpr size_t kMaxEventsPerRead = 10000;
 
 void write_source(JsonWriter& out, const ingest::Source& source) {
@@ -82,6 +83,13 @@ Response AdminHandler::handle(const Request& request) {
   }
   std::string_view path = request.target();
   path = path.substr(0, path.find('?'));
+  if (path == kStoragePath && request.method() == http::verb::get) {
+    Response response{http::status::ok, request.version()};
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    response.body() = database_.stats_report();
+    response.prepare_payload();
+    return response;
+  }
   if (path == kEventsPath) {
     if (request.method() != http::verb::get) {
       return json_error(http::status::method_not_allowed, request.version(), "method_not_allowed",

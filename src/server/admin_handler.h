@@ -14,8 +14,8 @@ namespace cdp::server {
 //   GET    /admin/v1/sources/{name}
 //   PATCH  /admin/v1/sources/{name}        {"enabled"?, "rotateWriteKey"?}
 //   DELETE /admin/v1/sources/{name}
-//   GET    /admin/v1/events?from=SEQ&limit=N   raw log as JSON Lines; X-Next-Seq says where to go
-//   on
+//   GET    /admin/v1/events?from=SEQ&limit=N   raw log as JSON Lines; X-Next-Seq: the next page
+//   GET    /admin/v1/storage/stats         RocksDB's statistics per column family (plain text)
 // A write key never opens these. Thread-safe.
 class AdminHandler {
  public:

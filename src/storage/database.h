@@ -62,6 +62,9 @@ class Database {
   Status catch_up();
   // An integer RocksDB property summed over the column families ("rocksdb.estimate-num-keys").
   uint64_t int_property(const std::string& name);
+  // RocksDB's human-readable statistics ("rocksdb.stats") of every column family, for operators:
+  // per-level sizes, compaction work (rewritten vs moved bytes) and write stalls.
+  std::string stats_report();
 
  private:
   Database() = default;

@@ -215,6 +215,22 @@ describe('raw events: admin API and `cdp events`', () => {
     }
   });
 
+  it('reports RocksDB statistics per column family to the admin token only', async () => {
+    const stats = await fetch(`${server.url}/admin/v1/storage/stats`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(stats.status, 200);
+    const text = await stats.text();
+    for (const family of ['raw_log', 'dedup', 'meta']) {
+      assert.match(text, new RegExp(`Compaction Stats \\[${family}\\]`));
+    }
+    assert.match(text, /Stalls\(count\)/);
+    const denied = await fetch(`${server.url}/admin/v1/storage/stats`, {
+      headers: { Authorization: basicAuth(CONFIG_KEY) },
+    });
+    assert.equal(denied.status, 401);
+  });
+
   it('`cdp events export` writes the same JSON Lines as the admin API, while the server runs', async () => {
     const expected = (await adminEventsText(server)).text;
     const out = path.join(server.dir, 'export-running.jsonl');
