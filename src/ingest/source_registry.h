@@ -36,7 +36,8 @@ class SourceRegistry {
   std::optional<Source> find(std::string_view name) const;
   // Creates a source; generates a write key when `write_key` is empty.
   Result<Source> create(std::string name, std::string write_key, bool enabled);
-  // Changes whether a source is enabled and/or rotates its write key (new_key: "" keeps it).
+  // Changes whether a source is enabled (when `enabled` is set) and/or gives it a new random
+  // write key (when `rotate_key`).
   Result<Source> update(std::string_view name, std::optional<bool> enabled, bool rotate_key);
   Status remove(std::string_view name);
 
