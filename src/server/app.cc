@@ -59,6 +59,7 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   storage::Database::Options db_options;
   db_options.path = cfg.data_dir;
   db_options.dedup_window_ms = cfg.dedup_window_hours * 3600 * 1000;
+  db_options.background_write_bytes_per_s = cfg.background_write_mb_per_s << 20;
   auto database = storage::Database::open(db_options);
   if (!database) return database.status();
   app->database_ = std::move(*database);
@@ -75,6 +76,7 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   writer_options.sync = cfg.sync;
   writer_options.min_free_bytes = cfg.min_free_mb << 20;
   writer_options.max_queue_bytes = cfg.max_queue_mb << 20;
+  writer_options.metrics = &app->metrics_;
   app->writer_ = std::make_unique<storage::RawLogWriter>(*app->database_, writer_options,
                                                          SystemClock::instance());
   CDP_RETURN_IF_ERROR(app->writer_->start());

@@ -94,7 +94,8 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   if (const auto* storage = root["storage"].as_table()) {
     CDP_RETURN_IF_ERROR(check_keys(
         *storage, "storage",
-        {"data", "sync", "dedup_window_hours", "retention_days", "min_free_mb", "max_queue_mb"}));
+        {"data", "sync", "dedup_window_hours", "retention_days", "min_free_mb", "max_queue_mb",
+         "background_write_mb_per_s"}));
     CDP_RETURN_IF_ERROR(read<std::string>(*storage, "storage", "data", config.data_dir));
     CDP_RETURN_IF_ERROR(read<bool>(*storage, "storage", "sync", config.sync));
     CDP_RETURN_IF_ERROR(
@@ -107,6 +108,12 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
       return Status::invalid_argument("config [storage] min_free_mb must be 0 or more");
     config.min_free_mb = static_cast<uint64_t>(min_free_mb);
     CDP_RETURN_IF_ERROR(read<int64_t>(*storage, "storage", "max_queue_mb", config.max_queue_mb));
+    CDP_RETURN_IF_ERROR(read<int64_t>(*storage, "storage", "background_write_mb_per_s",
+                                      config.background_write_mb_per_s));
+    if (config.background_write_mb_per_s < 0) {
+      return Status::invalid_argument(
+          "config [storage] background_write_mb_per_s must be 0 (no cap) or more");
+    }
     CDP_RETURN_IF_ERROR(positive(config.dedup_window_hours, "[storage] dedup_window_hours"));
     CDP_RETURN_IF_ERROR(
         positive(static_cast<int64_t>(config.max_queue_mb), "[storage] max_queue_mb"));

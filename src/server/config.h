@@ -28,6 +28,7 @@ struct Config {
   int64_t retention_days = 0;  // 0 keeps the raw log forever
   uint64_t min_free_mb = 64;
   uint64_t max_queue_mb = 64;
+  int64_t background_write_mb_per_s = 160;
 
   // [limits]
   ingest::TrackingLimits limits;

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <optional>
@@ -47,12 +48,27 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(options_.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  // Beast reads at most max(512, free capacity) bytes per call, and a buffer that is consumed as
+  // it is parsed never grows: a 100 KB batch would take 200 reads (and as many wake-ups of the
+  // I/O threads). So the buffer grows for a large body, and shrinks again once it is read, so
+  // that idle keep-alive connections stay small.
+  void on_header(beast::error_code header_error) {
+    if (header_error) return on_read(header_error);
+    if (const auto length = parser_->content_length(); length && *length > kSmallBuffer) {
+      buffer_.reserve(std::min<uint64_t>(*length, kLargeBuffer));
+    }
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
+    if (buffer_.capacity() > kSmallBuffer && buffer_.size() <= kSmallBuffer) buffer_.shrink_to_fit();
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return close();
@@ -143,6 +159,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool drain_after_write_ = false;
   size_t drained_bytes_ = 0;
   std::chrono::steady_clock::time_point drain_started_{};
+  static constexpr size_t kSmallBuffer = 4 * 1024;
+  static constexpr size_t kLargeBuffer = 64 * 1024;
   static constexpr size_t kMaxDrainBytes = 64ULL << 20;
   static constexpr std::chrono::seconds kMaxDrainTime{5};
 };

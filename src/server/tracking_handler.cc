@@ -77,7 +77,10 @@ TrackingHandler::TrackingHandler(const Config& config, ingest::SourceRegistry& s
                                      "Bytes of tracking request bodies, as received")),
       ack_latency_(
           metrics.histogram("cdp_ingest_ack_latency_seconds",
-                            "Time from a tracking request's arrival to its acknowledgement")) {}
+                            "Time from a tracking request's arrival to its acknowledgement")),
+      parse_latency_(metrics.histogram(
+          "cdp_ingest_parse_seconds",
+          "Time to parse, validate and normalise one tracking request's body")) {}
 
 bool TrackingHandler::handles(std::string_view target) {
   const auto path = path_of(target);
@@ -182,7 +185,10 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
       if (!first.empty()) client_ip = std::string(first);
     }
   }
+  const auto parse_started = std::chrono::steady_clock::now();
   auto parsed = thread_parser(limits).parse(body, {endpoint, client_ip, received_at});
+  parse_latency_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - parse_started).count());
   if (!parsed) {
     return respond(reject_request(request, http::status::bad_request, "invalid_json",
                                   parsed.status().message(), "invalid_json"));

@@ -44,6 +44,7 @@ class TrackingHandler {
   Counter& duplicates_;
   Counter& request_bytes_;
   Histogram& ack_latency_;
+  Histogram& parse_latency_;
 };
 
 // The write key from "Authorization: Basic base64(key:)"; empty when the header is absent or

@@ -33,6 +33,9 @@ class Database {
     const Clock* clock = &SystemClock::instance();
     // Memtable size of the raw log; bounds memory together with max_write_buffer_number.
     size_t raw_log_write_buffer_bytes = 64ULL << 20;
+    // Cap on the disk bandwidth of flushes and compactions (0: none). It keeps their writes from
+    // delaying the fsyncs that acknowledgements wait for; it must stay above the ingest rate.
+    int64_t background_write_bytes_per_s = 160LL << 20;
   };
 
   // Opens (creating if missing) the database for reading and writing. Only one process may.

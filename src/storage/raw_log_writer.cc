@@ -25,7 +25,18 @@ std::string dedup_key(std::string_view source, std::string_view message_id) {
 }  // namespace
 
 RawLogWriter::RawLogWriter(Database& database, Options options, const Clock& clock)
-    : database_(database), options_(options), clock_(clock) {}
+    : database_(database), options_(options), clock_(clock) {
+  if (options_.metrics != nullptr) {
+    auto& metrics = *options_.metrics;
+    const char* help = "Seconds spent in each stage of a raw log write, per stage";
+    stages_.queue_wait = &metrics.histogram("cdp_write_stage_seconds", help, "stage=\"queue_wait\"");
+    stages_.dedup_lookup =
+        &metrics.histogram("cdp_write_stage_seconds", help, "stage=\"dedup_lookup\"");
+    stages_.write = &metrics.histogram("cdp_write_stage_seconds", help, "stage=\"write\"");
+  } else {
+    stages_.queue_wait = stages_.dedup_lookup = stages_.write = &stages_.unexported;
+  }
+}
 
 RawLogWriter::~RawLogWriter() { stop(); }
 
@@ -62,7 +73,8 @@ Status RawLogWriter::submit(AppendRequest request, AppendDone done) {
       return Status::resource_exhausted("the write queue is full");
     }
     queued_bytes_ += bytes;
-    queue_.push_back(Pending{std::move(request), std::move(done), bytes});
+    queue_.push_back(
+        Pending{std::move(request), std::move(done), bytes, std::chrono::steady_clock::now()});
   }
   wake_.notify_one();
   return Status::ok();
@@ -138,7 +150,17 @@ void RawLogWriter::try_recover() {
   }
 }
 
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
 void RawLogWriter::commit(std::vector<Pending>& group) {
+  const auto started = std::chrono::steady_clock::now();
+  for (const auto& pending : group) {
+    stages_.queue_wait->observe(std::chrono::duration<double>(started - pending.queued_at).count());
+  }
   auto fail_all = [&](const Status& status) {
     for (auto& pending : group) pending.done(AppendOutcome{status, {}, 0, 0});
   };
@@ -160,6 +182,7 @@ void RawLogWriter::commit(std::vector<Pending>& group) {
   std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), database_.dedup());
   std::vector<std::string> values;
   auto statuses = database_.db().MultiGet(rocksdb::ReadOptions(), families, key_slices, &values);
+  stages_.dedup_lookup->observe(seconds_since(started));
 
   const int64_t window_start = clock_.now_ms() - database_.dedup_window_ms();
   std::unordered_set<std::string_view> seen_in_group;
@@ -199,7 +222,9 @@ void RawLogWriter::commit(std::vector<Pending>& group) {
 
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
+  const auto write_started = std::chrono::steady_clock::now();
   auto status = database_.db().Write(write_options, &batch);
+  stages_.write->observe(seconds_since(write_started));
   if (!status.ok()) {
     storage_available_.store(false);
     auto error = from_rocksdb(status, "writing to the raw log");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "storage/database.h"
 
@@ -57,6 +59,9 @@ class RawLogWriter {
     size_t max_queue_bytes = 64ULL << 20;   // pending event bytes before submit() refuses
     size_t max_group_bytes = 8ULL << 20;    // event bytes per WriteBatch
     uint64_t min_free_bytes = 64ULL << 20;  // refuse writes when the disk has less free space
+    // Where to export how long each stage of a write takes (none when null). Acknowledgement
+    // latency is their sum plus parsing; these say which stage a slow tail comes from.
+    MetricsRegistry* metrics = nullptr;
   };
 
   struct Stats {
@@ -89,6 +94,15 @@ class RawLogWriter {
     AppendRequest request;
     AppendDone done;
     size_t bytes = 0;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+
+  // Per-stage durations; a private histogram when no registry is given.
+  struct StageHistograms {
+    Histogram* queue_wait = nullptr;    // submit() until its group starts
+    Histogram* dedup_lookup = nullptr;  // the group's MultiGet
+    Histogram* write = nullptr;         // the group's WriteBatch, fsync included
+    Histogram unexported;
   };
 
   void run();
@@ -111,6 +125,7 @@ class RawLogWriter {
   std::atomic<uint64_t> groups_{0};
   std::atomic<uint64_t> events_stored_{0};
   std::atomic<uint64_t> duplicates_{0};
+  StageHistograms stages_;
   std::thread thread_;
 };
 
