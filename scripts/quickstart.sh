@@ -40,5 +40,17 @@ curl -sf -u "$key:" -H 'Content-Type: application/json' "http://$listen/v1/batch
 }' >/dev/null
 
 cat "$data/banner.txt"
+token=$(sed -n 's/.*admin token: //p' "$data/banner.txt")
+if [ -n "$token" ]; then
+  # The processor applies events to profiles moments after they are stored.
+  for _ in $(seq 1 50); do
+    curl -sf -H "Authorization: Bearer $token" "http://$listen/v1/profiles/user_id:user-42" >/dev/null && break
+    sleep 0.1
+  done
+  echo "The demo customer's profile (anonymous visit, trial and order stitched into one):"
+  echo "  curl -H 'Authorization: Bearer $token' http://$listen/v1/profiles/email:ada@example.com"
+  curl -sf -H "Authorization: Bearer $token" "http://$listen/v1/profiles/email:ada@example.com" || true
+  echo
+fi
 echo "Demo events are stored; the server runs in the background (pid $pid, log $log)."
 echo "Stop it with: kill $pid"

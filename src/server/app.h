@@ -11,6 +11,8 @@
 #include "server/admin_handler.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/profile_handler.h"
+#include "pipeline/processor.h"
 #include "server/tracking_handler.h"
 #include "storage/database.h"
 #include "storage/raw_log_writer.h"
@@ -43,9 +45,11 @@ class App {
   MetricsRegistry metrics_;
   std::unique_ptr<storage::Database> database_;
   std::unique_ptr<ingest::SourceRegistry> sources_;
+  std::unique_ptr<pipeline::Processor> processor_;
   std::unique_ptr<storage::RawLogWriter> writer_;
   std::unique_ptr<TrackingHandler> tracking_;
   std::unique_ptr<AdminHandler> admin_;
+  std::unique_ptr<ProfileHandler> profiles_;
   std::unique_ptr<HttpServer> http_;
 
   std::mutex maintenance_mutex_;

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "identity/normalizer.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -39,6 +41,129 @@ Status positive(int64_t value, std::string_view name) {
   return Status::invalid_argument("config " + std::string(name) + " must be greater than 0");
 }
 
+Result<std::vector<std::string>> read_strings(const toml::table& table, std::string_view section,
+                                              std::string_view key) {
+  std::vector<std::string> out;
+  const auto* array = table.get_as<toml::array>(key);
+  if (array == nullptr) {
+    if (table.get(key) != nullptr) {
+      return Status::invalid_argument("config [" + std::string(section) + "] " + std::string(key) +
+                                      " must be a list of strings");
+    }
+    return out;
+  }
+  for (const auto& item : *array) {
+    auto text = item.value<std::string>();
+    if (!text) {
+      return Status::invalid_argument("config [" + std::string(section) + "] " + std::string(key) +
+                                      " must be a list of strings");
+    }
+    out.push_back(*text);
+  }
+  return out;
+}
+
+constexpr int64_t kDayMs = 86'400'000;
+
+// A per-type override starts from the default rule: only the keys it gives change.
+Status read_type_rule(const toml::table& table, const std::string& section,
+                      identity::TypeRule& rule) {
+  CDP_RETURN_IF_ERROR(check_keys(table, section,
+                                 {"limit", "window_days", "blocked_values", "blocked_patterns"}));
+  int64_t limit = static_cast<int64_t>(rule.limit);
+  CDP_RETURN_IF_ERROR(read<int64_t>(table, section, "limit", limit));
+  CDP_RETURN_IF_ERROR(positive(limit, "[" + section + "] limit"));
+  rule.limit = static_cast<size_t>(limit);
+  int64_t window_days = rule.window_ms / kDayMs;
+  CDP_RETURN_IF_ERROR(read<int64_t>(table, section, "window_days", window_days));
+  if (window_days < 0) {
+    return Status::invalid_argument("config [" + section + "] window_days must be 0 (ever) or more");
+  }
+  rule.window_ms = window_days * kDayMs;
+  if (table.get("blocked_values") != nullptr) {
+    auto values = read_strings(table, section, "blocked_values");
+    if (!values) return values.status();
+    rule.blocked_values = std::move(*values);
+  }
+  if (table.get("blocked_patterns") != nullptr) {
+    auto patterns = read_strings(table, section, "blocked_patterns");
+    if (!patterns) return patterns.status();
+    rule.blocked_patterns = std::move(*patterns);
+  }
+  return Status::ok();
+}
+
+Status read_identity(const toml::table& table, identity::IdentityRules& rules) {
+  CDP_RETURN_IF_ERROR(check_keys(
+      table, "identity",
+      {"phone_default_region", "priority", "max_identifiers_per_profile", "max_merges_per_profile",
+       "quarantine_after_profiles", "quarantine_window_days", "default", "types", "custom"}));
+  CDP_RETURN_IF_ERROR(
+      read<std::string>(table, "identity", "phone_default_region", rules.phone_default_region));
+  if (!identity::is_known_phone_region(rules.phone_default_region)) {
+    return Status::invalid_argument("config [identity] phone_default_region \"" +
+                                    rules.phone_default_region +
+                                    "\" is not a region code such as US, GB or DE");
+  }
+  if (table.get("priority") != nullptr) {
+    auto priority = read_strings(table, "identity", "priority");
+    if (!priority) return priority.status();
+    rules.priority = std::move(*priority);
+  }
+  for (auto [key, target] : {std::pair{"max_identifiers_per_profile", &rules.max_identifiers_per_profile},
+                             std::pair{"max_merges_per_profile", &rules.max_merges_per_profile},
+                             std::pair{"quarantine_after_profiles", &rules.quarantine_after_profiles}}) {
+    int64_t value = static_cast<int64_t>(*target);
+    CDP_RETURN_IF_ERROR(read<int64_t>(table, "identity", key, value));
+    CDP_RETURN_IF_ERROR(positive(value, std::string("[identity] ") + key));
+    *target = static_cast<size_t>(value);
+  }
+  int64_t quarantine_days = rules.quarantine_window_ms / kDayMs;
+  CDP_RETURN_IF_ERROR(read<int64_t>(table, "identity", "quarantine_window_days", quarantine_days));
+  CDP_RETURN_IF_ERROR(positive(quarantine_days, "[identity] quarantine_window_days"));
+  rules.quarantine_window_ms = quarantine_days * kDayMs;
+  if (const auto* defaults = table.get_as<toml::table>("default")) {
+    CDP_RETURN_IF_ERROR(read_type_rule(*defaults, "identity.default", rules.default_rule));
+    // user_id keeps its own limit but follows the new default blocklists.
+    auto user_id = rules.default_rule;
+    user_id.limit = rules.types.count("user_id") ? rules.types["user_id"].limit : 1;
+    rules.types["user_id"] = std::move(user_id);
+  }
+  if (const auto* types = table.get_as<toml::table>("types")) {
+    for (const auto& [name, node] : *types) {
+      const std::string type(name.str());
+      const auto* rule_table = node.as_table();
+      if (rule_table == nullptr || !identity::is_identifier_type(type)) {
+        return Status::invalid_argument("config [identity.types." + type +
+                                        "] must be a table named after an identifier type "
+                                        "(lower-case letters, digits, '_', '.', '-')");
+      }
+      auto rule = rules.types.count(type) ? rules.types[type] : rules.default_rule;
+      CDP_RETURN_IF_ERROR(read_type_rule(*rule_table, "identity.types." + type, rule));
+      rules.types[type] = std::move(rule);
+    }
+  }
+  if (const auto* custom = table.get_as<toml::array>("custom")) {
+    for (const auto& node : *custom) {
+      const auto* entry = node.as_table();
+      if (entry == nullptr) return Status::invalid_argument("config [[identity.custom]] entries must be tables");
+      CDP_RETURN_IF_ERROR(check_keys(*entry, "identity.custom", {"type", "path"}));
+      std::string type;
+      std::string path;
+      CDP_RETURN_IF_ERROR(read<std::string>(*entry, "identity.custom", "type", type));
+      CDP_RETURN_IF_ERROR(read<std::string>(*entry, "identity.custom", "path", path));
+      if (!identity::is_identifier_type(type)) {
+        return Status::invalid_argument("config [[identity.custom]] type \"" + type +
+                                        "\" must be lower-case letters, digits, '_', '.' or '-'");
+      }
+      auto segments = identity::parse_path(path);
+      if (!segments) return Status::invalid_argument("config [[identity.custom]] " + segments.status().message());
+      rules.custom_identifiers.push_back({type, std::move(*segments)});
+    }
+  }
+  return identity::CompiledRules::compile(rules).status();
+}
+
 }  // namespace
 
 Result<Config> Config::load_file(const std::string& path) {
@@ -60,8 +185,8 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   }
   Config config;
   CDP_RETURN_IF_ERROR(
-      check_keys(root, "top level", {"server", "storage", "limits", "log", "sources"}));
-  for (std::string_view section : {"server", "storage", "limits", "log"}) {
+      check_keys(root, "top level", {"server", "storage", "limits", "log", "identity", "sources"}));
+  for (std::string_view section : {"server", "storage", "limits", "log", "identity"}) {
     if (root.contains(section) && !root[section].is_table()) {
       return Status::invalid_argument("config " + std::string(section) + " must be a [" +
                                       std::string(section) + "] table");
@@ -74,7 +199,8 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   if (const auto* server = root["server"].as_table()) {
     CDP_RETURN_IF_ERROR(check_keys(*server, "server",
                                    {"listen", "http_threads", "admin_token", "public_url",
-                                    "trust_forwarded_for", "cors_origins"}));
+                                    "trust_forwarded_for", "cors_origins", "read_token"}));
+    CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "read_token", config.read_token));
     CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "listen", config.listen));
     CDP_RETURN_IF_ERROR(read<int64_t>(*server, "server", "http_threads", config.http_threads));
     CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "admin_token", config.admin_token));
@@ -141,6 +267,9 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   if (const auto* log = root["log"].as_table()) {
     CDP_RETURN_IF_ERROR(check_keys(*log, "log", {"level"}));
     CDP_RETURN_IF_ERROR(read<std::string>(*log, "log", "level", config.log_level));
+  }
+  if (const auto* identity = root["identity"].as_table()) {
+    CDP_RETURN_IF_ERROR(read_identity(*identity, config.identity));
   }
   if (const auto* sources = root["sources"].as_array()) {
     for (const auto& node : *sources) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "identity/rules.h"
 #include "ingest/source_registry.h"
 #include "ingest/tracking_limits.h"
 
@@ -20,6 +21,7 @@ struct Config {
   std::string public_url;            // base URL SDKs reach us at; empty: taken from the Host header
   bool trust_forwarded_for = false;  // take the client IP from X-Forwarded-For (behind a proxy)
   std::vector<std::string> cors_origins = {"*"};
+  std::string read_token;  // Profile API token (the admin token also reads); empty: admin only
 
   // [storage]
   std::string data_dir = "./cdp-data";
@@ -35,6 +37,9 @@ struct Config {
 
   // [log]
   std::string log_level = "info";
+
+  // [identity] (docs/identity.md)
+  identity::IdentityRules identity = identity::IdentityRules::defaults();
 
   // [[sources]]
   std::vector<ingest::Source> sources;

@@ -213,3 +213,65 @@ TEST(ConfigTest, LoadFileOfAMissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace cdp::server
+
+namespace cdp::server {
+namespace {
+
+TEST(IdentityConfigTest, OverridesStartFromTheDefaultRule) {
+  auto config = Config::parse_toml(R"(
+[server]
+read_token = "r"
+[identity]
+phone_default_region = "GB"
+priority = ["user_id", "email", "phone"]
+max_merges_per_profile = 50
+quarantine_after_profiles = 4
+quarantine_window_days = 7
+[identity.types.anonymous_id]
+limit = 5
+window_days = 30
+[identity.types.email]
+blocked_values = ["test@example.com"]
+[[identity.custom]]
+type = "crm_id"
+path = "traits.crm_id"
+)",
+                                   "test.toml");
+  ASSERT_TRUE(config.has_value()) << config.status().to_string();
+  const auto& rules = config->identity;
+  EXPECT_EQ(config->read_token, "r");
+  EXPECT_EQ(rules.phone_default_region, "GB");
+  EXPECT_THAT(rules.priority, ElementsAre("user_id", "email", "phone"));
+  EXPECT_EQ(rules.max_merges_per_profile, 50u);
+  EXPECT_EQ(rules.quarantine_after_profiles, 4u);
+  EXPECT_EQ(rules.quarantine_window_ms, 7 * 86'400'000LL);
+  EXPECT_EQ(rules.types.at("anonymous_id").window_ms, 30 * 86'400'000LL);
+  EXPECT_THAT(rules.types.at("anonymous_id").blocked_patterns, ElementsAre("^[0-]*$"))
+      << "keys not given keep the default rule's";
+  EXPECT_THAT(rules.types.at("email").blocked_values, ElementsAre("test@example.com"));
+  EXPECT_EQ(rules.types.at("email").limit, 5u);
+  EXPECT_EQ(rules.types.at("user_id").limit, 1u);
+  ASSERT_EQ(rules.custom_identifiers.size(), 1u);
+  EXPECT_THAT(rules.custom_identifiers[0].path, ElementsAre("traits", "crm_id"));
+}
+
+TEST(IdentityConfigTest, MistakesAreNamed) {
+  auto region = Config::parse_toml("[identity]\nphone_default_region = \"XX\"\n", "t.toml");
+  ASSERT_FALSE(region.has_value());
+  EXPECT_THAT(region.status().message(), HasSubstr("\"XX\""));
+  auto pattern = Config::parse_toml("[identity.types.email]\nblocked_patterns = [\"(\"]\n", "t.toml");
+  ASSERT_FALSE(pattern.has_value());
+  EXPECT_THAT(pattern.status().message(), HasSubstr("blocked pattern"));
+  auto limit = Config::parse_toml("[identity.types.email]\nlimit = 0\n", "t.toml");
+  ASSERT_FALSE(limit.has_value());
+  EXPECT_THAT(limit.status().message(), HasSubstr("identity.types.email"));
+  auto unknown = Config::parse_toml("[identity]\nlimits = 3\n", "t.toml");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_THAT(unknown.status().message(), HasSubstr("\"limits\""));
+  auto type = Config::parse_toml("[[identity.custom]]\ntype = \"Bad Type\"\npath = \"traits.x\"\n", "t.toml");
+  ASSERT_FALSE(type.has_value());
+  EXPECT_THAT(type.status().message(), HasSubstr("Bad Type"));
+}
+
+}  // namespace
+}  // namespace cdp::server

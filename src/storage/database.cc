@@ -17,7 +17,10 @@
 namespace cdp::storage {
 namespace {
 
-constexpr const char* kColumnFamilies[] = {"default", "raw_log", "dedup", "meta"};
+// Order matters: it is the order of Database::handles_ (see the accessors in database.h).
+constexpr const char* kColumnFamilies[] = {"default",  "raw_log",        "dedup",
+                                           "meta",     "identifiers",    "profiles",
+                                           "profile_events", "identity_edges", "accounts"};
 constexpr const char* kFormatKey = "format_version";
 
 // Drops dedup entries that have left the window, so the dedup column family stays bounded.
@@ -47,8 +50,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
 
   rocksdb::ColumnFamilyOptions raw;
   raw.write_buffer_size = options.raw_log_write_buffer_bytes;
-  // Four memtables: at ~100 MB/s one fills in under a second, and a flush must finish before the
-  // last free one fills or writes stop (RocksDB's "memtable_compaction" stall).
+  // Four memtables of 32 MB: at ~120 MB/s one fills in a quarter second, and a flush must finish
+  // before the last free one fills or writes stop (RocksDB's "memtable_compaction" stall). With
+  // flushes at low CPU priority several often wait, so their size bounds RSS (4 x 64 MB put the
+  // peak over 300 MB).
   raw.max_write_buffer_number = 4;
   raw.target_file_size_base = 64ULL << 20;
   raw.level_compaction_dynamic_level_bytes = true;
@@ -76,10 +81,31 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
   small.write_buffer_size = 4ULL << 20;
   small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
-  return {{kColumnFamilies[0], small},
-          {kColumnFamilies[1], raw},
-          {kColumnFamilies[2], dedup},
-          {kColumnFamilies[3], small}};
+  // Profile state is read by point lookups on every processed event: Bloom filters, and memtables
+  // big enough that a burst of new profiles does not flush every few seconds.
+  rocksdb::ColumnFamilyOptions state;
+  state.write_buffer_size = 16ULL << 20;
+  // Most lookups of a new identifier miss: a memtable Bloom filter answers them without walking
+  // the skip lists (which were the processor's top cost).
+  state.memtable_prefix_bloom_size_ratio = 0.1;
+  state.memtable_whole_key_filtering = true;
+  state.compression = rocksdb::kLZ4Compression;
+  state.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  // Timelines and edges are appended in key order per profile and read by range scans.
+  rocksdb::ColumnFamilyOptions scanned = state;
+  scanned.memtable_prefix_bloom_size_ratio = 0;
+  scanned.memtable_whole_key_filtering = false;
+  rocksdb::BlockBasedTableOptions scanned_table = table;
+  scanned_table.filter_policy.reset();
+  scanned_table.cache_index_and_filter_blocks = true;
+  scanned.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned_table));
+
+  return {{kColumnFamilies[0], small},   {kColumnFamilies[1], raw},
+          {kColumnFamilies[2], dedup},   {kColumnFamilies[3], small},
+          {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
+          {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned},
+          {kColumnFamilies[8], state}};
 }
 
 // RocksDB's warnings and errors, written to our log instead of a LOG file in the data directory.
@@ -224,6 +250,11 @@ Status Database::check_format_version() {
   } catch (const std::exception&) {
     return Status::corruption("data directory '" + path_ + "' has an unreadable format version '" +
                               **stored + "'");
+  }
+  if (version < kFormatVersion && !follower_) {
+    // Older formats are subsets of this one (version 2 added the profile column families, which
+    // open() creates): stamping the new version keeps older servers from opening it.
+    return put_meta(kFormatKey, std::to_string(kFormatVersion));
   }
   if (version > kFormatVersion) {
     return Status::failed_precondition("data directory '" + path_ + "' has format version " +

@@ -16,7 +16,8 @@ namespace cdp::storage {
 // The one RocksDB database in a data directory, with a column family per purpose:
 //   raw_log  seq (u64 BE) -> RawLogRecord           the immutable, ordered event log
 //   dedup    source \0 messageId -> receivedAt (u64 BE ms)   messageId dedup window
-//   meta     text key -> value                      format version, last seq, sources
+//   meta     text key -> value                      format version, last seq, sources, cursors
+//   identifiers, profiles, profile_events, identity_edges, accounts    profile state
 // On-disk formats are described in docs/formats/. Thread-safe (RocksDB is).
 //
 // Rationale: one database means one WAL, so an event, its dedup entry and the log cursor are
@@ -24,7 +25,7 @@ namespace cdp::storage {
 class Database {
  public:
   // The format this build writes. A data directory with a newer format is refused.
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
 
   struct Options {
     std::string path;
@@ -32,7 +33,7 @@ class Database {
     int64_t dedup_window_ms = 24LL * 3600 * 1000;
     const Clock* clock = &SystemClock::instance();
     // Memtable size of the raw log; bounds memory together with max_write_buffer_number.
-    size_t raw_log_write_buffer_bytes = 64ULL << 20;
+    size_t raw_log_write_buffer_bytes = 32ULL << 20;
     // Cap on the disk bandwidth of flushes and compactions (0: none). It keeps their writes from
     // delaying the fsyncs that acknowledgements wait for; it must stay above the ingest rate.
     int64_t background_write_bytes_per_s = 160LL << 20;
@@ -52,6 +53,12 @@ class Database {
   rocksdb::ColumnFamilyHandle* raw_log() { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* dedup() { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* meta() { return handles_[3]; }
+  // Profile state, written by the processor (docs/formats/profiles.md).
+  rocksdb::ColumnFamilyHandle* identifiers() { return handles_[4]; }
+  rocksdb::ColumnFamilyHandle* profiles() { return handles_[5]; }
+  rocksdb::ColumnFamilyHandle* profile_events() { return handles_[6]; }
+  rocksdb::ColumnFamilyHandle* identity_edges() { return handles_[7]; }
+  rocksdb::ColumnFamilyHandle* accounts() { return handles_[8]; }
   const std::string& path() const { return path_; }
   int64_t dedup_window_ms() const { return dedup_window_ms_; }
 

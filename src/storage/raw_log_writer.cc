@@ -234,6 +234,7 @@ void RawLogWriter::commit(std::vector<Pending>& group) {
   }
   last_seq_.store(seq);
   groups_.fetch_add(1, std::memory_order_relaxed);
+  if (options_.on_commit) options_.on_commit(seq);
   for (size_t i = 0; i < group.size(); ++i) {
     events_stored_.fetch_add(outcomes[i].stored, std::memory_order_relaxed);
     duplicates_.fetch_add(outcomes[i].duplicates, std::memory_order_relaxed);

@@ -62,6 +62,9 @@ class RawLogWriter {
     // Where to export how long each stage of a write takes (none when null). Acknowledgement
     // latency is their sum plus parsing; these say which stage a slow tail comes from.
     MetricsRegistry* metrics = nullptr;
+    // Called on the writer thread after each durable group with the last seq (must not block):
+    // how the processor learns that the log grew.
+    std::function<void(uint64_t last_seq)> on_commit;
   };
 
   struct Stats {

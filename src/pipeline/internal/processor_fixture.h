@@ -1,0 +1,76 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "pipeline/processor.h"
+#include "profile/profile_store.h"
+#include "storage/big_endian.h"
+#include "storage/internal/temp_dir.h"
+#include "storage/raw_log_record.h"
+
+namespace cdp::pipeline::internal {
+
+// A data directory with a raw log the test appends to and a processor over it. For tests.
+class ProcessorFixture : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+
+  // Closes and reopens the database and the processor (a restart).
+  void reopen(identity::IdentityRules rules = identity::IdentityRules::defaults()) {
+    processor_.reset();
+    store_.reset();
+    database_.reset();
+    storage::Database::Options options;
+    options.path = dir_.sub("data");
+    auto database = storage::Database::open(options);
+    ASSERT_TRUE(database.has_value()) << database.status().to_string();
+    database_ = std::move(*database);
+    auto compiled = identity::CompiledRules::compile(std::move(rules));
+    ASSERT_TRUE(compiled.has_value()) << compiled.status().to_string();
+    auto processor = Processor::open(*database_, *compiled, Processor::Options{});
+    ASSERT_TRUE(processor.has_value()) << processor.status().to_string();
+    processor_ = std::move(*processor);
+    store_ = std::make_unique<profile::ProfileStore>(*database_);
+  }
+
+  // Appends one event (a JSON object) to the raw log as ingest would store it.
+  uint64_t append(const std::string& event_json, const std::string& source = "web") {
+    ++seq_;
+    std::string value;
+    storage::encode_raw_log_value(value, source, 1'700'000'000'000 + static_cast<int64_t>(seq_),
+                                  event_json);
+    EXPECT_TRUE(database_->db()
+                    .Put(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(seq_), value)
+                    .ok());
+    return seq_;
+  }
+
+  void process() {
+    auto status = processor_->process_available();
+    ASSERT_TRUE(status.is_ok()) << status.to_string();
+  }
+
+  // The live profile holding `type:value`, or 0.
+  profile::ProfileId find(const std::string& type, const std::string& value) {
+    auto found = store_->find({type, value});
+    EXPECT_TRUE(found.has_value()) << found.status().to_string();
+    return found && found->has_value() ? **found : 0;
+  }
+
+  profile::Profile get(profile::ProfileId id) {
+    auto profile = store_->get(id);
+    EXPECT_TRUE(profile.has_value() && profile->has_value());
+    return profile && profile->has_value() ? **profile : profile::Profile{};
+  }
+
+  storage::internal::TempDir dir_;
+  std::unique_ptr<storage::Database> database_;
+  std::unique_ptr<Processor> processor_;
+  std::unique_ptr<profile::ProfileStore> store_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace cdp::pipeline::internal

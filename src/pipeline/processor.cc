@@ -1,0 +1,182 @@
+#include "pipeline/processor.h"
+
+#include "common/log.h"
+#include "profile/state_transaction.h"
+#include "storage/big_endian.h"
+#include "storage/raw_log_reader.h"
+
+namespace cdp::pipeline {
+namespace {
+
+constexpr const char* kCursorKey = "processor/cursor";
+constexpr const char* kLastProfileKey = "profile/last_id";
+constexpr const char* kRulesKey = "processor/rules";
+
+Result<uint64_t> read_counter(storage::Database& database, const std::string& key) {
+  auto stored = database.get_meta(key);
+  if (!stored) return stored.status();
+  if (!stored->has_value()) return uint64_t{0};
+  if ((*stored)->size() != 8) {
+    return Status::corruption("meta " + key + " in '" + database.path() +
+                              "' is not an 8-byte number");
+  }
+  return storage::read_u64_be(**stored);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Processor>> Processor::open(
+    storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
+    Options options) {
+  auto cursor = read_counter(database, kCursorKey);
+  if (!cursor) return cursor.status();
+  auto last_profile = read_counter(database, kLastProfileKey);
+  if (!last_profile) return last_profile.status();
+  auto stored_rules = database.get_meta(kRulesKey);
+  if (!stored_rules) return stored_rules.status();
+  if (stored_rules->has_value() && **stored_rules != rules->fingerprint() && *cursor > 0) {
+    log::warn("identity_rules_changed",
+              {{"message",
+                "the identity rules differ from those the profiles were built with; new events "
+                "use the new rules, existing profiles keep their merges until rebuilt"}});
+  }
+  return std::unique_ptr<Processor>(
+      new Processor(database, std::move(rules), options, *cursor, *last_profile));
+}
+
+Processor::Processor(storage::Database& database,
+                     std::shared_ptr<const identity::CompiledRules> rules, Options options,
+                     uint64_t cursor, profile::ProfileId last_profile_id)
+    : database_(database),
+      rules_(rules),
+      options_(options),
+      builder_(rules, last_profile_id),
+      state_(database),
+      cursor_(cursor),
+      profiles_(last_profile_id) {
+  if (options_.metrics != nullptr) {
+    auto& metrics = *options_.metrics;
+    applied_counter_ = &metrics.counter("cdp_processor_events_total",
+                                        "Raw log events applied to profile state");
+    created_counter_ = &metrics.counter("cdp_profiles_created_total", "Profiles created");
+    merged_counter_ = &metrics.counter("cdp_profile_merges_total", "Profiles merged into another");
+    quarantined_counter_ = &metrics.counter(
+        "cdp_identifiers_quarantined_total",
+        "Identifiers that stopped taking part in matching (seen on too many profiles)");
+    unidentified_counter_ = &metrics.counter(
+        "cdp_processor_unidentified_events_total",
+        "Events applied to no profile: they carried no usable identifier");
+  }
+}
+
+Processor::~Processor() { stop(); }
+
+void Processor::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Processor::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Processor::notify() {
+  {
+    std::lock_guard lock(mutex_);
+    pending_ = true;
+  }
+  wake_.notify_one();
+}
+
+Processor::Stats Processor::stats() const {
+  return Stats{cursor_.load(), events_applied_.load(), last_received_at_ms_.load(),
+               profiles_.load()};
+}
+
+Status Processor::process_available() {
+  while (true) {
+    auto applied = process_batch();
+    if (!applied) return applied.status();
+    if (*applied == 0) return Status::ok();
+  }
+}
+
+Result<size_t> Processor::process_batch() {
+  auto& txn = state_;
+  storage::RawLogReader reader(database_);
+  const uint64_t from = cursor_.load() + 1;
+  uint64_t last_seq = 0;
+  int64_t last_received_at = 0;
+  size_t applied = 0;
+  Status failure;
+  // A failed batch leaves the builder's profile counter ahead; it is rewound to this.
+  const auto profiles_before = builder_.last_profile_id();
+  auto scanned = reader.scan(from, options_.max_batch_events, [&](const storage::RawLogRecord& record) {
+    auto outcome = builder_.apply(record, txn);
+    if (!outcome) {
+      failure = outcome.status();
+      return false;
+    }
+    last_seq = record.seq;
+    last_received_at = record.received_at_ms;
+    ++applied;
+    if (applied_counter_ != nullptr) {
+      applied_counter_->inc();
+      if (outcome->created) created_counter_->inc();
+      merged_counter_->inc(outcome->merged);
+      if (outcome->quarantined) quarantined_counter_->inc();
+      if (outcome->profile == 0) unidentified_counter_->inc();
+    }
+    return true;
+  });
+  if (!scanned) failure = scanned.status();
+  if (!failure.is_ok()) {
+    builder_.rewind(profiles_before);
+    txn.forget();
+    return failure;
+  }
+  if (applied == 0) return size_t{0};
+
+  auto& batch = txn.finish();
+  batch.Put(database_.meta(), kCursorKey, storage::u64_be(last_seq));
+  batch.Put(database_.meta(), kLastProfileKey, storage::u64_be(builder_.last_profile_id()));
+  if (from == 1) batch.Put(database_.meta(), kRulesKey, rules_->fingerprint());
+  // Not synced: the state is rebuilt from the (synced) raw log if the machine loses its page
+  // cache, and the cursor travels in the same batch, so state and cursor always agree.
+  auto status = database_.db().Write(rocksdb::WriteOptions(), &batch);
+  if (!status.ok()) {
+    builder_.rewind(profiles_before);
+    txn.forget();
+    return storage::from_rocksdb(status, "writing profile state");
+  }
+  txn.committed();
+  cursor_.store(last_seq);
+  events_applied_.fetch_add(applied);
+  last_received_at_ms_.store(last_received_at);
+  profiles_.store(builder_.last_profile_id());
+  return applied;
+}
+
+void Processor::run() {
+  while (true) {
+    auto applied = process_batch();
+    if (!applied) {
+      log::error("processor_failed", {{"error", applied.status().message()},
+                                      {"cursor", std::to_string(cursor_.load())}});
+    }
+    std::unique_lock lock(mutex_);
+    if (stopping_) return;
+    if (applied && *applied > 0) continue;
+    // Caught up (or failing): wait for new events, retrying on a timer after a failure.
+    wake_.wait_for(lock, std::chrono::milliseconds(applied ? 1000 : 500),
+                   [&] { return stopping_ || pending_; });
+    pending_ = false;
+    if (stopping_) return;
+  }
+}
+
+}  // namespace cdp::pipeline

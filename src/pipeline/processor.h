@@ -1,0 +1,91 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "identity/rules.h"
+#include "profile/profile_builder.h"
+#include "profile/state_transaction.h"
+#include "storage/database.h"
+
+namespace cdp::pipeline {
+
+// The one ordered consumer of the raw log: applies each event to profile state exactly once.
+// Every batch of events is written together with the cursor (the last applied seq) in one
+// RocksDB WriteBatch, so after a crash processing resumes at the cursor and nothing is applied
+// twice or skipped.
+//
+// Lifecycle: open(), start() (a thread of its own) or process_available() (tests, tools),
+// notify() whenever the raw log grows, stop().
+// Thread-safe: notify(), stats() and stop() from any thread.
+class Processor {
+ public:
+  struct Options {
+    size_t max_batch_events = 1000;  // events per WriteBatch
+    MetricsRegistry* metrics = nullptr;
+    const Clock* clock = &SystemClock::instance();
+  };
+
+  struct Stats {
+    uint64_t cursor = 0;            // last applied seq
+    uint64_t events_applied = 0;    // since start
+    int64_t last_received_at_ms = 0;  // of the last applied event
+    uint64_t profiles = 0;          // profile ids assigned so far
+  };
+
+  // Reads the cursor and the last profile id. Warns when the stored rules fingerprint differs
+  // from `rules` (state built under other rules; see docs/identity.md).
+  static Result<std::unique_ptr<Processor>> open(storage::Database& database,
+                                                 std::shared_ptr<const identity::CompiledRules> rules,
+                                                 Options options);
+  ~Processor();
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
+
+  void start();
+  void stop();
+  void notify();
+  // Applies everything in the log now, on the calling thread. REQUIRES: not start()ed.
+  Status process_available();
+
+  Stats stats() const;
+
+ private:
+  Processor(storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
+            Options options, uint64_t cursor, profile::ProfileId last_profile_id);
+  // Applies up to one batch; returns how many events it applied.
+  Result<size_t> process_batch();
+  void run();
+
+  storage::Database& database_;
+  std::shared_ptr<const identity::CompiledRules> rules_;
+  Options options_;
+  profile::ProfileBuilder builder_;
+  profile::StateTransaction state_;
+
+  std::atomic<uint64_t> cursor_;
+  std::atomic<uint64_t> events_applied_{0};
+  std::atomic<int64_t> last_received_at_ms_{0};
+  std::atomic<uint64_t> profiles_;
+
+  Counter* applied_counter_ = nullptr;
+  Counter* created_counter_ = nullptr;
+  Counter* merged_counter_ = nullptr;
+  Counter* quarantined_counter_ = nullptr;
+  Counter* unidentified_counter_ = nullptr;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool pending_ = false;
+  std::thread thread_;
+};
+
+}  // namespace cdp::pipeline

@@ -1,0 +1,93 @@
+// How fast the processor applies a pre-filled raw log: identify/track events of ~500 bytes over a
+// population with realistic identifier overlap (each user has a user_id, an email and 1-3
+// anonymous ids that also appear in anonymous page views before they identify).
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+
+#include "pipeline/processor.h"
+#include "storage/big_endian.h"
+#include "storage/internal/temp_dir.h"
+#include "storage/raw_log_record.h"
+
+namespace cdp::pipeline {
+namespace {
+
+std::string event_json(std::mt19937& random, size_t users, uint64_t seq) {
+  const auto user = random() % users;
+  const auto device = random() % 3;
+  const std::string anonymous = "anon-" + std::to_string(user) + "-" + std::to_string(device);
+  const auto kind = random() % 10;
+  const std::string second = std::to_string(seq % 60);
+  std::string json = R"({"messageId":"m-)" + std::to_string(seq) +
+                     R"(","timestamp":"2024-05-01T12:00:)" + (second.size() == 1 ? "0" : "") +
+                     second + R"j(.000Z","context":{"library":{"name":"bench"},"userAgent":"Mozilla/5.0 (X11; Linux x86_64)","ip":"10.0.0.1"},)j";
+  if (kind < 2) {
+    json += R"("type":"identify","userId":"user-)" + std::to_string(user) + R"(","anonymousId":")" +
+            anonymous + R"(","traits":{"email":"user)" + std::to_string(user) +
+            R"(@example.com","plan":"pro","visits":)" + std::to_string(seq % 100) + "}}";
+  } else if (kind < 5) {
+    json += R"("type":"page","anonymousId":")" + anonymous + R"(","name":"Pricing","properties":{"path":"/pricing"}})";
+  } else {
+    json += R"("type":"track","userId":"user-)" + std::to_string(user) +
+            R"(","event":"Product Viewed","properties":{"sku":"sku-)" + std::to_string(seq % 500) +
+            R"(","price":19.99}})";
+  }
+  return json;
+}
+
+// Args: events in the log, distinct users.
+void apply_prefilled_log(benchmark::State& state) {
+  const auto events = static_cast<uint64_t>(state.range(0));
+  const auto users = static_cast<size_t>(state.range(1));
+  for (auto _ : state) {
+    state.PauseTiming();
+    storage::internal::TempDir dir;
+    storage::Database::Options options;
+    options.path = dir.sub("data");
+    auto database = storage::Database::open(options);
+    if (!database) {
+      state.SkipWithError(database.status().message().c_str());
+      return;
+    }
+    std::mt19937 random(42);
+    rocksdb::WriteBatch batch;
+    std::string value;
+    for (uint64_t seq = 1; seq <= events; ++seq) {
+      value.clear();
+      storage::encode_raw_log_value(value, "web", 1'714'564'800'000 + static_cast<int64_t>(seq),
+                                    event_json(random, users, seq));
+      batch.Put((*database)->raw_log(), storage::u64_be(seq), value);
+      if (seq % 10'000 == 0 || seq == events) {
+        (void)(*database)->db().Write(rocksdb::WriteOptions(), &batch);
+        batch.Clear();
+      }
+    }
+    auto rules = identity::CompiledRules::compile(identity::IdentityRules::defaults());
+    auto processor = Processor::open(**database, *rules, Processor::Options{});
+    if (!processor) {
+      state.SkipWithError(processor.status().message().c_str());
+      return;
+    }
+    state.ResumeTiming();
+    auto status = (*processor)->process_available();
+    state.PauseTiming();
+    if (!status.is_ok()) state.SkipWithError(status.message().c_str());
+    state.counters["profiles"] = static_cast<double>((*processor)->stats().profiles);
+    processor->reset();
+    database->reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events));
+}
+BENCHMARK(apply_prefilled_log)
+    ->Args({200'000, 20'000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
+
+}  // namespace
+}  // namespace cdp::pipeline
+
+BENCHMARK_MAIN();

@@ -1,0 +1,197 @@
+#include "profile/profile.h"
+
+#include <charconv>
+
+#include "common/json_writer.h"
+#include "ingest/json_tree.h"
+
+namespace cdp::profile {
+namespace {
+
+using ingest::JsonKind;
+using ingest::JsonValue;
+
+int64_t integer(const JsonValue* value) {
+  if (value == nullptr || value->kind != JsonKind::kNumber) return 0;
+  int64_t out = 0;
+  std::from_chars(value->text.data(), value->text.data() + value->text.size(), out);
+  return out;
+}
+
+std::string text(const JsonValue* value) {
+  return value != nullptr && value->is_string() ? std::string(value->text) : std::string();
+}
+
+void write_traits(JsonWriter& out, const std::map<std::string, Trait, std::less<>>& traits) {
+  out.begin_object();
+  for (const auto& [name, trait] : traits) {
+    out.key(name).begin_array();
+    out.raw(trait.json).string(trait.source).number(trait.timestamp_ms).string(trait.message_id);
+    out.end_array();
+  }
+  out.end_object();
+}
+
+Status read_traits(const JsonValue* traits, std::map<std::string, Trait, std::less<>>& out) {
+  if (traits == nullptr || !traits->is_object()) return Status::ok();
+  const auto last = ingest::last_occurrences(*traits);
+  for (size_t i = 0; i < traits->members.size(); ++i) {
+    if (!last[i]) continue;
+    const auto& member = traits->members[i];
+    const auto* item = member.value;
+    if (item->kind != JsonKind::kArray || item->elements.size() != 4) {
+      return Status::corruption("stored profile has a malformed trait");
+    }
+    Trait trait;
+    ingest::write_json(trait.json, *item->elements[0]);
+    trait.source = text(item->elements[1]);
+    trait.timestamp_ms = integer(item->elements[2]);
+    trait.message_id = text(item->elements[3]);
+    out.insert_or_assign(std::string(member.key), std::move(trait));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+void set_traits(std::map<std::string, Trait, std::less<>>& target, const JsonValue& traits,
+                const std::string& source, int64_t timestamp_ms, const std::string& message_id) {
+  if (!traits.is_object()) return;
+  const auto last = ingest::last_occurrences(traits);
+  for (size_t i = 0; i < traits.members.size(); ++i) {
+    if (!last[i]) continue;
+    const auto& member = traits.members[i];
+    auto it = target.find(member.key);
+    if (it != target.end() && it->second.timestamp_ms > timestamp_ms) continue;
+    Trait trait;
+    ingest::write_json(trait.json, *member.value);
+    trait.source = source;
+    trait.timestamp_ms = timestamp_ms;
+    trait.message_id = message_id;
+    if (it != target.end()) {
+      it->second = std::move(trait);
+    } else {
+      target.emplace(std::string(member.key), std::move(trait));
+    }
+  }
+}
+
+std::string encode_account(const Account& account) {
+  JsonWriter out;
+  out.begin_object();
+  out.key("v").number(int64_t{1});
+  out.key("group_id").string(account.group_id);
+  out.key("first_seen").number(account.first_seen_ms);
+  out.key("last_seen").number(account.last_seen_ms);
+  out.key("traits");
+  write_traits(out, account.traits);
+  out.end_object();
+  return out.take();
+}
+
+Result<Account> decode_account(std::string_view json) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse(json);
+  if (!root || !(*root)->is_object()) return Status::corruption("stored account is not JSON");
+  const JsonValue& doc = **root;
+  Account account;
+  account.group_id = text(doc.find("group_id"));
+  account.first_seen_ms = integer(doc.find("first_seen"));
+  account.last_seen_ms = integer(doc.find("last_seen"));
+  CDP_RETURN_IF_ERROR(read_traits(doc.find("traits"), account.traits));
+  return account;
+}
+
+identity::ProfileIdentity Profile::identity() const {
+  identity::ProfileIdentity out;
+  out.identifiers.reserve(identifiers.size());
+  for (const auto& held : identifiers) out.identifiers.push_back({held.identifier, held.last_seen_ms});
+  out.merges = merged_from.size();
+  return out;
+}
+
+ProfileIdentifier* Profile::find_identifier(const identity::Identifier& identifier) {
+  for (auto& held : identifiers) {
+    if (held.identifier == identifier) return &held;
+  }
+  return nullptr;
+}
+
+std::string encode_profile(const Profile& profile) {
+  JsonWriter out;
+  out.begin_object();
+  out.key("v").number(int64_t{1});
+  out.key("id").number(static_cast<int64_t>(profile.id));
+  if (!profile.live()) {
+    out.key("merged_into").number(static_cast<int64_t>(profile.merged_into));
+    out.end_object();
+    return out.take();
+  }
+  out.key("merged_from").begin_array();
+  for (auto id : profile.merged_from) out.number(static_cast<int64_t>(id));
+  out.end_array();
+  out.key("first_seen").number(profile.first_seen_ms);
+  out.key("last_seen").number(profile.last_seen_ms);
+  out.key("events").number(static_cast<int64_t>(profile.event_count));
+  out.key("identifiers").begin_array();
+  for (const auto& held : profile.identifiers) {
+    out.begin_array();
+    out.string(held.identifier.type).string(held.identifier.value);
+    out.number(held.first_seen_ms).number(held.last_seen_ms).string(held.message_id);
+    out.end_array();
+  }
+  out.end_array();
+  out.key("traits");
+  write_traits(out, profile.traits);
+  out.key("groups").begin_array();
+  for (const auto& group : profile.groups) out.string(group);
+  out.end_array();
+  out.end_object();
+  return out.take();
+}
+
+Result<Profile> decode_profile(std::string_view json) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse(json);
+  if (!root) return Status::corruption("stored profile is not JSON: " + root.status().message());
+  const JsonValue& doc = **root;
+  if (!doc.is_object() || integer(doc.find("v")) != 1) {
+    return Status::corruption("stored profile has an unknown format version");
+  }
+  Profile profile;
+  profile.id = static_cast<ProfileId>(integer(doc.find("id")));
+  profile.merged_into = static_cast<ProfileId>(integer(doc.find("merged_into")));
+  if (const auto* from = doc.find("merged_from"); from != nullptr && from->kind == JsonKind::kArray) {
+    for (const auto* id : from->elements) profile.merged_from.push_back(static_cast<ProfileId>(integer(id)));
+  }
+  profile.first_seen_ms = integer(doc.find("first_seen"));
+  profile.last_seen_ms = integer(doc.find("last_seen"));
+  profile.event_count = static_cast<uint64_t>(integer(doc.find("events")));
+  if (const auto* ids = doc.find("identifiers"); ids != nullptr && ids->kind == JsonKind::kArray) {
+    for (const auto* item : ids->elements) {
+      if (item->kind != JsonKind::kArray || item->elements.size() != 5) {
+        return Status::corruption("stored profile has a malformed identifier");
+      }
+      const auto& e = item->elements;
+      profile.identifiers.push_back(
+          {{text(e[0]), text(e[1])}, integer(e[2]), integer(e[3]), text(e[4])});
+    }
+  }
+  CDP_RETURN_IF_ERROR(read_traits(doc.find("traits"), profile.traits));
+  if (const auto* groups = doc.find("groups"); groups != nullptr && groups->kind == JsonKind::kArray) {
+    for (const auto* group : groups->elements) profile.groups.push_back(text(group));
+  }
+  return profile;
+}
+
+std::string profile_id_text(ProfileId id) { return "p_" + std::to_string(id); }
+
+std::optional<ProfileId> parse_profile_id(std::string_view text) {
+  if (!text.starts_with("p_") || text.size() < 3) return std::nullopt;
+  ProfileId id = 0;
+  auto [end, ec] = std::from_chars(text.data() + 2, text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id == 0) return std::nullopt;
+  return id;
+}
+
+}  // namespace cdp::profile

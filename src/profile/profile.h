@@ -1,0 +1,76 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "identity/identifier.h"
+#include "identity/resolver.h"
+#include "ingest/json_tree.h"
+
+namespace cdp::profile {
+
+using identity::ProfileId;
+
+// One trait's current value: last write wins by event timestamp (not arrival order).
+struct Trait {
+  std::string json;  // the value as compact JSON
+  std::string source;
+  int64_t timestamp_ms = 0;
+  std::string message_id;
+};
+
+struct ProfileIdentifier {
+  identity::Identifier identifier;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  std::string message_id;  // the event that linked it
+};
+
+// The materialised state of one profile, as stored in the `profiles` column family
+// (docs/formats/profiles.md). A merged-away profile keeps only its id and merged_into.
+struct Profile {
+  ProfileId id = 0;
+  ProfileId merged_into = 0;            // nonzero: this profile was merged into that one
+  std::vector<ProfileId> merged_from;   // every profile merged into this one, transitively
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  uint64_t event_count = 0;
+  std::vector<ProfileIdentifier> identifiers;  // in the order they were linked
+  std::map<std::string, Trait, std::less<>> traits;
+  std::vector<std::string> groups;  // groupIds of the accounts it belongs to
+
+  bool live() const { return merged_into == 0; }
+  // The resolver's view: identifiers with their last sighting, and the merge count.
+  identity::ProfileIdentity identity() const;
+  ProfileIdentifier* find_identifier(const identity::Identifier& identifier);
+};
+
+// A group call's account (`accounts` column family): traits with the same last-write-wins rule.
+struct Account {
+  std::string group_id;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  std::map<std::string, Trait, std::less<>> traits;
+};
+
+// Sets each member of `traits` (a JSON object) on `target` unless the stored value is newer.
+// Equal timestamps: the later event in the log wins.
+void set_traits(std::map<std::string, Trait, std::less<>>& target, const ingest::JsonValue& traits,
+                const std::string& source, int64_t timestamp_ms, const std::string& message_id);
+
+std::string encode_account(const Account& account);
+Result<Account> decode_account(std::string_view json);
+
+std::string encode_profile(const Profile& profile);
+Result<Profile> decode_profile(std::string_view json);
+
+// "p_42": how profile ids appear in the API and the log.
+std::string profile_id_text(ProfileId id);
+std::optional<ProfileId> parse_profile_id(std::string_view text);
+
+}  // namespace cdp::profile

@@ -1,0 +1,265 @@
+#include "profile/profile_builder.h"
+
+#include <algorithm>
+
+#include "common/time_format.h"
+#include "identity/extractor.h"
+
+namespace cdp::profile {
+namespace {
+
+using identity::DropReason;
+using identity::Identifier;
+using ingest::JsonKind;
+using ingest::JsonValue;
+
+std::string scalar_text(const JsonValue* value) {
+  if (value == nullptr) return {};
+  if (value->kind == JsonKind::kString || value->kind == JsonKind::kNumber) {
+    return std::string(value->text);
+  }
+  return {};
+}
+
+const JsonValue* context_traits(const JsonValue& event) {
+  const auto* context = event.find("context");
+  if (context == nullptr || !context->is_object()) return nullptr;
+  const auto* traits = context->find("traits");
+  return traits != nullptr && traits->is_object() ? traits : nullptr;
+}
+
+bool counts_as_conflict(DropReason reason) {
+  return reason == DropReason::kLimit || reason == DropReason::kMaxIdentifiers ||
+         reason == DropReason::kMaxMerges;
+}
+
+}  // namespace
+
+// Everything about the event being applied that the steps share.
+struct ProfileBuilder::EventContext {
+  const storage::RawLogRecord& record;
+  StateTransaction& txn;
+  std::string message_id;
+  int64_t time_ms = 0;
+  std::vector<std::string> identifiers;  // the resolved identifiers, type:value
+  uint16_t edge_index = 0;
+  ApplyOutcome outcome;
+
+  void put_edge(Edge edge) {
+    edge.seq = record.seq;
+    edge.message_id = message_id;
+    edge.time_ms = time_ms;
+    auto& database = txn.database();
+    txn.batch().Put(database.identity_edges(), edge_key(edge.profile, record.seq, edge_index++),
+                    encode_edge(edge));
+  }
+};
+
+ProfileBuilder::ProfileBuilder(std::shared_ptr<const identity::CompiledRules> rules,
+                               ProfileId last_profile_id)
+    : rules_(rules),
+      resolver_(rules),
+      normalizer_(rules->rules().phone_default_region),
+      last_profile_id_(last_profile_id) {}
+
+Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
+                                           StateTransaction& txn) {
+  auto root = parser_.parse(record.event_json);
+  if (!root || !(*root)->is_object()) return ApplyOutcome{};
+  const JsonValue& event = **root;
+  EventContext ctx{record, txn, scalar_text(event.find("messageId")), record.received_at_ms, {}, 0, {}};
+  if (const auto* timestamp = event.find("timestamp"); timestamp != nullptr && timestamp->is_string()) {
+    if (auto parsed = parse_iso8601_ms(timestamp->text)) ctx.time_ms = *parsed;
+  }
+  const std::string type = scalar_text(event.find("type"));
+
+  // Identifiers: extract, normalise, resolve.
+  auto extracted = identity::extract_identifiers(event, rules_->rules().custom_identifiers);
+  std::vector<Identifier> identifiers;
+  std::vector<identity::DroppedIdentifier> invalid;
+  for (auto& raw : extracted.identifiers) {
+    if (auto value = normalizer_.normalize(raw.type, raw.value)) {
+      identifiers.push_back({std::move(raw.type), std::move(*value)});
+    } else {
+      invalid.push_back({std::move(raw), DropReason::kInvalid, "not a usable value", std::nullopt});
+    }
+  }
+  if (extracted.previous_id) {
+    // alias: previousId is the user's earlier userId when a profile holds it as one, else the
+    // anonymousId the user had before identifying.
+    if (auto value = normalizer_.normalize(identity::kUserId, *extracted.previous_id)) {
+      Identifier as_user{std::string(identity::kUserId), *value};
+      if (txn.holder(as_user)) {
+        identifiers.push_back(std::move(as_user));
+      } else {
+        identifiers.push_back({std::string(identity::kAnonymousId), std::move(*value)});
+      }
+    }
+  }
+  auto resolution = resolver_.resolve(std::move(identifiers), ctx.time_ms, txn);
+  CDP_RETURN_IF_ERROR(txn.status());
+  ctx.outcome.dropped = resolution.dropped.size() + invalid.size();
+
+  ProfileId target = 0;
+  if (resolution.create) {
+    target = ++last_profile_id_;
+    auto& created = txn.create_profile(target);
+    created.first_seen_ms = ctx.time_ms;
+    created.last_seen_ms = ctx.time_ms;
+    ctx.outcome.created = true;
+  } else if (resolution.profile) {
+    target = *resolution.profile;
+  } else {
+    return ctx.outcome;  // nothing identifies who sent it
+  }
+  ctx.outcome.profile = target;
+  for (const auto& id : resolution.identifiers) ctx.identifiers.push_back(id.display());
+
+  Profile& survivor = txn.profile(target);
+  for (const auto loser : resolution.merged) merge_into(survivor, loser, ctx);
+
+  // Link what is new; the rule names an identifier the profile already had, when there is one.
+  std::string matched_by;
+  for (const auto& id : resolution.identifiers) {
+    if (std::find(resolution.new_identifiers.begin(), resolution.new_identifiers.end(), id) ==
+        resolution.new_identifiers.end()) {
+      matched_by = id.display();
+      break;
+    }
+  }
+  for (const auto& id : resolution.new_identifiers) {
+    txn.put_identifier(id, IdentifierRecord{target, false, 0, {}});
+    survivor.identifiers.push_back({id, ctx.time_ms, ctx.time_ms, ctx.message_id});
+    ctx.put_edge({EdgeKind::kLink, 0, {}, 0, target, 0, {id.display()},
+                  matched_by.empty() ? "first seen: new profile"
+                                     : "seen on one event with " + matched_by});
+    ++ctx.outcome.linked;
+  }
+  for (const auto& id : resolution.identifiers) {
+    if (auto* held = survivor.find_identifier(id)) {
+      held->first_seen_ms = std::min(held->first_seen_ms, ctx.time_ms);
+      held->last_seen_ms = std::max(held->last_seen_ms, ctx.time_ms);
+    }
+  }
+
+  // Refusals that kept profiles apart are provenance too; blocked and invalid values are not
+  // (they would add an edge to nearly every event of some sources).
+  for (const auto& dropped : resolution.dropped) {
+    if (!counts_as_conflict(dropped.reason)) continue;
+    if (dropped.holder && *dropped.holder == target) continue;
+    ctx.put_edge({EdgeKind::kDrop, 0, {}, 0, target, dropped.holder.value_or(0),
+                  {dropped.identifier.display()},
+                  std::string(drop_reason_name(dropped.reason)) + ": " + dropped.rule});
+    if (dropped.holder) count_conflict(dropped, target, ctx);
+  }
+
+  // Materialise.
+  if (type == "identify") {
+    if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
+      set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id);
+    }
+  }
+  if (const auto* traits = context_traits(event)) {
+    set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id);
+  }
+  if (type == "group") {
+    const auto group_id = scalar_text(event.find("groupId"));
+    if (!group_id.empty()) {
+      auto& account = txn.account(group_id);
+      account.first_seen_ms = account.first_seen_ms == 0 ? ctx.time_ms
+                                                          : std::min(account.first_seen_ms, ctx.time_ms);
+      account.last_seen_ms = std::max(account.last_seen_ms, ctx.time_ms);
+      if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
+        set_traits(account.traits, *traits, record.source, ctx.time_ms, ctx.message_id);
+      }
+      if (std::find(survivor.groups.begin(), survivor.groups.end(), group_id) ==
+          survivor.groups.end()) {
+        survivor.groups.push_back(group_id);
+        txn.batch().Put(txn.database().accounts(), membership_key(group_id, target), "");
+      }
+    }
+  }
+  std::string entry = type;
+  entry.push_back('\0');
+  entry.append(scalar_text(event.find("event")));
+  txn.batch().Put(txn.database().profile_events(), timeline_key(target, ctx.time_ms, record.seq),
+                  entry);
+  survivor.first_seen_ms = std::min(survivor.first_seen_ms, ctx.time_ms);
+  survivor.last_seen_ms = std::max(survivor.last_seen_ms, ctx.time_ms);
+  ++survivor.event_count;
+  CDP_RETURN_IF_ERROR(txn.status());
+  return ctx.outcome;
+}
+
+void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventContext& ctx) {
+  auto& txn = ctx.txn;
+  Profile& loser = txn.profile(loser_id);
+  for (const auto& held : loser.identifiers) {
+    if (auto* record = txn.identifier(held.identifier)) record->profile = survivor.id;
+    if (auto* existing = survivor.find_identifier(held.identifier)) {
+      existing->first_seen_ms = std::min(existing->first_seen_ms, held.first_seen_ms);
+      existing->last_seen_ms = std::max(existing->last_seen_ms, held.last_seen_ms);
+    } else {
+      survivor.identifiers.push_back(held);
+    }
+  }
+  for (auto& [name, trait] : loser.traits) {
+    auto it = survivor.traits.find(name);
+    if (it == survivor.traits.end()) {
+      survivor.traits.emplace(name, std::move(trait));
+    } else if (trait.timestamp_ms > it->second.timestamp_ms) {
+      it->second = std::move(trait);
+    }
+  }
+  survivor.merged_from.push_back(loser.id);
+  survivor.merged_from.insert(survivor.merged_from.end(), loser.merged_from.begin(),
+                              loser.merged_from.end());
+  std::sort(survivor.merged_from.begin(), survivor.merged_from.end());
+  survivor.first_seen_ms = std::min(survivor.first_seen_ms, loser.first_seen_ms);
+  survivor.last_seen_ms = std::max(survivor.last_seen_ms, loser.last_seen_ms);
+  survivor.event_count += loser.event_count;
+  for (const auto& group : loser.groups) {
+    if (std::find(survivor.groups.begin(), survivor.groups.end(), group) == survivor.groups.end()) {
+      survivor.groups.push_back(group);
+      txn.batch().Put(txn.database().accounts(), membership_key(group, survivor.id), "");
+    }
+  }
+  const ProfileId merged_into = survivor.id;
+  loser = Profile{};
+  loser.id = loser_id;
+  loser.merged_into = merged_into;
+  ctx.put_edge({EdgeKind::kMerge, 0, {}, 0, survivor.id, loser_id, ctx.identifiers,
+                "identifiers of both profiles on one event"});
+  ++ctx.outcome.merged;
+}
+
+void ProfileBuilder::count_conflict(const identity::DroppedIdentifier& dropped, ProfileId profile,
+                                    EventContext& ctx) {
+  auto* record = ctx.txn.identifier(dropped.identifier);
+  if (record == nullptr || record->quarantined) return;
+  const auto& rules = rules_->rules();
+  const int64_t oldest = ctx.time_ms - rules.quarantine_window_ms;
+  auto& conflicts = record->conflicts;
+  std::erase_if(conflicts, [&](const auto& conflict) { return conflict.second < oldest; });
+  auto it = std::find_if(conflicts.begin(), conflicts.end(),
+                         [&](const auto& conflict) { return conflict.first == profile; });
+  if (it != conflicts.end()) {
+    it->second = std::max(it->second, ctx.time_ms);
+  } else {
+    conflicts.emplace_back(profile, ctx.time_ms);
+  }
+  // Its own profile plus every other one its events resolved to.
+  const size_t distinct = conflicts.size() + 1;
+  if (distinct <= rules.quarantine_after_profiles) return;
+  record->quarantined = true;
+  record->quarantined_ms = ctx.time_ms;
+  ctx.outcome.quarantined = true;
+  const auto holder = dropped.holder.value_or(record->profile);
+  ctx.txn.batch().Put(ctx.txn.database().meta(), "quarantine/" + dropped.identifier.key(),
+                      profile_id_text(holder));
+  ctx.put_edge({EdgeKind::kQuarantine, 0, {}, 0, holder, profile, {dropped.identifier.display()},
+                "quarantined: seen on " + std::to_string(distinct) + " profiles within " +
+                    std::to_string(rules.quarantine_window_ms / 86'400'000) + " days"});
+}
+
+}  // namespace cdp::profile

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "identity/normalizer.h"
+#include "identity/resolver.h"
+#include "identity/rules.h"
+#include "ingest/json_tree.h"
+#include "profile/state_transaction.h"
+#include "storage/raw_log_record.h"
+
+namespace cdp::profile {
+
+// What applying one event did, for metrics and tests.
+struct ApplyOutcome {
+  ProfileId profile = 0;  // 0: the event carried no usable identifier
+  bool created = false;
+  size_t merged = 0;
+  size_t linked = 0;
+  size_t dropped = 0;
+  bool quarantined = false;  // an identifier crossed the quarantine threshold
+};
+
+// Applies raw log events to profile state: resolves identity (normalise, resolve, link, merge,
+// record provenance edges, count quarantine conflicts) and materialises the profile (traits with
+// last-write-wins by event timestamp, identifiers, first/last seen, event count, timeline entry,
+// group membership).
+//
+// A pure function of the events and the rules: applying the same log under the same rules always
+// builds the same state (profile ids are assigned in log order).
+// Not thread-safe (one per processor thread).
+class ProfileBuilder {
+ public:
+  ProfileBuilder(std::shared_ptr<const identity::CompiledRules> rules, ProfileId last_profile_id);
+
+  // Applies one record. kCorruption when stored state cannot be read; an event that is not a
+  // JSON object (never written by ingest) is skipped with an OK outcome.
+  Result<ApplyOutcome> apply(const storage::RawLogRecord& record, StateTransaction& txn);
+
+  ProfileId last_profile_id() const { return last_profile_id_; }
+  // Forgets the profiles of a batch that was not written.
+  void rewind(ProfileId last_profile_id) { last_profile_id_ = last_profile_id; }
+
+ private:
+  struct EventContext;
+  void merge_into(Profile& survivor, ProfileId loser_id, EventContext& event);
+  void count_conflict(const identity::DroppedIdentifier& dropped, ProfileId profile,
+                      EventContext& event);
+
+  std::shared_ptr<const identity::CompiledRules> rules_;
+  identity::Resolver resolver_;
+  identity::IdentifierNormalizer normalizer_;
+  ingest::JsonParser parser_;
+  ProfileId last_profile_id_;
+};
+
+}  // namespace cdp::profile

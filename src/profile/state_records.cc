@@ -1,0 +1,156 @@
+#include "profile/state_records.h"
+
+#include <charconv>
+
+#include "common/json_writer.h"
+#include "ingest/json_tree.h"
+#include "storage/big_endian.h"
+
+namespace cdp::profile {
+namespace {
+
+using storage::append_u64_be;
+using storage::read_u64_be;
+
+constexpr uint8_t kIdentifierRecordVersion = 1;
+
+// Timestamps may precede 1970: flipping the sign bit keeps signed order in unsigned bytes.
+uint64_t ordered(int64_t value) { return static_cast<uint64_t>(value) ^ (1ULL << 63); }
+int64_t unordered(uint64_t value) { return static_cast<int64_t>(value ^ (1ULL << 63)); }
+
+int64_t integer(const ingest::JsonValue* value) {
+  if (value == nullptr || value->kind != ingest::JsonKind::kNumber) return 0;
+  int64_t out = 0;
+  std::from_chars(value->text.data(), value->text.data() + value->text.size(), out);
+  return out;
+}
+
+}  // namespace
+
+std::string encode_identifier_record(const IdentifierRecord& record) {
+  std::string out;
+  out.push_back(static_cast<char>(kIdentifierRecordVersion));
+  append_u64_be(out, record.profile);
+  out.push_back(record.quarantined ? 1 : 0);
+  append_u64_be(out, ordered(record.quarantined_ms));
+  append_u64_be(out, record.conflicts.size());
+  for (const auto& [profile, time] : record.conflicts) {
+    append_u64_be(out, profile);
+    append_u64_be(out, ordered(time));
+  }
+  return out;
+}
+
+Result<IdentifierRecord> decode_identifier_record(std::string_view value) {
+  if (value.size() < 26 || static_cast<uint8_t>(value[0]) != kIdentifierRecordVersion) {
+    return Status::corruption("identifier record has an unknown format");
+  }
+  IdentifierRecord record;
+  record.profile = read_u64_be(value.substr(1));
+  record.quarantined = value[9] != 0;
+  record.quarantined_ms = unordered(read_u64_be(value.substr(10)));
+  const auto count = read_u64_be(value.substr(18));
+  if (value.size() != 26 + count * 16) return Status::corruption("identifier record is truncated");
+  for (uint64_t i = 0; i < count; ++i) {
+    const auto at = 26 + i * 16;
+    record.conflicts.emplace_back(read_u64_be(value.substr(at)),
+                                  unordered(read_u64_be(value.substr(at + 8))));
+  }
+  return record;
+}
+
+std::string timeline_prefix(ProfileId profile) {
+  std::string key;
+  append_u64_be(key, profile);
+  return key;
+}
+
+std::string timeline_key(ProfileId profile, int64_t timestamp_ms, uint64_t seq) {
+  std::string key = timeline_prefix(profile);
+  append_u64_be(key, ordered(timestamp_ms));
+  append_u64_be(key, seq);
+  return key;
+}
+
+std::optional<TimelineKey> decode_timeline_key(std::string_view key) {
+  if (key.size() != 24) return std::nullopt;
+  return TimelineKey{read_u64_be(key), unordered(read_u64_be(key.substr(8))),
+                     read_u64_be(key.substr(16))};
+}
+
+std::string_view edge_kind_name(EdgeKind kind) {
+  switch (kind) {
+    case EdgeKind::kLink: return "link";
+    case EdgeKind::kMerge: return "merge";
+    case EdgeKind::kDrop: return "drop";
+    case EdgeKind::kQuarantine: return "quarantine";
+  }
+  return "unknown";
+}
+
+std::string edge_key(ProfileId profile, uint64_t seq, uint16_t index) {
+  std::string key;
+  append_u64_be(key, profile);
+  append_u64_be(key, seq);
+  key.push_back(static_cast<char>(index >> 8));
+  key.push_back(static_cast<char>(index & 0xFF));
+  return key;
+}
+
+std::string encode_edge(const Edge& edge) {
+  JsonWriter out;
+  out.begin_object();
+  out.key("kind").string(edge_kind_name(edge.kind));
+  out.key("seq").number(static_cast<int64_t>(edge.seq));
+  out.key("message_id").string(edge.message_id);
+  out.key("time").number(edge.time_ms);
+  out.key("profile").number(static_cast<int64_t>(edge.profile));
+  out.key("other_profile").number(static_cast<int64_t>(edge.other_profile));
+  out.key("identifiers").begin_array();
+  for (const auto& id : edge.identifiers) out.string(id);
+  out.end_array();
+  out.key("rule").string(edge.rule);
+  out.end_object();
+  return out.take();
+}
+
+Result<Edge> decode_edge(std::string_view json) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse(json);
+  if (!root || !(*root)->is_object()) return Status::corruption("stored identity edge is not JSON");
+  const auto& doc = **root;
+  Edge edge;
+  const auto* kind = doc.find("kind");
+  const std::string_view name = kind != nullptr ? kind->text : "";
+  for (auto candidate : {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine}) {
+    if (edge_kind_name(candidate) == name) edge.kind = candidate;
+  }
+  edge.seq = static_cast<uint64_t>(integer(doc.find("seq")));
+  if (const auto* id = doc.find("message_id"); id != nullptr) edge.message_id = std::string(id->text);
+  edge.time_ms = integer(doc.find("time"));
+  edge.profile = static_cast<ProfileId>(integer(doc.find("profile")));
+  edge.other_profile = static_cast<ProfileId>(integer(doc.find("other_profile")));
+  if (const auto* ids = doc.find("identifiers"); ids != nullptr) {
+    for (const auto* id : ids->elements) edge.identifiers.emplace_back(id->text);
+  }
+  if (const auto* rule = doc.find("rule"); rule != nullptr) edge.rule = std::string(rule->text);
+  return edge;
+}
+
+std::string account_key(std::string_view group_id) {
+  std::string key = "a";
+  key.push_back('\0');
+  key.append(group_id);
+  return key;
+}
+
+std::string membership_key(std::string_view group_id, ProfileId profile) {
+  std::string key = "m";
+  key.push_back('\0');
+  key.append(group_id);
+  key.push_back('\0');
+  append_u64_be(key, profile);
+  return key;
+}
+
+}  // namespace cdp::profile

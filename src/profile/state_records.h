@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "identity/resolver.h"
+
+// Encodings of the processor's state records other than profiles (docs/formats/profiles.md).
+namespace cdp::profile {
+
+using identity::ProfileId;
+
+// Value of the `identifiers` column family, keyed by Identifier::key().
+struct IdentifierRecord {
+  ProfileId profile = 0;  // the profile it was linked to (follow merged_into to the live one)
+  bool quarantined = false;
+  int64_t quarantined_ms = 0;
+  // Distinct profiles whose events carried this identifier but could not take it (a rule
+  // refused), with the last time; pruned to the quarantine window.
+  std::vector<std::pair<ProfileId, int64_t>> conflicts;
+};
+std::string encode_identifier_record(const IdentifierRecord& record);
+Result<IdentifierRecord> decode_identifier_record(std::string_view value);
+
+// One entry of a profile's timeline (`profile_events`): key profile | time | seq, value
+// type NUL event-name.
+std::string timeline_key(ProfileId profile, int64_t timestamp_ms, uint64_t seq);
+std::string timeline_prefix(ProfileId profile);
+struct TimelineKey {
+  ProfileId profile = 0;
+  int64_t timestamp_ms = 0;
+  uint64_t seq = 0;
+};
+std::optional<TimelineKey> decode_timeline_key(std::string_view key);
+
+// Provenance of identity decisions (`identity_edges`): key profile | seq | index, value JSON.
+enum class EdgeKind { kLink, kMerge, kDrop, kQuarantine };
+std::string_view edge_kind_name(EdgeKind kind);
+struct Edge {
+  EdgeKind kind = EdgeKind::kLink;
+  uint64_t seq = 0;
+  std::string message_id;
+  int64_t time_ms = 0;
+  ProfileId profile = 0;        // the profile the edge belongs to
+  // merge: the profile merged in; drop: the profile holding the identifier; quarantine: the
+  // profile whose event tipped it over (the edge itself is filed under the holder)
+  ProfileId other_profile = 0;
+  std::vector<std::string> identifiers;  // type:value, the identifiers involved
+  std::string rule;
+};
+std::string edge_key(ProfileId profile, uint64_t seq, uint16_t index);
+std::string encode_edge(const Edge& edge);
+Result<Edge> decode_edge(std::string_view json);
+
+// Accounts (`accounts`): "a" NUL groupId -> account JSON; "m" NUL groupId NUL profile -> "".
+std::string account_key(std::string_view group_id);
+std::string membership_key(std::string_view group_id, ProfileId profile);
+
+}  // namespace cdp::profile

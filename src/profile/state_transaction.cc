@@ -1,0 +1,185 @@
+#include "profile/state_transaction.h"
+
+#include "common/check.h"
+#include "storage/big_endian.h"
+
+namespace cdp::profile {
+
+StateTransaction::IdentifierEntry& StateTransaction::load_identifier(
+    const identity::Identifier& identifier) {
+  auto key = identifier.key();
+  auto it = identifiers_.find(key);
+  if (it != identifiers_.end()) return *it;
+  CachedIdentifier cached;
+  std::string value;
+  auto status = database_.db().Get(rocksdb::ReadOptions(), database_.identifiers(), key, &value);
+  if (status.ok()) {
+    auto record = decode_identifier_record(value);
+    if (record) {
+      cached.record = std::move(*record);
+    } else if (status_.is_ok()) {
+      status_ = record.status();
+    }
+  } else if (!status.IsNotFound() && status_.is_ok()) {
+    status_ = storage::from_rocksdb(status, "reading the identifier index");
+  }
+  return *identifiers_.emplace(std::move(key), std::move(cached)).first;
+}
+
+StateTransaction::CachedProfile* StateTransaction::load_profile(ProfileId id) {
+  auto it = profiles_.find(id);
+  if (it != profiles_.end()) return &it->second;
+  std::string value;
+  auto status = database_.db().Get(rocksdb::ReadOptions(), database_.profiles(),
+                                   storage::u64_be(id), &value);
+  if (!status.ok()) {
+    if (!status.IsNotFound() && status_.is_ok()) {
+      status_ = storage::from_rocksdb(status, "reading a profile");
+    }
+    return nullptr;
+  }
+  auto profile = decode_profile(value);
+  if (!profile) {
+    if (status_.is_ok()) status_ = profile.status();
+    return nullptr;
+  }
+  return &profiles_.emplace(id, CachedProfile{std::move(*profile), false}).first->second;
+}
+
+ProfileId StateTransaction::live(ProfileId id) {
+  // Merges always point at a live profile when written, but that one may be merged later.
+  for (int hops = 0; hops < 1000 && id != 0; ++hops) {
+    auto* cached = load_profile(id);
+    if (cached == nullptr || cached->profile.live()) return id;
+    id = cached->profile.merged_into;
+  }
+  return id;
+}
+
+void StateTransaction::mark(IdentifierEntry& entry) {
+  if (entry.second.dirty) return;
+  entry.second.dirty = true;
+  dirty_identifiers_.push_back(&entry);
+}
+
+void StateTransaction::mark(ProfileId id, CachedProfile& cached) {
+  if (cached.dirty) return;
+  cached.dirty = true;
+  dirty_profiles_.push_back(id);
+}
+
+std::optional<ProfileId> StateTransaction::holder(const identity::Identifier& identifier) {
+  auto& cached = load_identifier(identifier).second;
+  if (!cached.record) return std::nullopt;
+  return live(cached.record->profile);
+}
+
+bool StateTransaction::is_quarantined(const identity::Identifier& identifier) {
+  auto& cached = load_identifier(identifier).second;
+  return cached.record && cached.record->quarantined;
+}
+
+const identity::ProfileIdentity& StateTransaction::identity_of(ProfileId profile) {
+  auto* cached = load_profile(profile);
+  identity_scratch_ = cached != nullptr ? cached->profile.identity() : identity::ProfileIdentity{};
+  return identity_scratch_;
+}
+
+IdentifierRecord* StateTransaction::identifier(const identity::Identifier& identifier) {
+  auto& entry = load_identifier(identifier);
+  if (!entry.second.record) return nullptr;
+  mark(entry);  // callers take a mutable pointer to change it
+  return &*entry.second.record;
+}
+
+IdentifierRecord& StateTransaction::put_identifier(const identity::Identifier& identifier,
+                                                   IdentifierRecord record) {
+  auto& entry = load_identifier(identifier);
+  entry.second.record = std::move(record);
+  mark(entry);
+  return *entry.second.record;
+}
+
+Profile& StateTransaction::profile(ProfileId id) {
+  auto* cached = load_profile(id);
+  CDP_CHECK(cached != nullptr);
+  mark(id, *cached);
+  return cached->profile;
+}
+
+Profile& StateTransaction::create_profile(ProfileId id) {
+  auto& cached = profiles_[id];
+  cached.profile = Profile{};
+  cached.profile.id = id;
+  mark(id, cached);
+  return cached.profile;
+}
+
+Account& StateTransaction::account(const std::string& group_id) {
+  dirty_accounts_.insert(group_id);
+  auto it = accounts_.find(group_id);
+  if (it != accounts_.end()) return it->second;
+  Account account;
+  account.group_id = group_id;
+  std::string value;
+  auto status =
+      database_.db().Get(rocksdb::ReadOptions(), database_.accounts(), account_key(group_id), &value);
+  if (status.ok()) {
+    auto stored = decode_account(value);
+    if (stored) {
+      account = std::move(*stored);
+    } else if (status_.is_ok()) {
+      status_ = stored.status();
+    }
+  } else if (!status.IsNotFound() && status_.is_ok()) {
+    status_ = storage::from_rocksdb(status, "reading an account");
+  }
+  return accounts_.emplace(group_id, std::move(account)).first->second;
+}
+
+void StateTransaction::committed() {
+  batch_.Clear();
+  // A crude bound on memory: past it, start over (cheap, and rare for working sets that fit).
+  constexpr size_t kMaxIdentifiers = 200'000;
+  constexpr size_t kMaxProfiles = 100'000;
+  constexpr size_t kMaxAccounts = 10'000;
+  if (identifiers_.size() > kMaxIdentifiers || profiles_.size() > kMaxProfiles ||
+      accounts_.size() > kMaxAccounts) {
+    forget();
+    return;
+  }
+  for (auto* entry : dirty_identifiers_) entry->second.dirty = false;
+  for (auto id : dirty_profiles_) profiles_.at(id).dirty = false;
+  dirty_identifiers_.clear();
+  dirty_profiles_.clear();
+  dirty_accounts_.clear();
+}
+
+void StateTransaction::forget() {
+  batch_.Clear();
+  identifiers_.clear();
+  profiles_.clear();
+  accounts_.clear();
+  dirty_identifiers_.clear();
+  dirty_profiles_.clear();
+  dirty_accounts_.clear();
+  status_ = Status::ok();
+}
+
+rocksdb::WriteBatch& StateTransaction::finish() {
+  for (const auto& group_id : dirty_accounts_) {
+    batch_.Put(database_.accounts(), account_key(group_id), encode_account(accounts_.at(group_id)));
+  }
+  for (const auto* entry : dirty_identifiers_) {
+    if (entry->second.record) {
+      batch_.Put(database_.identifiers(), entry->first,
+                 encode_identifier_record(*entry->second.record));
+    }
+  }
+  for (const auto id : dirty_profiles_) {
+    batch_.Put(database_.profiles(), storage::u64_be(id), encode_profile(profiles_.at(id).profile));
+  }
+  return batch_;
+}
+
+}  // namespace cdp::profile

@@ -1,0 +1,95 @@
+#pragma once
+
+#include <rocksdb/write_batch.h>
+
+#include <map>
+#include <set>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "identity/resolver.h"
+#include "profile/profile.h"
+#include "profile/state_records.h"
+#include "storage/database.h"
+
+namespace cdp::profile {
+
+// The processor's view of profile state: reads go to records already in memory (changed by this
+// batch, or cached from earlier ones), then to RocksDB; changes collect in memory until finish()
+// turns them into one WriteBatch, to which the caller adds the cursor. Nothing is visible to
+// readers before that batch is written.
+//
+// Lifecycle: one per processor. Per batch: apply events, finish(), write the batch, then
+// committed() — or forget() when the write failed, which drops everything in memory.
+// Not thread-safe.
+//
+// Rationale: applying an event reads the profiles it touches; decoding them once and writing
+// them once per batch (instead of once per event) is most of the processor's speed, and a single
+// WriteBatch with the cursor is what makes each event apply exactly once. The processor is the
+// only writer of this state, so records kept between batches stay true.
+class StateTransaction final : public identity::IdentityState {
+ public:
+  explicit StateTransaction(storage::Database& database) : database_(database) {}
+
+  // IdentityState
+  std::optional<ProfileId> holder(const identity::Identifier& identifier) override;
+  bool is_quarantined(const identity::Identifier& identifier) override;
+  const identity::ProfileIdentity& identity_of(ProfileId profile) override;
+
+  // The identifier's record, or nullptr. The pointer stays valid until committed().
+  IdentifierRecord* identifier(const identity::Identifier& identifier);
+  IdentifierRecord& put_identifier(const identity::Identifier& identifier, IdentifierRecord record);
+  // REQUIRES: the profile exists. Marks it changed; the reference stays valid until committed().
+  Profile& profile(ProfileId id);
+  Profile& create_profile(ProfileId id);
+  // Follows merged_into to the live profile.
+  ProfileId live(ProfileId id);
+
+  // The account of `group_id` (created empty when new), marked changed. Valid until committed().
+  Account& account(const std::string& group_id);
+
+  storage::Database& database() { return database_; }
+  // Append-only records, written as they are.
+  rocksdb::WriteBatch& batch() { return batch_; }
+
+  // The first storage error met while reading (reads cannot fail the IdentityState interface).
+  const Status& status() const { return status_; }
+
+  // Writes every change into batch() and returns it for the caller to add to and write.
+  rocksdb::WriteBatch& finish();
+  // The batch was written: start the next one, keeping what is in memory (up to a bound).
+  void committed();
+  // The batch was not written: drop every change and everything cached.
+  void forget();
+
+ private:
+  struct CachedIdentifier {
+    std::optional<IdentifierRecord> record;
+    bool dirty = false;
+  };
+  struct CachedProfile {
+    Profile profile;
+    bool dirty = false;
+  };
+  using IdentifierEntry = std::pair<const std::string, CachedIdentifier>;
+  IdentifierEntry& load_identifier(const identity::Identifier& identifier);
+  CachedProfile* load_profile(ProfileId id);
+  void mark(IdentifierEntry& entry);
+  void mark(ProfileId id, CachedProfile& cached);
+
+  storage::Database& database_;
+  std::unordered_map<std::string, CachedIdentifier> identifiers_;
+  std::unordered_map<ProfileId, CachedProfile> profiles_;
+  std::unordered_map<std::string, Account> accounts_;
+  // What this batch changed (map nodes never move, so the pointers stay valid).
+  std::vector<IdentifierEntry*> dirty_identifiers_;
+  std::vector<ProfileId> dirty_profiles_;
+  std::set<std::string> dirty_accounts_;
+  identity::ProfileIdentity identity_scratch_;
+  rocksdb::WriteBatch batch_;
+  Status status_;
+};
+
+}  // namespace cdp::profile

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "identity/normalizer.h"
+#include "profile/profile_store.h"
+#include "server/http_types.h"
+#include "storage/database.h"
+
+namespace cdp::server {
+
+// The Profile API (docs/api/openapi.yaml), for read tokens and the admin token, never write keys:
+//   GET /v1/profiles/{ref}                 ref: p_42, or type:value (email:jane@example.com)
+//   GET /v1/profiles/{ref}/traits          each trait with its source, time and event
+//   GET /v1/profiles/{ref}/identifiers
+//   GET /v1/profiles/{ref}/events          newest first; limit, cursor, event, type, from, to
+//   GET /v1/profiles/{ref}/merges          why these identifiers are one profile (edges)
+//   GET /v1/accounts/{groupId}
+//   GET /v1/identity/quarantine            identifiers that stopped taking part in matching
+// A merged-away profile id answers 308 with the survivor's URL.
+// Thread-safe (reads committed state only).
+class ProfileHandler {
+ public:
+  ProfileHandler(std::vector<std::string> tokens, storage::Database& database,
+                 std::string phone_default_region)
+      : tokens_(std::move(tokens)),
+        database_(database),
+        store_(database),
+        normalizer_(std::move(phone_default_region)) {}
+
+  static bool handles(std::string_view path);
+  Response handle(const Request& request);
+
+ private:
+  Response profile(const Request& request, std::string_view ref, std::string_view sub);
+  Response events(const Request& request, const profile::Profile& profile);
+  Response account(const Request& request, std::string_view group_id);
+  Response quarantine(const Request& request);
+  bool authorized(const Request& request) const;
+
+  std::vector<std::string> tokens_;
+  storage::Database& database_;
+  profile::ProfileStore store_;
+  identity::IdentifierNormalizer normalizer_;
+};
+
+// Percent-decodes a URL path segment or query value ('+' stays '+'); nullopt on a bad escape.
+std::optional<std::string> percent_decode(std::string_view text);
+
+}  // namespace cdp::server
