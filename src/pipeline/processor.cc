@@ -167,7 +167,7 @@ Result<size_t> Processor::process_batch() {
 void Processor::run() {
   // Below the threads that acknowledge events: under overload ingest keeps its latency and the
   // processor falls behind (visible as lag), catching up when there is CPU to spare.
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 5);
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
   while (true) {
     auto applied = process_batch();
     if (!applied) {

@@ -146,7 +146,12 @@ Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
   // (they would add an edge to nearly every event of some sources).
   for (const auto& dropped : resolution.dropped) {
     if (!counts_as_conflict(dropped.reason)) continue;
-    if (dropped.holder && *dropped.holder == target) continue;
+    // Dropped while retrying, yet on the result anyway through a merged profile: no refusal.
+    if (dropped.holder && (*dropped.holder == target ||
+                           std::find(resolution.merged.begin(), resolution.merged.end(),
+                                     *dropped.holder) != resolution.merged.end())) {
+      continue;
+    }
     ctx.put_edge({EdgeKind::kDrop, 0, {}, 0, target, dropped.holder.value_or(0),
                   {dropped.identifier.display()},
                   std::string(drop_reason_name(dropped.reason)) + ": " + dropped.rule});

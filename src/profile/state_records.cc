@@ -50,7 +50,9 @@ Result<IdentifierRecord> decode_identifier_record(std::string_view value) {
   record.quarantined = value[9] != 0;
   record.quarantined_ms = unordered(read_u64_be(value.substr(10)));
   const auto count = read_u64_be(value.substr(18));
-  if (value.size() != 26 + count * 16) return Status::corruption("identifier record is truncated");
+  if (count > (value.size() - 26) / 16 || value.size() != 26 + count * 16) {
+    return Status::corruption("identifier record is truncated");
+  }
   for (uint64_t i = 0; i < count; ++i) {
     const auto at = 26 + i * 16;
     record.conflicts.emplace_back(read_u64_be(value.substr(at)),

@@ -50,11 +50,11 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
 
   rocksdb::ColumnFamilyOptions raw;
   raw.write_buffer_size = options.raw_log_write_buffer_bytes;
-  // Four memtables of 32 MB: at ~120 MB/s one fills in a quarter second, and a flush must finish
+  // Three memtables of 32 MB: at ~120 MB/s one fills in a quarter second, and a flush must finish
   // before the last free one fills or writes stop (RocksDB's "memtable_compaction" stall). With
-  // flushes at low CPU priority several often wait, so their size bounds RSS (4 x 64 MB put the
-  // peak over 300 MB).
-  raw.max_write_buffer_number = 4;
+  // flushes at low CPU priority they often wait, so their number and size bound RSS (4 x 64 MB
+  // put the peak over 300 MB).
+  raw.max_write_buffer_number = 3;
   raw.target_file_size_base = 64ULL << 20;
   raw.level_compaction_dynamic_level_bytes = true;
   // LZ4 at every level: ZSTD at the bottom saved ~20% disk but cost 10% of the server's CPU on the
