@@ -2,12 +2,12 @@
 // (any string an SDK sends) and in Profile API references (`type:value` from a URL).
 // Checks: nothing crashes; normalisation is idempotent (a stored value normalised again, as a
 // lookup does, finds itself); normalised values are valid UTF-8 without surrounding spaces.
+#include <simdjson.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
 
 #include "identity/extractor.h"
 #include "identity/identifier.h"
@@ -41,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto root = parser.parse(text);
   if (root && (*root)->is_object()) {
-    const auto extracted = cdp::identity::extract_identifiers(
-        **root, {{"crm_id", {"traits", "crm_id"}}});
+    const auto extracted =
+        cdp::identity::extract_identifiers(**root, {{"crm_id", {"traits", "crm_id"}}});
     for (const auto& id : extracted.identifiers) {
       if (!cdp::identity::is_identifier_type(id.type)) std::abort();
       check(normalizer, id.type, id.value);

@@ -31,7 +31,8 @@ std::optional<std::string> scalar_text(const JsonValue* value) {
 }
 
 void add(EventIdentifiers& out, std::string_view type, const JsonValue* value) {
-  if (auto text = scalar_text(value)) out.identifiers.push_back({std::string(type), std::move(*text)});
+  if (auto text = scalar_text(value))
+    out.identifiers.push_back({std::string(type), std::move(*text)});
 }
 
 std::string lower_ascii(std::string_view text) {

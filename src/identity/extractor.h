@@ -18,7 +18,7 @@ struct IdentifierPath {
 
 // What one event says about who sent it, before normalisation and rules.
 struct EventIdentifiers {
-  std::vector<Identifier> identifiers;  // raw values, in extraction order
+  std::vector<Identifier> identifiers;     // raw values, in extraction order
   std::optional<std::string> previous_id;  // alias calls: the id being linked to userId
 };
 

@@ -23,10 +23,9 @@ TEST(ExtractorTest, ReadsEveryBuiltInField) {
                      {"id":"bad","type":"not a type!"},{"type":"missing_id"}]}})");
   ASSERT_TRUE(event.has_value());
   auto extracted = extract_identifiers(**event, {});
-  EXPECT_THAT(displays(extracted),
-              ElementsAre("user_id:u1", "anonymous_id:a1", "email:jane@x.org",
-                          "email:other@x.org", "phone:+1 415 555 0132", "device_id:d1",
-                          "advertising_id:ad1", "crm_id:c-9"));
+  EXPECT_THAT(displays(extracted), ElementsAre("user_id:u1", "anonymous_id:a1", "email:jane@x.org",
+                                               "email:other@x.org", "phone:+1 415 555 0132",
+                                               "device_id:d1", "advertising_id:ad1", "crm_id:c-9"));
   EXPECT_FALSE(extracted.previous_id.has_value());
 }
 

@@ -24,8 +24,8 @@ Result<Identifier> identifier_from_key(std::string_view key) {
 bool is_identifier_type(std::string_view type) {
   if (type.empty() || type.size() > 64) return false;
   for (char c : type) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                    c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;

@@ -15,7 +15,9 @@ using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
 std::string_view trim(std::string_view text) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   return text;
@@ -43,10 +45,9 @@ std::optional<std::string> unicode_normalize(std::string_view text, bool fold_ca
   utf8proc_uint8_t* mapped = nullptr;
   int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
   if (fold_case) options |= UTF8PROC_CASEFOLD;
-  const auto length =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                   static_cast<utf8proc_ssize_t>(text.size()), &mapped,
-                   static_cast<utf8proc_option_t>(options));
+  const auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                   static_cast<utf8proc_ssize_t>(text.size()), &mapped,
+                                   static_cast<utf8proc_option_t>(options));
   if (length < 0) return std::nullopt;
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(mapped, &std::free);
   return std::string(reinterpret_cast<const char*>(mapped), static_cast<size_t>(length));
@@ -70,7 +71,8 @@ std::optional<std::string> IdentifierNormalizer::normalize(std::string_view type
 std::optional<std::string> IdentifierNormalizer::normalize_phone(std::string_view text) const {
   const auto* util = PhoneNumberUtil::GetInstance();
   PhoneNumber number;
-  if (util->Parse(std::string(text), default_region_, &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
+  if (util->Parse(std::string(text), default_region_, &number) !=
+      PhoneNumberUtil::NO_PARSING_ERROR) {
     return std::nullopt;
   }
   if (!util->IsPossibleNumber(number)) return std::nullopt;

@@ -14,7 +14,8 @@ TEST(NormalizerTest, EmailsAreTrimmedAndCaseFolded) {
 TEST(NormalizerTest, UnicodeIsComposedSoBothSpellingsMatch) {
   IdentifierNormalizer normalizer;
   // "é" precomposed (U+00E9) and decomposed (e + U+0301) are one identifier.
-  EXPECT_EQ(normalizer.normalize("user_id", "caf\xC3\xA9"), normalizer.normalize("user_id", "cafe\xCC\x81"));
+  EXPECT_EQ(normalizer.normalize("user_id", "caf\xC3\xA9"),
+            normalizer.normalize("user_id", "cafe\xCC\x81"));
   EXPECT_EQ(normalizer.normalize("email", "CAFE\xCC\x81@x.org"), "caf\xC3\xA9@x.org");
 }
 

@@ -54,10 +54,11 @@ std::optional<Resolver::Violation> Resolver::check(const std::vector<Identifier>
       return Violation{DropReason::kLimit, std::string(type) + " limit " + std::to_string(limit)};
     }
   }
-  if (all.size() > rules.max_identifiers_per_profile && (merging || !types_with_new_values.empty())) {
-    return Violation{DropReason::kMaxIdentifiers,
-                     "max " + std::to_string(rules.max_identifiers_per_profile) +
-                         " identifiers per profile"};
+  if (all.size() > rules.max_identifiers_per_profile &&
+      (merging || !types_with_new_values.empty())) {
+    return Violation{
+        DropReason::kMaxIdentifiers,
+        "max " + std::to_string(rules.max_identifiers_per_profile) + " identifiers per profile"};
   }
   if (merges > rules.max_merges_per_profile) {
     return Violation{DropReason::kMaxMerges,
@@ -77,7 +78,8 @@ Resolution Resolver::resolve(std::vector<Identifier> identifiers, int64_t event_
   std::vector<std::optional<ProfileId>> holders;
   for (auto& id : identifiers) {
     if (rules_->is_blocked(id.type, id.value)) {
-      result.dropped.push_back({std::move(id), DropReason::kBlocked, "blocked value", std::nullopt});
+      result.dropped.push_back(
+          {std::move(id), DropReason::kBlocked, "blocked value", std::nullopt});
     } else if (state.is_quarantined(id)) {
       auto holder = state.holder(id);
       result.dropped.push_back({std::move(id), DropReason::kQuarantined, "quarantined", holder});
@@ -125,7 +127,8 @@ Resolution Resolver::resolve(std::vector<Identifier> identifiers, int64_t event_
     }
   }
   std::sort(restored.begin(), restored.end(), std::greater<>());
-  for (const auto index : restored) result.dropped.erase(result.dropped.begin() + static_cast<long>(index));
+  for (const auto index : restored)
+    result.dropped.erase(result.dropped.begin() + static_cast<long>(index));
 
   // Restored identifiers were appended; keep the documented order.
   std::vector<size_t> order(kept.size());

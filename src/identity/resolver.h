@@ -43,7 +43,7 @@ std::string_view drop_reason_name(DropReason reason);
 struct DroppedIdentifier {
   Identifier identifier;
   DropReason reason = DropReason::kLimit;
-  std::string rule;                // e.g. "user_id limit 1", "blocked value", "max 100 merges"
+  std::string rule;                 // e.g. "user_id limit 1", "blocked value", "max 100 merges"
   std::optional<ProfileId> holder;  // the profile that held it, if one did
 };
 
@@ -53,8 +53,8 @@ struct Resolution {
   // created (create == true) or the event has no usable identifier (create == false).
   std::optional<ProfileId> profile;
   bool create = false;
-  std::vector<ProfileId> merged;          // other live profiles to merge into `profile`, ascending
-  std::vector<Identifier> identifiers;    // the event's identifiers kept, highest priority first
+  std::vector<ProfileId> merged;        // other live profiles to merge into `profile`, ascending
+  std::vector<Identifier> identifiers;  // the event's identifiers kept, highest priority first
   std::vector<Identifier> new_identifiers;  // those of them no profile held before
   std::vector<DroppedIdentifier> dropped;
 };

@@ -12,14 +12,16 @@ namespace {
 bool equals_ignoring_ascii_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+    auto lower = [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    };
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
 }
 
 Result<std::vector<std::unique_ptr<re2::RE2>>> compile_patterns(std::string_view type,
-                                                               const TypeRule& rule) {
+                                                                const TypeRule& rule) {
   std::vector<std::unique_ptr<re2::RE2>> compiled;
   re2::RE2::Options options;
   options.set_log_errors(false);

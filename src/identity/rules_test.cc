@@ -11,8 +11,8 @@ using ::testing::HasSubstr;
 TEST(RulesTest, DefaultsBlockSegmentsPlaceholderValues) {
   auto rules = CompiledRules::compile(IdentityRules::defaults());
   ASSERT_TRUE(rules.has_value());
-  for (const char* value : {"0", "000", "0-0-0", "-1", "null", "NULL", "anonymous", "undefined",
-                            "None"}) {
+  for (const char* value :
+       {"0", "000", "0-0-0", "-1", "null", "NULL", "anonymous", "undefined", "None"}) {
     EXPECT_TRUE((*rules)->is_blocked("user_id", value)) << value;
     EXPECT_TRUE((*rules)->is_blocked("anonymous_id", value)) << value;
   }
@@ -28,7 +28,8 @@ TEST(RulesTest, DefaultLimitsAndPriority) {
   EXPECT_EQ(rules->rule("anything").limit, 5u);
   EXPECT_TRUE(rules->before({"user_id", "z"}, {"email", "a"}));
   EXPECT_TRUE(rules->before({"email", "z"}, {"anonymous_id", "a"}));
-  EXPECT_TRUE(rules->before({"anonymous_id", "a"}, {"device_id", "a"})) << "the rest alphabetically";
+  EXPECT_TRUE(rules->before({"anonymous_id", "a"}, {"device_id", "a"}))
+      << "the rest alphabetically";
 }
 
 TEST(RulesTest, PerTypeOverridesHaveTheirOwnBlocklist) {

@@ -92,7 +92,8 @@ class Model {
     }
     std::erase_if(ids, [](const Id& id) { return blocked(id.value); });
     std::sort(ids.begin(), ids.end(), [](const Id& a, const Id& b) {
-      return std::make_tuple(rank(a.type), a.type, a.value) < std::make_tuple(rank(b.type), b.type, b.value);
+      return std::make_tuple(rank(a.type), a.type, a.value) <
+             std::make_tuple(rank(b.type), b.type, b.value);
     });
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 
@@ -203,9 +204,10 @@ EngineResult run_engine(const std::vector<Op>& ops, const ModelRules& rules) {
   for (const auto& op : ops) {
     std::string value;
     storage::encode_raw_log_value(value, "web", kEpoch + op.time_ms, op.json());
-    EXPECT_TRUE(database->db()
-                    .Put(rocksdb::WriteOptions(), database->raw_log(), storage::u64_be(++seq), value)
-                    .ok());
+    EXPECT_TRUE(
+        database->db()
+            .Put(rocksdb::WriteOptions(), database->raw_log(), storage::u64_be(++seq), value)
+            .ok());
   }
   Processor::Options processor_options;
   processor_options.max_batch_events = 7;  // many batches: state must carry across commits
@@ -251,7 +253,8 @@ std::vector<Op> random_history(std::mt19937& random, size_t length) {
     if (op.call == "alias") {
       op.user_id = "u" + std::to_string(random() % 6);
       op.anonymous_id.reset();
-      op.previous_id = random() % 2 ? "a" + std::to_string(random() % 12) : "u" + std::to_string(random() % 6);
+      op.previous_id =
+          random() % 2 ? "a" + std::to_string(random() % 12) : "u" + std::to_string(random() % 6);
     }
     if (!op.user_id && !op.anonymous_id && !op.email && !op.previous_id) op.anonymous_id = "a0";
     ops.push_back(op);
@@ -265,7 +268,8 @@ void expect_same(const std::vector<Op>& ops, const ModelRules& rules, unsigned s
   const auto engine = run_engine(ops, rules);
   EXPECT_EQ(engine.assignment, model.assignment()) << "seed " << seed;
   for (const auto& [profile, count] : engine.events) {
-    EXPECT_EQ(count, model.events().at(profile)) << "events of profile " << profile << ", seed " << seed;
+    EXPECT_EQ(count, model.events().at(profile))
+        << "events of profile " << profile << ", seed " << seed;
   }
 }
 
@@ -304,7 +308,8 @@ TEST(IdentityModelTest, HistoriesWithoutBindingLimitsGiveTheSameProfilesInAnyOrd
       if (permutation > 0) std::shuffle(ops.begin(), ops.end(), random);
       for (size_t i = 0; i < ops.size(); ++i) ops[i].time_ms = static_cast<int64_t>(i) * 1000;
       std::map<int, std::set<std::string>> groups;
-      for (const auto& [id, profile] : run_engine(ops, unlimited).assignment) groups[profile].insert(id);
+      for (const auto& [id, profile] : run_engine(ops, unlimited).assignment)
+        groups[profile].insert(id);
       std::set<std::set<std::string>> partition;
       for (auto& [profile, ids] : groups) partition.insert(std::move(ids));
       if (permutation == 0) {

@@ -59,16 +59,16 @@ Processor::Processor(storage::Database& database,
       profiles_(last_profile_id) {
   if (options_.metrics != nullptr) {
     auto& metrics = *options_.metrics;
-    applied_counter_ = &metrics.counter("cdp_processor_events_total",
-                                        "Raw log events applied to profile state");
+    applied_counter_ =
+        &metrics.counter("cdp_processor_events_total", "Raw log events applied to profile state");
     created_counter_ = &metrics.counter("cdp_profiles_created_total", "Profiles created");
     merged_counter_ = &metrics.counter("cdp_profile_merges_total", "Profiles merged into another");
     quarantined_counter_ = &metrics.counter(
         "cdp_identifiers_quarantined_total",
         "Identifiers that stopped taking part in matching (seen on too many profiles)");
-    unidentified_counter_ = &metrics.counter(
-        "cdp_processor_unidentified_events_total",
-        "Events applied to no profile: they carried no usable identifier");
+    unidentified_counter_ =
+        &metrics.counter("cdp_processor_unidentified_events_total",
+                         "Events applied to no profile: they carried no usable identifier");
   }
 }
 
@@ -118,24 +118,25 @@ Result<size_t> Processor::process_batch() {
   Status failure;
   // A failed batch leaves the builder's profile counter ahead; it is rewound to this.
   const auto profiles_before = builder_.last_profile_id();
-  auto scanned = reader.scan(from, options_.max_batch_events, [&](const storage::RawLogRecord& record) {
-    auto outcome = builder_.apply(record, txn);
-    if (!outcome) {
-      failure = outcome.status();
-      return false;
-    }
-    last_seq = record.seq;
-    last_received_at = record.received_at_ms;
-    ++applied;
-    if (applied_counter_ != nullptr) {
-      applied_counter_->inc();
-      if (outcome->created) created_counter_->inc();
-      merged_counter_->inc(outcome->merged);
-      if (outcome->quarantined) quarantined_counter_->inc();
-      if (outcome->profile == 0) unidentified_counter_->inc();
-    }
-    return true;
-  });
+  auto scanned =
+      reader.scan(from, options_.max_batch_events, [&](const storage::RawLogRecord& record) {
+        auto outcome = builder_.apply(record, txn);
+        if (!outcome) {
+          failure = outcome.status();
+          return false;
+        }
+        last_seq = record.seq;
+        last_received_at = record.received_at_ms;
+        ++applied;
+        if (applied_counter_ != nullptr) {
+          applied_counter_->inc();
+          if (outcome->created) created_counter_->inc();
+          merged_counter_->inc(outcome->merged);
+          if (outcome->quarantined) quarantined_counter_->inc();
+          if (outcome->profile == 0) unidentified_counter_->inc();
+        }
+        return true;
+      });
   if (!scanned) failure = scanned.status();
   if (!failure.is_ok()) {
     builder_.rewind(profiles_before);

@@ -34,17 +34,17 @@ class Processor {
   };
 
   struct Stats {
-    uint64_t cursor = 0;            // last applied seq
-    uint64_t events_applied = 0;    // since start
+    uint64_t cursor = 0;              // last applied seq
+    uint64_t events_applied = 0;      // since start
     int64_t last_received_at_ms = 0;  // of the last applied event
-    uint64_t profiles = 0;          // profile ids assigned so far
+    uint64_t profiles = 0;            // profile ids assigned so far
   };
 
   // Reads the cursor and the last profile id. Warns when the stored rules fingerprint differs
   // from `rules` (state built under other rules; see docs/identity.md).
-  static Result<std::unique_ptr<Processor>> open(storage::Database& database,
-                                                 std::shared_ptr<const identity::CompiledRules> rules,
-                                                 Options options);
+  static Result<std::unique_ptr<Processor>> open(
+      storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
+      Options options);
   ~Processor();
   Processor(const Processor&) = delete;
   Processor& operator=(const Processor&) = delete;

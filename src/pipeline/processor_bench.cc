@@ -20,15 +20,17 @@ std::string event_json(std::mt19937& random, size_t users, uint64_t seq) {
   const std::string anonymous = "anon-" + std::to_string(user) + "-" + std::to_string(device);
   const auto kind = random() % 10;
   const std::string second = std::to_string(seq % 60);
-  std::string json = R"({"messageId":"m-)" + std::to_string(seq) +
-                     R"(","timestamp":"2024-05-01T12:00:)" + (second.size() == 1 ? "0" : "") +
-                     second + R"j(.000Z","context":{"library":{"name":"bench"},"userAgent":"Mozilla/5.0 (X11; Linux x86_64)","ip":"10.0.0.1"},)j";
+  std::string json =
+      R"({"messageId":"m-)" + std::to_string(seq) + R"(","timestamp":"2024-05-01T12:00:)" +
+      (second.size() == 1 ? "0" : "") + second +
+      R"j(.000Z","context":{"library":{"name":"bench"},"userAgent":"Mozilla/5.0 (X11; Linux x86_64)","ip":"10.0.0.1"},)j";
   if (kind < 2) {
     json += R"("type":"identify","userId":"user-)" + std::to_string(user) + R"(","anonymousId":")" +
             anonymous + R"(","traits":{"email":"user)" + std::to_string(user) +
             R"(@example.com","plan":"pro","visits":)" + std::to_string(seq % 100) + "}}";
   } else if (kind < 5) {
-    json += R"("type":"page","anonymousId":")" + anonymous + R"(","name":"Pricing","properties":{"path":"/pricing"}})";
+    json += R"("type":"page","anonymousId":")" + anonymous +
+            R"(","name":"Pricing","properties":{"path":"/pricing"}})";
   } else {
     json += R"("type":"track","userId":"user-)" + std::to_string(user) +
             R"(","event":"Product Viewed","properties":{"sku":"sku-)" + std::to_string(seq % 500) +

@@ -60,13 +60,15 @@ TEST_F(ProcessorTest, TraitsTakeTheValueWithTheLatestTimestampNotTheLatestArriva
 }
 
 TEST_F(ProcessorTest, IdentifyingMergesTheAnonymousProfileIntoTheKnownOne) {
-  append(R"({"type":"identify","userId":"u1","traits":{"email":"a@x.org"},"timestamp":"2024-01-01T00:00:00Z"})");
+  append(
+      R"({"type":"identify","userId":"u1","traits":{"email":"a@x.org"},"timestamp":"2024-01-01T00:00:00Z"})");
   append(R"({"type":"page","anonymousId":"browser-7","timestamp":"2024-01-02T00:00:00Z"})");
   process();
   const auto known = find("user_id", "u1");
   const auto anonymous = find("anonymous_id", "browser-7");
   ASSERT_NE(known, anonymous);
-  append(R"({"type":"identify","anonymousId":"browser-7","traits":{"email":"A@x.org"},"messageId":"join"})");
+  append(
+      R"({"type":"identify","anonymousId":"browser-7","traits":{"email":"A@x.org"},"messageId":"join"})");
   process();
   EXPECT_EQ(find("anonymous_id", "browser-7"), known) << "the older profile survives";
   EXPECT_EQ(get(anonymous).merged_into, known);
@@ -124,7 +126,8 @@ TEST_F(ProcessorTest, ASharedDeviceIsQuarantinedInsteadOfMakingASuperProfile) {
   }
   process();
   std::set<profile::ProfileId> profiles;
-  for (int user = 1; user <= 6; ++user) profiles.insert(find("user_id", "u" + std::to_string(user)));
+  for (int user = 1; user <= 6; ++user)
+    profiles.insert(find("user_id", "u" + std::to_string(user)));
   EXPECT_THAT(profiles, SizeIs(6)) << "user_id limit 1 keeps them apart";
   auto quarantined = store_->quarantined(10);
   ASSERT_TRUE(quarantined.has_value());
@@ -139,7 +142,8 @@ TEST_F(ProcessorTest, PlaceholderIdsDoNotJoinStrangers) {
   }
   process();
   std::set<profile::ProfileId> profiles;
-  for (int user = 1; user <= 5; ++user) profiles.insert(find("user_id", "u" + std::to_string(user)));
+  for (int user = 1; user <= 5; ++user)
+    profiles.insert(find("user_id", "u" + std::to_string(user)));
   EXPECT_THAT(profiles, SizeIs(5));
   EXPECT_EQ(find("anonymous_id", "00000000"), 0u);
 }

@@ -105,7 +105,8 @@ Result<Account> decode_account(std::string_view json) {
 identity::ProfileIdentity Profile::identity() const {
   identity::ProfileIdentity out;
   out.identifiers.reserve(identifiers.size());
-  for (const auto& held : identifiers) out.identifiers.push_back({held.identifier, held.last_seen_ms});
+  for (const auto& held : identifiers)
+    out.identifiers.push_back({held.identifier, held.last_seen_ms});
   out.merges = merged_from.size();
   return out;
 }
@@ -161,8 +162,10 @@ Result<Profile> decode_profile(std::string_view json) {
   Profile profile;
   profile.id = static_cast<ProfileId>(integer(doc.find("id")));
   profile.merged_into = static_cast<ProfileId>(integer(doc.find("merged_into")));
-  if (const auto* from = doc.find("merged_from"); from != nullptr && from->kind == JsonKind::kArray) {
-    for (const auto* id : from->elements) profile.merged_from.push_back(static_cast<ProfileId>(integer(id)));
+  if (const auto* from = doc.find("merged_from");
+      from != nullptr && from->kind == JsonKind::kArray) {
+    for (const auto* id : from->elements)
+      profile.merged_from.push_back(static_cast<ProfileId>(integer(id)));
   }
   profile.first_seen_ms = integer(doc.find("first_seen"));
   profile.last_seen_ms = integer(doc.find("last_seen"));
@@ -178,7 +181,8 @@ Result<Profile> decode_profile(std::string_view json) {
     }
   }
   CDP_RETURN_IF_ERROR(read_traits(doc.find("traits"), profile.traits));
-  if (const auto* groups = doc.find("groups"); groups != nullptr && groups->kind == JsonKind::kArray) {
+  if (const auto* groups = doc.find("groups");
+      groups != nullptr && groups->kind == JsonKind::kArray) {
     for (const auto* group : groups->elements) profile.groups.push_back(text(group));
   }
   return profile;

@@ -35,8 +35,8 @@ struct ProfileIdentifier {
 // (docs/formats/profiles.md). A merged-away profile keeps only its id and merged_into.
 struct Profile {
   ProfileId id = 0;
-  ProfileId merged_into = 0;            // nonzero: this profile was merged into that one
-  std::vector<ProfileId> merged_from;   // every profile merged into this one, transitively
+  ProfileId merged_into = 0;           // nonzero: this profile was merged into that one
+  std::vector<ProfileId> merged_from;  // every profile merged into this one, transitively
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
   uint64_t event_count = 0;

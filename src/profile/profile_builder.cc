@@ -67,8 +67,10 @@ Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
   auto root = parser_.parse(record.event_json);
   if (!root || !(*root)->is_object()) return ApplyOutcome{};
   const JsonValue& event = **root;
-  EventContext ctx{record, txn, scalar_text(event.find("messageId")), record.received_at_ms, {}, 0, {}};
-  if (const auto* timestamp = event.find("timestamp"); timestamp != nullptr && timestamp->is_string()) {
+  EventContext ctx{record, txn, scalar_text(event.find("messageId")), record.received_at_ms, {},
+                   0,      {}};
+  if (const auto* timestamp = event.find("timestamp");
+      timestamp != nullptr && timestamp->is_string()) {
     if (auto parsed = parse_iso8601_ms(timestamp->text)) ctx.time_ms = *parsed;
   }
   const std::string type = scalar_text(event.find("type"));
@@ -130,9 +132,15 @@ Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
   for (const auto& id : resolution.new_identifiers) {
     txn.put_identifier(id, IdentifierRecord{target, false, 0, {}});
     survivor.identifiers.push_back({id, ctx.time_ms, ctx.time_ms, ctx.message_id});
-    ctx.put_edge({EdgeKind::kLink, 0, {}, 0, target, 0, {id.display()},
-                  matched_by.empty() ? "first seen: new profile"
-                                     : "seen on one event with " + matched_by});
+    ctx.put_edge(
+        {EdgeKind::kLink,
+         0,
+         {},
+         0,
+         target,
+         0,
+         {id.display()},
+         matched_by.empty() ? "first seen: new profile" : "seen on one event with " + matched_by});
     ++ctx.outcome.linked;
   }
   for (const auto& id : resolution.identifiers) {
@@ -147,12 +155,17 @@ Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
   for (const auto& dropped : resolution.dropped) {
     if (!counts_as_conflict(dropped.reason)) continue;
     // Dropped while retrying, yet on the result anyway through a merged profile: no refusal.
-    if (dropped.holder && (*dropped.holder == target ||
-                           std::find(resolution.merged.begin(), resolution.merged.end(),
-                                     *dropped.holder) != resolution.merged.end())) {
+    if (dropped.holder &&
+        (*dropped.holder == target || std::find(resolution.merged.begin(), resolution.merged.end(),
+                                                *dropped.holder) != resolution.merged.end())) {
       continue;
     }
-    ctx.put_edge({EdgeKind::kDrop, 0, {}, 0, target, dropped.holder.value_or(0),
+    ctx.put_edge({EdgeKind::kDrop,
+                  0,
+                  {},
+                  0,
+                  target,
+                  dropped.holder.value_or(0),
                   {dropped.identifier.display()},
                   std::string(drop_reason_name(dropped.reason)) + ": " + dropped.rule});
     if (dropped.holder) count_conflict(dropped, target, ctx);
@@ -171,8 +184,8 @@ Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
     const auto group_id = scalar_text(event.find("groupId"));
     if (!group_id.empty()) {
       auto& account = txn.account(group_id);
-      account.first_seen_ms = account.first_seen_ms == 0 ? ctx.time_ms
-                                                          : std::min(account.first_seen_ms, ctx.time_ms);
+      account.first_seen_ms =
+          account.first_seen_ms == 0 ? ctx.time_ms : std::min(account.first_seen_ms, ctx.time_ms);
       account.last_seen_ms = std::max(account.last_seen_ms, ctx.time_ms);
       if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
         set_traits(account.traits, *traits, record.source, ctx.time_ms, ctx.message_id);
@@ -233,7 +246,13 @@ void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventCont
   loser = Profile{};
   loser.id = loser_id;
   loser.merged_into = merged_into;
-  ctx.put_edge({EdgeKind::kMerge, 0, {}, 0, survivor.id, loser_id, ctx.identifiers,
+  ctx.put_edge({EdgeKind::kMerge,
+                0,
+                {},
+                0,
+                survivor.id,
+                loser_id,
+                ctx.identifiers,
                 "identifiers of both profiles on one event"});
   ++ctx.outcome.merged;
 }
@@ -262,7 +281,13 @@ void ProfileBuilder::count_conflict(const identity::DroppedIdentifier& dropped, 
   const auto holder = dropped.holder.value_or(record->profile);
   ctx.txn.batch().Put(ctx.txn.database().meta(), "quarantine/" + dropped.identifier.key(),
                       profile_id_text(holder));
-  ctx.put_edge({EdgeKind::kQuarantine, 0, {}, 0, holder, profile, {dropped.identifier.display()},
+  ctx.put_edge({EdgeKind::kQuarantine,
+                0,
+                {},
+                0,
+                holder,
+                profile,
+                {dropped.identifier.display()},
                 "quarantined: seen on " + std::to_string(distinct) + " profiles within " +
                     std::to_string(rules.quarantine_window_ms / 86'400'000) + " days"});
 }

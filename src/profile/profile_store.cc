@@ -31,8 +31,8 @@ Result<std::optional<ProfileId>> ProfileStore::live(ProfileId id) {
 
 Result<std::optional<ProfileId>> ProfileStore::find(const identity::Identifier& identifier) {
   std::string value;
-  auto status = database_.db().Get(rocksdb::ReadOptions(), database_.identifiers(),
-                                   identifier.key(), &value);
+  auto status =
+      database_.db().Get(rocksdb::ReadOptions(), database_.identifiers(), identifier.key(), &value);
   if (status.IsNotFound()) return std::optional<ProfileId>();
   if (!status.ok()) return storage::from_rocksdb(status, "reading the identifier index");
   auto record = decode_identifier_record(value);
@@ -40,8 +40,8 @@ Result<std::optional<ProfileId>> ProfileStore::find(const identity::Identifier& 
   return live(record->profile);
 }
 
-Result<std::vector<ProfileStore::TimelineEntry>> ProfileStore::timeline(const Profile& profile,
-                                                                        const TimelineQuery& query) {
+Result<std::vector<ProfileStore::TimelineEntry>> ProfileStore::timeline(
+    const Profile& profile, const TimelineQuery& query) {
   std::vector<ProfileId> ids = profile.merged_from;
   ids.push_back(profile.id);
   // Each profile's entries are in (time, seq) order: walk each backwards from the upper bound and
@@ -49,7 +49,8 @@ Result<std::vector<ProfileStore::TimelineEntry>> ProfileStore::timeline(const Pr
   std::vector<TimelineEntry> found;
   rocksdb::ReadOptions options;
   for (const auto id : ids) {
-    std::unique_ptr<rocksdb::Iterator> it(database_.db().NewIterator(options, database_.profile_events()));
+    std::unique_ptr<rocksdb::Iterator> it(
+        database_.db().NewIterator(options, database_.profile_events()));
     std::string upper;
     if (query.before && query.before->first < query.to_ms) {
       upper = timeline_key(id, query.before->first, query.before->second);
@@ -69,9 +70,9 @@ Result<std::vector<ProfileStore::TimelineEntry>> ProfileStore::timeline(const Pr
       if (key->timestamp_ms < query.from_ms) break;
       const auto value = it->value().ToStringView();
       const auto nul = value.find('\0');
-      TimelineEntry entry{key->seq, key->timestamp_ms, std::string(value.substr(0, nul)),
-                          nul == std::string_view::npos ? std::string()
-                                                        : std::string(value.substr(nul + 1))};
+      TimelineEntry entry{
+          key->seq, key->timestamp_ms, std::string(value.substr(0, nul)),
+          nul == std::string_view::npos ? std::string() : std::string(value.substr(nul + 1))};
       if (!query.type.empty() && entry.type != query.type) continue;
       if (!query.event.empty() && entry.event != query.event) continue;
       found.push_back(std::move(entry));
@@ -108,8 +109,8 @@ Result<std::vector<Edge>> ProfileStore::edges(const Profile& profile) {
 
 Result<std::optional<Account>> ProfileStore::account(const std::string& group_id) {
   std::string value;
-  auto status =
-      database_.db().Get(rocksdb::ReadOptions(), database_.accounts(), account_key(group_id), &value);
+  auto status = database_.db().Get(rocksdb::ReadOptions(), database_.accounts(),
+                                   account_key(group_id), &value);
   if (status.IsNotFound()) return std::optional<Account>();
   if (!status.ok()) return storage::from_rocksdb(status, "reading an account");
   auto account = decode_account(value);

@@ -124,11 +124,13 @@ Result<Edge> decode_edge(std::string_view json) {
   Edge edge;
   const auto* kind = doc.find("kind");
   const std::string_view name = kind != nullptr ? kind->text : "";
-  for (auto candidate : {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine}) {
+  for (auto candidate :
+       {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine}) {
     if (edge_kind_name(candidate) == name) edge.kind = candidate;
   }
   edge.seq = static_cast<uint64_t>(integer(doc.find("seq")));
-  if (const auto* id = doc.find("message_id"); id != nullptr) edge.message_id = std::string(id->text);
+  if (const auto* id = doc.find("message_id"); id != nullptr)
+    edge.message_id = std::string(id->text);
   edge.time_ms = integer(doc.find("time"));
   edge.profile = static_cast<ProfileId>(integer(doc.find("profile")));
   edge.other_profile = static_cast<ProfileId>(integer(doc.find("other_profile")));

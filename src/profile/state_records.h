@@ -45,7 +45,7 @@ struct Edge {
   uint64_t seq = 0;
   std::string message_id;
   int64_t time_ms = 0;
-  ProfileId profile = 0;        // the profile the edge belongs to
+  ProfileId profile = 0;  // the profile the edge belongs to
   // merge: the profile merged in; drop: the profile holding the identifier; quarantine: the
   // profile whose event tipped it over (the edge itself is filed under the holder)
   ProfileId other_profile = 0;

@@ -30,8 +30,8 @@ StateTransaction::CachedProfile* StateTransaction::load_profile(ProfileId id) {
   auto it = profiles_.find(id);
   if (it != profiles_.end()) return &it->second;
   std::string value;
-  auto status = database_.db().Get(rocksdb::ReadOptions(), database_.profiles(),
-                                   storage::u64_be(id), &value);
+  auto status =
+      database_.db().Get(rocksdb::ReadOptions(), database_.profiles(), storage::u64_be(id), &value);
   if (!status.ok()) {
     if (!status.IsNotFound() && status_.is_ok()) {
       status_ = storage::from_rocksdb(status, "reading a profile");
@@ -122,8 +122,8 @@ Account& StateTransaction::account(const std::string& group_id) {
   Account account;
   account.group_id = group_id;
   std::string value;
-  auto status =
-      database_.db().Get(rocksdb::ReadOptions(), database_.accounts(), account_key(group_id), &value);
+  auto status = database_.db().Get(rocksdb::ReadOptions(), database_.accounts(),
+                                   account_key(group_id), &value);
   if (status.ok()) {
     auto stored = decode_account(value);
     if (stored) {

@@ -3,8 +3,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>

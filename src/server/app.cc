@@ -96,9 +96,9 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   app->tracking_ = std::make_unique<TrackingHandler>(cfg, *app->sources_, *app->writer_,
                                                      app->metrics_, SystemClock::instance());
   app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
-  app->profiles_ = std::make_unique<ProfileHandler>(
-      std::vector<std::string>{app->admin_token_, cfg.read_token}, *app->database_,
-      cfg.identity.phone_default_region);
+  app->profiles_ =
+      std::make_unique<ProfileHandler>(std::vector<std::string>{app->admin_token_, cfg.read_token},
+                                       *app->database_, cfg.identity.phone_default_region);
   app->register_gauges();
 
   HttpServer::Options http_options;
@@ -165,7 +165,8 @@ void App::register_gauges() {
                    if (writer_->stats().last_seq <= stats.cursor) return 0.0;
                    // The next event arrived after the last applied one: a lower bound.
                    return std::max(0.0, static_cast<double>(SystemClock::instance().now_ms() -
-                                                            stats.last_received_at_ms) / 1000.0);
+                                                            stats.last_received_at_ms) /
+                                            1000.0);
                  });
   metrics_.gauge("cdp_profiles_assigned", "Profile ids assigned so far (merged ones included)",
                  [this] { return static_cast<double>(processor_->stats().profiles); });

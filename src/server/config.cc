@@ -2,11 +2,11 @@
 
 #include <toml++/toml.h>
 
-#include "identity/normalizer.h"
-
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "identity/normalizer.h"
 
 namespace cdp::server {
 namespace {
@@ -68,8 +68,8 @@ constexpr int64_t kDayMs = 86'400'000;
 // A per-type override starts from the default rule: only the keys it gives change.
 Status read_type_rule(const toml::table& table, const std::string& section,
                       identity::TypeRule& rule) {
-  CDP_RETURN_IF_ERROR(check_keys(table, section,
-                                 {"limit", "window_days", "blocked_values", "blocked_patterns"}));
+  CDP_RETURN_IF_ERROR(
+      check_keys(table, section, {"limit", "window_days", "blocked_values", "blocked_patterns"}));
   int64_t limit = static_cast<int64_t>(rule.limit);
   CDP_RETURN_IF_ERROR(read<int64_t>(table, section, "limit", limit));
   CDP_RETURN_IF_ERROR(positive(limit, "[" + section + "] limit"));
@@ -77,7 +77,8 @@ Status read_type_rule(const toml::table& table, const std::string& section,
   int64_t window_days = rule.window_ms / kDayMs;
   CDP_RETURN_IF_ERROR(read<int64_t>(table, section, "window_days", window_days));
   if (window_days < 0) {
-    return Status::invalid_argument("config [" + section + "] window_days must be 0 (ever) or more");
+    return Status::invalid_argument("config [" + section +
+                                    "] window_days must be 0 (ever) or more");
   }
   rule.window_ms = window_days * kDayMs;
   if (table.get("blocked_values") != nullptr) {
@@ -110,9 +111,10 @@ Status read_identity(const toml::table& table, identity::IdentityRules& rules) {
     if (!priority) return priority.status();
     rules.priority = std::move(*priority);
   }
-  for (auto [key, target] : {std::pair{"max_identifiers_per_profile", &rules.max_identifiers_per_profile},
-                             std::pair{"max_merges_per_profile", &rules.max_merges_per_profile},
-                             std::pair{"quarantine_after_profiles", &rules.quarantine_after_profiles}}) {
+  for (auto [key, target] :
+       {std::pair{"max_identifiers_per_profile", &rules.max_identifiers_per_profile},
+        std::pair{"max_merges_per_profile", &rules.max_merges_per_profile},
+        std::pair{"quarantine_after_profiles", &rules.quarantine_after_profiles}}) {
     int64_t value = static_cast<int64_t>(*target);
     CDP_RETURN_IF_ERROR(read<int64_t>(table, "identity", key, value));
     CDP_RETURN_IF_ERROR(positive(value, std::string("[identity] ") + key));
@@ -146,7 +148,8 @@ Status read_identity(const toml::table& table, identity::IdentityRules& rules) {
   if (const auto* custom = table.get_as<toml::array>("custom")) {
     for (const auto& node : *custom) {
       const auto* entry = node.as_table();
-      if (entry == nullptr) return Status::invalid_argument("config [[identity.custom]] entries must be tables");
+      if (entry == nullptr)
+        return Status::invalid_argument("config [[identity.custom]] entries must be tables");
       CDP_RETURN_IF_ERROR(check_keys(*entry, "identity.custom", {"type", "path"}));
       std::string type;
       std::string path;
@@ -157,7 +160,9 @@ Status read_identity(const toml::table& table, identity::IdentityRules& rules) {
                                         "\" must be lower-case letters, digits, '_', '.' or '-'");
       }
       auto segments = identity::parse_path(path);
-      if (!segments) return Status::invalid_argument("config [[identity.custom]] " + segments.status().message());
+      if (!segments)
+        return Status::invalid_argument("config [[identity.custom]] " +
+                                        segments.status().message());
       rules.custom_identifiers.push_back({type, std::move(*segments)});
     }
   }
@@ -218,10 +223,9 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
     CDP_RETURN_IF_ERROR(positive(config.http_threads, "[server] http_threads"));
   }
   if (const auto* storage = root["storage"].as_table()) {
-    CDP_RETURN_IF_ERROR(check_keys(
-        *storage, "storage",
-        {"data", "sync", "dedup_window_hours", "retention_days", "min_free_mb", "max_queue_mb",
-         "background_write_mb_per_s"}));
+    CDP_RETURN_IF_ERROR(check_keys(*storage, "storage",
+                                   {"data", "sync", "dedup_window_hours", "retention_days",
+                                    "min_free_mb", "max_queue_mb", "background_write_mb_per_s"}));
     CDP_RETURN_IF_ERROR(read<std::string>(*storage, "storage", "data", config.data_dir));
     CDP_RETURN_IF_ERROR(read<bool>(*storage, "storage", "sync", config.sync));
     CDP_RETURN_IF_ERROR(

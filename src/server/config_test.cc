@@ -259,7 +259,8 @@ TEST(IdentityConfigTest, MistakesAreNamed) {
   auto region = Config::parse_toml("[identity]\nphone_default_region = \"XX\"\n", "t.toml");
   ASSERT_FALSE(region.has_value());
   EXPECT_THAT(region.status().message(), HasSubstr("\"XX\""));
-  auto pattern = Config::parse_toml("[identity.types.email]\nblocked_patterns = [\"(\"]\n", "t.toml");
+  auto pattern =
+      Config::parse_toml("[identity.types.email]\nblocked_patterns = [\"(\"]\n", "t.toml");
   ASSERT_FALSE(pattern.has_value());
   EXPECT_THAT(pattern.status().message(), HasSubstr("blocked pattern"));
   auto limit = Config::parse_toml("[identity.types.email]\nlimit = 0\n", "t.toml");
@@ -268,7 +269,8 @@ TEST(IdentityConfigTest, MistakesAreNamed) {
   auto unknown = Config::parse_toml("[identity]\nlimits = 3\n", "t.toml");
   ASSERT_FALSE(unknown.has_value());
   EXPECT_THAT(unknown.status().message(), HasSubstr("\"limits\""));
-  auto type = Config::parse_toml("[[identity.custom]]\ntype = \"Bad Type\"\npath = \"traits.x\"\n", "t.toml");
+  auto type = Config::parse_toml("[[identity.custom]]\ntype = \"Bad Type\"\npath = \"traits.x\"\n",
+                                 "t.toml");
   ASSERT_FALSE(type.has_value());
   EXPECT_THAT(type.status().message(), HasSubstr("Bad Type"));
 }

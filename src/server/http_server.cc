@@ -68,7 +68,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec) {
-    if (buffer_.capacity() > kSmallBuffer && buffer_.size() <= kSmallBuffer) buffer_.shrink_to_fit();
+    if (buffer_.capacity() > kSmallBuffer && buffer_.size() <= kSmallBuffer)
+      buffer_.shrink_to_fit();
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return close();

@@ -27,7 +27,8 @@ Response storage_error(unsigned version, const Status& status) {
                     status.message() + "; retry later");
 }
 
-void write_trait_values(JsonWriter& out, const std::map<std::string, profile::Trait, std::less<>>& traits) {
+void write_trait_values(JsonWriter& out,
+                        const std::map<std::string, profile::Trait, std::less<>>& traits) {
   out.begin_object();
   for (const auto& [name, trait] : traits) out.key(name).raw(trait.json);
   out.end_object();
@@ -108,7 +109,8 @@ Response ProfileHandler::handle(const Request& request) {
   std::string_view path = request.target();
   path = path.substr(0, path.find('?'));
   if (path == kQuarantinePath) return quarantine(request);
-  if (path.starts_with(kAccountsPrefix)) return account(request, path.substr(kAccountsPrefix.size()));
+  if (path.starts_with(kAccountsPrefix))
+    return account(request, path.substr(kAccountsPrefix.size()));
   auto rest = path.substr(kProfilesPrefix.size());
   std::string_view sub;
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -167,9 +169,9 @@ Response ProfileHandler::profile(const Request& request, std::string_view ref_te
     }
     auto normalized = normalizer_.normalize(identifier->type, identifier->value);
     if (!normalized) {
-      return json_error(http::status::bad_request, version, "invalid_profile_ref",
-                        "\"" + identifier->value + "\" is not a usable " + identifier->type +
-                            " value");
+      return json_error(
+          http::status::bad_request, version, "invalid_profile_ref",
+          "\"" + identifier->value + "\" is not a usable " + identifier->type + " value");
     }
     identifier->value = std::move(*normalized);
     auto found = store_.find(*identifier);
@@ -178,8 +180,9 @@ Response ProfileHandler::profile(const Request& request, std::string_view ref_te
   }
   if (!id) {
     return json_error(http::status::not_found, version, "profile_not_found",
-                      "no profile has " + *ref + " (events are applied within moments of "
-                      "arriving; check the identifier's type and spelling)");
+                      "no profile has " + *ref +
+                          " (events are applied within moments of "
+                          "arriving; check the identifier's type and spelling)");
   }
   auto stored = store_.get(*id);
   if (!stored) return storage_error(version, stored.status());
@@ -263,8 +266,10 @@ Response ProfileHandler::events(const Request& request, const profile::Profile& 
   }
   if (const auto cursor = query_parameter(target, "cursor"); !cursor.empty()) {
     const auto dot = cursor.find('.');
-    const auto time = dot == std::string_view::npos ? std::nullopt : parse_int(cursor.substr(0, dot));
-    const auto seq = dot == std::string_view::npos ? std::nullopt : parse_int(cursor.substr(dot + 1));
+    const auto time =
+        dot == std::string_view::npos ? std::nullopt : parse_int(cursor.substr(0, dot));
+    const auto seq =
+        dot == std::string_view::npos ? std::nullopt : parse_int(cursor.substr(dot + 1));
     if (!time || !seq || *seq < 0) return bad("cursor is not one this API returned (next_cursor)");
     query.before = {{*time, static_cast<uint64_t>(*seq)}};
   }
@@ -272,7 +277,8 @@ Response ProfileHandler::events(const Request& request, const profile::Profile& 
     if (const auto text = query_parameter(target, name); !text.empty()) {
       const auto decoded = percent_decode(text);
       const auto parsed = decoded ? parse_iso8601_ms(*decoded) : std::nullopt;
-      if (!parsed) return bad(std::string(name) + " must be an ISO-8601 time such as 2024-05-01T00:00:00Z");
+      if (!parsed)
+        return bad(std::string(name) + " must be an ISO-8601 time such as 2024-05-01T00:00:00Z");
       *bound = *parsed;
     }
   }
@@ -281,7 +287,8 @@ Response ProfileHandler::events(const Request& request, const profile::Profile& 
     if (!decoded) return bad("event is not valid percent-encoding");
     query.event = std::move(*decoded);
   }
-  if (const auto type = query_parameter(target, "type"); !type.empty()) query.type = std::string(type);
+  if (const auto type = query_parameter(target, "type"); !type.empty())
+    query.type = std::string(type);
 
   auto entries = store_.timeline(profile, query);
   if (!entries) return storage_error(version, entries.status());

@@ -51,15 +51,17 @@ class ProfileApiTest : public ::testing::Test {
     ASSERT_EQ(response->result(), http::status::ok) << response->body();
   }
 
-  TestHttpClient::Response read(const std::string& target, const std::string& token = "read-secret") {
+  TestHttpClient::Response read(const std::string& target,
+                                const std::string& token = "read-secret") {
     auto response = client_->get(target, {{"Authorization", "Bearer " + token}});
     EXPECT_TRUE(response.has_value());
     return response ? *response : TestHttpClient::Response{};
   }
 
   // Reads until the processor has applied what was sent (it runs a moment behind ingest).
-  TestHttpClient::Response read_when(const std::string& target,
-                                     const std::function<bool(const TestHttpClient::Response&)>& ready) {
+  TestHttpClient::Response read_when(
+      const std::string& target,
+      const std::function<bool(const TestHttpClient::Response&)>& ready) {
     TestHttpClient::Response response;
     for (int attempt = 0; attempt < 300; ++attempt) {
       response = read(target);
@@ -88,7 +90,9 @@ class ProfileApiTest : public ::testing::Test {
 };
 
 TEST_F(ProfileApiTest, AProfileIsFoundByEveryIdentifierWithItsTraits) {
-  send("/v1/identify", R"({"userId":"42","anonymousId":"anon-1","traits":{"email":"Jane@Example.com","name":"Jane"}})");
+  send(
+      "/v1/identify",
+      R"({"userId":"42","anonymousId":"anon-1","traits":{"email":"Jane@Example.com","name":"Jane"}})");
   send("/v1/track", R"({"anonymousId":"anon-1","event":"Signed Up"})");
   auto response = read_when("/v1/profiles/user_id:42", [&](const auto& r) {
     return r.result() == http::status::ok && field(r, "event_count") == "2";
@@ -96,8 +100,8 @@ TEST_F(ProfileApiTest, AProfileIsFoundByEveryIdentifierWithItsTraits) {
   const auto id = field(response, "id");
   EXPECT_THAT(id, ::testing::StartsWith("p_"));
   EXPECT_EQ(field(response, "traits"), R"({"email":"Jane@Example.com","name":"Jane"})");
-  for (const char* ref : {"email:jane%40example.com", "email:JANE@example.com",
-                          "anonymous_id:anon-1"}) {
+  for (const char* ref :
+       {"email:jane%40example.com", "email:JANE@example.com", "anonymous_id:anon-1"}) {
     EXPECT_EQ(field(read(std::string("/v1/profiles/") + ref), "id"), id) << ref;
   }
   EXPECT_EQ(field(read("/v1/profiles/" + id), "id"), id);
@@ -127,15 +131,16 @@ TEST_F(ProfileApiTest, BadReferencesAndUnknownProfilesAreClearErrors) {
 
 TEST_F(ProfileApiTest, AMergedAwayIdRedirectsToTheSurvivorAndMergesSayWhy) {
   send("/v1/identify", R"({"userId":"u1","traits":{"email":"a@x.org"}})");
-  read_when("/v1/profiles/user_id:u1", [](const auto& r) { return r.result() == http::status::ok; });
+  read_when("/v1/profiles/user_id:u1",
+            [](const auto& r) { return r.result() == http::status::ok; });
   send("/v1/page", R"({"anonymousId":"browser-1"})");
   auto anonymous = read_when("/v1/profiles/anonymous_id:browser-1",
                              [](const auto& r) { return r.result() == http::status::ok; });
   const auto loser = field(anonymous, "id");
-  send("/v1/identify", R"({"anonymousId":"browser-1","messageId":"the-join","traits":{"email":"a@x.org"}})");
-  auto survivor = read_when("/v1/profiles/anonymous_id:browser-1", [&](const auto& r) {
-    return field(r, "id") != loser;
-  });
+  send("/v1/identify",
+       R"({"anonymousId":"browser-1","messageId":"the-join","traits":{"email":"a@x.org"}})");
+  auto survivor = read_when("/v1/profiles/anonymous_id:browser-1",
+                            [&](const auto& r) { return field(r, "id") != loser; });
   const auto id = field(survivor, "id");
   EXPECT_EQ(field(survivor, "merged_from"), "[\"" + loser + "\"]");
   auto redirect = read("/v1/profiles/" + loser + "/events?limit=5");
@@ -152,7 +157,8 @@ TEST_F(ProfileApiTest, EventsComeNewestFirstInPages) {
     send("/v1/track", R"({"userId":"pager","event":"E)" + std::to_string(i) +
                           R"(","timestamp":"2024-01-01T00:00:0)" + std::to_string(i) + R"(Z"})");
   }
-  read_when("/v1/profiles/user_id:pager", [&](const auto& r) { return field(r, "event_count") == "5"; });
+  read_when("/v1/profiles/user_id:pager",
+            [&](const auto& r) { return field(r, "event_count") == "5"; });
   auto page = read("/v1/profiles/user_id:pager/events?limit=2");
   EXPECT_THAT(page.body(), HasSubstr(R"("event":"E4")"));
   EXPECT_THAT(page.body(), HasSubstr(R"("event":"E3")"));
@@ -168,12 +174,14 @@ TEST_F(ProfileApiTest, EventsComeNewestFirstInPages) {
   auto windowed = read("/v1/profiles/user_id:pager/events?from=2024-01-01T00:00:03Z");
   EXPECT_THAT(windowed.body(), HasSubstr("E3"));
   EXPECT_THAT(windowed.body(), ::testing::Not(HasSubstr("E2")));
-  EXPECT_EQ(read("/v1/profiles/user_id:pager/events?cursor=junk").result(), http::status::bad_request);
+  EXPECT_EQ(read("/v1/profiles/user_id:pager/events?cursor=junk").result(),
+            http::status::bad_request);
 }
 
 TEST_F(ProfileApiTest, AccountsAndMetrics) {
   send("/v1/group", R"({"userId":"u7","groupId":"acme","traits":{"plan":"enterprise"}})");
-  auto account = read_when("/v1/accounts/acme", [](const auto& r) { return r.result() == http::status::ok; });
+  auto account =
+      read_when("/v1/accounts/acme", [](const auto& r) { return r.result() == http::status::ok; });
   EXPECT_THAT(account.body(), HasSubstr(R"("plan":"enterprise")"));
   EXPECT_THAT(read("/v1/profiles/user_id:u7").body(), HasSubstr(R"("groups":["acme"])"));
   auto metrics = client_->get("/metrics");

@@ -18,8 +18,8 @@ namespace cdp::storage {
 namespace {
 
 // Order matters: it is the order of Database::handles_ (see the accessors in database.h).
-constexpr const char* kColumnFamilies[] = {"default",  "raw_log",        "dedup",
-                                           "meta",     "identifiers",    "profiles",
+constexpr const char* kColumnFamilies[] = {"default",        "raw_log",        "dedup",
+                                           "meta",           "identifiers",    "profiles",
                                            "profile_events", "identity_edges", "accounts"};
 constexpr const char* kFormatKey = "format_version";
 
@@ -101,11 +101,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
   scanned_table.cache_index_and_filter_blocks = true;
   scanned.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned_table));
 
-  return {{kColumnFamilies[0], small},   {kColumnFamilies[1], raw},
-          {kColumnFamilies[2], dedup},   {kColumnFamilies[3], small},
-          {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
-          {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned},
-          {kColumnFamilies[8], state}};
+  return {
+      {kColumnFamilies[0], small},   {kColumnFamilies[1], raw},     {kColumnFamilies[2], dedup},
+      {kColumnFamilies[3], small},   {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
+      {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned}, {kColumnFamilies[8], state}};
 }
 
 // RocksDB's warnings and errors, written to our log instead of a LOG file in the data directory.

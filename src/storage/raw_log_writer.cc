@@ -29,7 +29,8 @@ RawLogWriter::RawLogWriter(Database& database, Options options, const Clock& clo
   if (options_.metrics != nullptr) {
     auto& metrics = *options_.metrics;
     const char* help = "Seconds spent in each stage of a raw log write, per stage";
-    stages_.queue_wait = &metrics.histogram("cdp_write_stage_seconds", help, "stage=\"queue_wait\"");
+    stages_.queue_wait =
+        &metrics.histogram("cdp_write_stage_seconds", help, "stage=\"queue_wait\"");
     stages_.dedup_lookup =
         &metrics.histogram("cdp_write_stage_seconds", help, "stage=\"dedup_lookup\"");
     stages_.write = &metrics.histogram("cdp_write_stage_seconds", help, "stage=\"write\"");

@@ -42,9 +42,10 @@ class ProcessorFixture : public ::testing::Test {
     std::string value;
     storage::encode_raw_log_value(value, source, 1'700'000'000'000 + static_cast<int64_t>(seq_),
                                   event_json);
-    EXPECT_TRUE(database_->db()
-                    .Put(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(seq_), value)
-                    .ok());
+    EXPECT_TRUE(
+        database_->db()
+            .Put(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(seq_), value)
+            .ok());
     return seq_;
   }
 
