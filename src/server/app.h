@@ -8,11 +8,11 @@
 
 #include "common/metrics.h"
 #include "ingest/source_registry.h"
+#include "pipeline/processor.h"
 #include "server/admin_handler.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/profile_handler.h"
-#include "pipeline/processor.h"
 #include "server/tracking_handler.h"
 #include "storage/database.h"
 #include "storage/raw_log_writer.h"

@@ -78,9 +78,9 @@ TrackingHandler::TrackingHandler(const Config& config, ingest::SourceRegistry& s
       ack_latency_(
           metrics.histogram("cdp_ingest_ack_latency_seconds",
                             "Time from a tracking request's arrival to its acknowledgement")),
-      parse_latency_(metrics.histogram(
-          "cdp_ingest_parse_seconds",
-          "Time to parse, validate and normalise one tracking request's body")) {}
+      parse_latency_(
+          metrics.histogram("cdp_ingest_parse_seconds",
+                            "Time to parse, validate and normalise one tracking request's body")) {}
 
 bool TrackingHandler::handles(std::string_view target) {
   const auto path = path_of(target);
