@@ -44,13 +44,6 @@ Response status_error(const Status& status, unsigned version) {
   return json_error(code, version, status_code_name(status.code()), status.message());
 }
 
-std::optional<uint64_t> parse_u64(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 }  // namespace
 
 std::string_view query_parameter(std::string_view target, std::string_view name) {
@@ -178,8 +171,10 @@ Response AdminHandler::events(const Request& request) {
   const unsigned version = request.version();
   const auto from_text = query_parameter(request.target(), "from");
   const auto limit_text = query_parameter(request.target(), "limit");
-  const auto from = from_text.empty() ? std::optional<uint64_t>(1) : parse_u64(from_text);
-  const auto limit = limit_text.empty() ? std::optional<uint64_t>(1000) : parse_u64(limit_text);
+  const auto from =
+      from_text.empty() ? std::optional<uint64_t>(1) : parse_number<uint64_t>(from_text);
+  const auto limit =
+      limit_text.empty() ? std::optional<uint64_t>(1000) : parse_number<uint64_t>(limit_text);
   if (!from || !limit || *limit == 0) {
     return json_error(http::status::bad_request, version, "invalid_argument",
                       "from and limit must be positive integers, e.g. ?from=1&limit=1000");

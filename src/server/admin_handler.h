@@ -1,5 +1,7 @@
 #pragma once
 
+#include <charconv>
+#include <optional>
 #include <string>
 
 #include "ingest/source_registry.h"
@@ -38,5 +40,14 @@ class AdminHandler {
 // Returns the value of query parameter `name` in `target`, or "" (no percent-decoding: values are
 // numbers).
 std::string_view query_parameter(std::string_view target, std::string_view name);
+
+// `text` as a whole decimal number of type T, or nullopt (query parameters, cursors).
+template <typename T>
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
 
 }  // namespace cdp::server

@@ -163,7 +163,7 @@ void App::register_gauges() {
                  "Age of the oldest event not yet applied to profiles (0 when caught up)", [this] {
                    const auto stats = processor_->stats();
                    if (writer_->stats().last_seq <= stats.cursor) return 0.0;
-                   // The next event arrived after the last applied one: a lower bound.
+                   // Measured from the last applied event: at most the oldest pending event's age.
                    return std::max(0.0, static_cast<double>(SystemClock::instance().now_ms() -
                                                             stats.last_received_at_ms) /
                                             1000.0);

@@ -48,13 +48,6 @@ void write_identifiers(JsonWriter& out, const profile::Profile& profile, bool de
   out.end_array();
 }
 
-std::optional<int64_t> parse_int(std::string_view text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view text) {
@@ -258,7 +251,7 @@ Response ProfileHandler::events(const Request& request, const profile::Profile& 
     return json_error(http::status::bad_request, version, "invalid_argument", std::move(message));
   };
   if (const auto limit = query_parameter(target, "limit"); !limit.empty()) {
-    const auto value = parse_int(limit);
+    const auto value = parse_number<int64_t>(limit);
     if (!value || *value < 1 || *value > static_cast<int64_t>(kMaxEventsPerPage)) {
       return bad("limit must be between 1 and " + std::to_string(kMaxEventsPerPage));
     }
@@ -267,9 +260,9 @@ Response ProfileHandler::events(const Request& request, const profile::Profile& 
   if (const auto cursor = query_parameter(target, "cursor"); !cursor.empty()) {
     const auto dot = cursor.find('.');
     const auto time =
-        dot == std::string_view::npos ? std::nullopt : parse_int(cursor.substr(0, dot));
-    const auto seq =
-        dot == std::string_view::npos ? std::nullopt : parse_int(cursor.substr(dot + 1));
+        dot == std::string_view::npos ? std::nullopt : parse_number<int64_t>(cursor.substr(0, dot));
+    const auto seq = dot == std::string_view::npos ? std::nullopt
+                                                   : parse_number<int64_t>(cursor.substr(dot + 1));
     if (!time || !seq || *seq < 0) return bad("cursor is not one this API returned (next_cursor)");
     query.before = {{*time, static_cast<uint64_t>(*seq)}};
   }
