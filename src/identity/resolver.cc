@@ -14,6 +14,8 @@ std::string_view drop_reason_name(DropReason reason) {
     case DropReason::kLimit: return "limit";
     case DropReason::kMaxIdentifiers: return "max_identifiers";
     case DropReason::kMaxMerges: return "max_merges";
+    case DropReason::kPerEvent: return "per_event";
+    case DropReason::kUnmerged: return "unmerged";
   }
   return "unknown";
 }
@@ -64,6 +66,15 @@ std::optional<Resolver::Violation> Resolver::check(const std::vector<Identifier>
     return Violation{DropReason::kMaxMerges,
                      "max " + std::to_string(rules.max_merges_per_profile) + " merges per profile"};
   }
+  const auto* blocks = state.unmerge_blocks();
+  if (blocks != nullptr && !blocks->empty() && (merging || !types_with_new_values.empty())) {
+    std::vector<std::string> keys;
+    keys.reserve(all.size());
+    for (const auto& [type, value] : all) keys.push_back(Identifier{type, value}.key());
+    if (auto block = blocks->violated(keys)) {
+      return Violation{DropReason::kUnmerged, "split by unmerge " + std::to_string(*block)};
+    }
+  }
   return std::nullopt;
 }
 
@@ -73,6 +84,13 @@ Resolution Resolver::resolve(std::vector<Identifier> identifiers, int64_t event_
   std::sort(identifiers.begin(), identifiers.end(),
             [&](const Identifier& a, const Identifier& b) { return rules_->before(a, b); });
   identifiers.erase(std::unique(identifiers.begin(), identifiers.end()), identifiers.end());
+  while (identifiers.size() > kMaxIdentifiersPerEvent) {
+    result.dropped.push_back({std::move(identifiers.back()), DropReason::kPerEvent,
+                              "max " + std::to_string(kMaxIdentifiersPerEvent) +
+                                  " identifiers per event",
+                              std::nullopt});
+    identifiers.pop_back();
+  }
 
   std::vector<Identifier> kept;
   std::vector<std::optional<ProfileId>> holders;

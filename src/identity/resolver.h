@@ -8,6 +8,7 @@
 
 #include "identity/identifier.h"
 #include "identity/rules.h"
+#include "identity/unmerge_blocks.h"
 
 namespace cdp::identity {
 
@@ -34,9 +35,20 @@ class IdentityState {
   virtual bool is_quarantined(const Identifier& identifier) = 0;
   // REQUIRES: `profile` is live. The reference is only valid until the next call.
   virtual const ProfileIdentity& identity_of(ProfileId profile) = 0;
+  // The active unmerge blocks; nullptr when there are none.
+  virtual const UnmergeBlocks* unmerge_blocks() { return nullptr; }
 };
 
-enum class DropReason { kInvalid, kBlocked, kQuarantined, kLimit, kMaxIdentifiers, kMaxMerges };
+enum class DropReason {
+  kInvalid,
+  kBlocked,
+  kQuarantined,
+  kLimit,
+  kMaxIdentifiers,
+  kMaxMerges,
+  kPerEvent,   // beyond kMaxIdentifiersPerEvent
+  kUnmerged,   // would rejoin what an unmerge split (an UnmergeBlock)
+};
 std::string_view drop_reason_name(DropReason reason);
 
 // An identifier of the event that was not linked, and why.
@@ -46,6 +58,10 @@ struct DroppedIdentifier {
   std::string rule;                 // e.g. "user_id limit 1", "blocked value", "max 100 merges"
   std::optional<ProfileId> holder;  // the profile that held it, if one did
 };
+
+// Identifiers one event may offer; the lowest-priority ones beyond are dropped unlooked-at.
+// Bounds the work of one event: every retry re-checks the event's identifiers.
+inline constexpr size_t kMaxIdentifiersPerEvent = 50;
 
 // Where one event belongs.
 struct Resolution {
@@ -61,9 +77,9 @@ struct Resolution {
 
 // Segment's flat matching: find every profile holding one of the event's identifiers; none ->
 // create one, one -> attach, several -> merge into the oldest. When attaching or merging would
-// break a rule (a per-type limit, the identifier or merge cap), the event's lowest-priority
-// identifier is dropped and matching retried. Afterwards, dropped identifiers that no profile
-// held are offered to the result again, highest priority first, and kept where no rule breaks
+// break a rule (a per-type limit, the identifier or merge cap, an unmerge block), the event's
+// lowest-priority identifier is dropped and matching retried. Afterwards, dropped identifiers
+// that no profile held are offered to the result again, highest priority first, and kept where no rule breaks
 // (an unrelated new anonymous id should not be lost because an email conflicted).
 // Blocked and quarantined identifiers never take part.
 //

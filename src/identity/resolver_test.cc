@@ -24,6 +24,7 @@ class MapState final : public IdentityState {
     return quarantined_.count(identifier) > 0;
   }
   const ProfileIdentity& identity_of(ProfileId profile) override { return profiles_[profile]; }
+  const UnmergeBlocks* unmerge_blocks() override { return &blocks_; }
 
   // Applies a resolution the way the processor does; returns the profile.
   ProfileId apply(const Resolution& resolution, int64_t time) {
@@ -57,6 +58,7 @@ class MapState final : public IdentityState {
   }
 
   std::set<Identifier> quarantined_;
+  UnmergeBlocks blocks_;
 
  private:
   std::map<Identifier, ProfileId> holders_;
@@ -182,6 +184,48 @@ TEST_F(ResolverTest, DuplicateIdentifiersOnOneEventCountOnce) {
   const auto profile = send({kUser1, kUser1, kJane, kJane});
   EXPECT_THAT(last_.identifiers, ElementsAre(kUser1, kJane));
   EXPECT_EQ(send({kUser1}), profile);
+}
+
+}  // namespace
+}  // namespace cdp::identity
+
+namespace cdp::identity {
+namespace {
+
+TEST_F(ResolverTest, AnUnmergeBlockKeepsItsSidesApartEvenThroughAThirdIdentifier) {
+  state_.blocks_.add(UnmergeBlock{7, {{kAnon1}, {kJane, kUser1}}});
+  const auto jane = send({kUser1, kJane});
+  const auto anon = send({kAnon1});
+  EXPECT_NE(anon, jane);
+  // Directly: the lowest-priority identifier (the anonymous id) is dropped.
+  EXPECT_EQ(send({kJane, kAnon1}), jane);
+  ASSERT_EQ(last_.dropped.size(), 1u);
+  EXPECT_EQ(last_.dropped[0].identifier, kAnon1);
+  EXPECT_EQ(last_.dropped[0].reason, DropReason::kUnmerged);
+  EXPECT_EQ(last_.dropped[0].rule, "split by unmerge 7");
+  // Through a new identifier seen with each side in turn.
+  EXPECT_EQ(send({kAnon1, kAnon2}), anon);
+  EXPECT_EQ(send({kAnon2, kJane}), jane)
+      << "the anonymous id, lower in priority, is dropped: the profiles stay apart";
+  EXPECT_THAT(last_.merged, IsEmpty());
+  EXPECT_EQ(state_.live(), (std::set<ProfileId>{jane, anon}));
+
+  state_.blocks_.remove(7);
+  send({kAnon2, kJane});
+  EXPECT_THAT(last_.merged, ElementsAre(anon)) << "re-allowed: they may merge again";
+}
+
+TEST_F(ResolverTest, AnEventOffersAtMostFiftyIdentifiers) {
+  std::vector<Identifier> many;
+  for (int i = 0; i < 60; ++i) many.push_back({"external", "x" + std::to_string(100 + i)});
+  IdentityRules rules = IdentityRules::defaults();
+  rules.default_rule.limit = 100;
+  use(rules);
+  send(many);
+  EXPECT_EQ(last_.identifiers.size(), kMaxIdentifiersPerEvent);
+  ASSERT_EQ(last_.dropped.size(), 10u);
+  EXPECT_EQ(last_.dropped[0].reason, DropReason::kPerEvent);
+  EXPECT_EQ(last_.dropped.back().identifier.value, "x150") << "the lowest in priority order go";
 }
 
 }  // namespace

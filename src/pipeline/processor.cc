@@ -43,8 +43,10 @@ Result<std::unique_ptr<Processor>> Processor::open(
                 "the identity rules differ from those the profiles were built with; new events "
                 "use the new rules, existing profiles keep their merges until rebuilt"}});
   }
-  return std::unique_ptr<Processor>(
+  std::unique_ptr<Processor> processor(
       new Processor(database, std::move(rules), options, *cursor, *last_profile));
+  CDP_RETURN_IF_ERROR(processor->state_.load_blocks());
+  return processor;
 }
 
 Processor::Processor(storage::Database& database,
@@ -85,6 +87,40 @@ void Processor::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  answer_waiters(true);
+}
+
+void Processor::when_applied(uint64_t seq, std::chrono::steady_clock::time_point deadline,
+                             std::function<void(bool)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      waiters_.push_back({seq, deadline, std::move(done)});
+      pending_ = true;
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(false);
+  } else {
+    wake_.notify_one();
+  }
+}
+
+void Processor::answer_waiters(bool stopping) {
+  std::vector<std::pair<std::function<void(bool)>, bool>> ready;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    const auto cursor = cursor_.load();
+    std::erase_if(waiters_, [&](Waiter& waiter) {
+      const bool applied = waiter.seq <= cursor;
+      if (!applied && !stopping && waiter.deadline > now) return false;
+      ready.emplace_back(std::move(waiter.done), applied);
+      return true;
+    });
+  }
+  for (auto& [done, applied] : ready) done(applied);
 }
 
 void Processor::notify() {
@@ -118,8 +154,14 @@ Result<size_t> Processor::process_batch() {
   Status failure;
   // A failed batch leaves the builder's profile counter ahead; it is rewound to this.
   const auto profiles_before = builder_.last_profile_id();
+  bool command = false;
   auto scanned =
       reader.scan(from, options_.max_batch_events, [&](const storage::RawLogRecord& record) {
+        // A command may re-apply many events: it gets a batch of its own.
+        if (record.source == storage::kAdminSource) {
+          if (applied > 0) return false;
+          command = true;
+        }
         auto outcome = builder_.apply(record, txn);
         if (!outcome) {
           failure = outcome.status();
@@ -133,9 +175,9 @@ Result<size_t> Processor::process_batch() {
           if (outcome->created) created_counter_->inc();
           merged_counter_->inc(outcome->merged);
           if (outcome->quarantined) quarantined_counter_->inc();
-          if (outcome->profile == 0) unidentified_counter_->inc();
+          if (outcome->profile == 0 && !command) unidentified_counter_->inc();
         }
-        return true;
+        return !command;
       });
   if (!scanned) failure = scanned.status();
   if (!failure.is_ok()) {
@@ -175,12 +217,14 @@ void Processor::run() {
       log::error("processor_failed", {{"error", applied.status().message()},
                                       {"cursor", std::to_string(cursor_.load())}});
     }
+    answer_waiters(false);
     std::unique_lock lock(mutex_);
     if (stopping_) return;
     if (applied && *applied > 0) continue;
-    // Caught up (or failing): wait for new events, retrying on a timer after a failure.
-    wake_.wait_for(lock, std::chrono::milliseconds(applied ? 1000 : 500),
-                   [&] { return stopping_ || pending_; });
+    // Caught up (or failing): wait for new events, retrying on a timer after a failure; waiters
+    // time out within 100 ms of their deadline.
+    const auto wait = !waiters_.empty() ? 100 : applied ? 1000 : 500;
+    wake_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stopping_ || pending_; });
     pending_ = false;
     if (stopping_) return;
   }

@@ -1,11 +1,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -20,7 +23,7 @@ namespace cdp::pipeline {
 // The one ordered consumer of the raw log: applies each event to profile state exactly once.
 // Every batch of events is written together with the cursor (the last applied seq) in one
 // RocksDB WriteBatch, so after a crash processing resumes at the cursor and nothing is applied
-// twice or skipped.
+// twice or skipped. An identity command (an unmerge) is a batch of its own.
 //
 // Lifecycle: open(), start() (a thread of its own) or process_available() (tests, tools),
 // notify() whenever the raw log grows, stop().
@@ -52,6 +55,10 @@ class Processor {
   void start();
   void stop();
   void notify();
+  // Calls `done(true)` on the processor thread once the entry at `seq` is applied, or
+  // `done(false)` at `deadline` (or stop()) if it is not yet. `done` must not block.
+  void when_applied(uint64_t seq, std::chrono::steady_clock::time_point deadline,
+                    std::function<void(bool applied)> done);
   // Applies everything in the log now, on the calling thread. REQUIRES: not start()ed.
   Status process_available();
 
@@ -63,6 +70,14 @@ class Processor {
   // Applies up to one batch; returns how many events it applied.
   Result<size_t> process_batch();
   void run();
+  // Answers the waiters whose entry is applied or whose deadline passed; all of them on stop.
+  void answer_waiters(bool stopping);
+
+  struct Waiter {
+    uint64_t seq;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
 
   storage::Database& database_;
   std::shared_ptr<const identity::CompiledRules> rules_;
@@ -85,6 +100,7 @@ class Processor {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool pending_ = false;
+  std::vector<Waiter> waiters_;
   std::thread thread_;
 };
 

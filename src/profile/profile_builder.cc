@@ -62,8 +62,21 @@ ProfileBuilder::ProfileBuilder(std::shared_ptr<const identity::CompiledRules> ru
       normalizer_(rules->rules().phone_default_region),
       last_profile_id_(last_profile_id) {}
 
+ProfileId ProfileBuilder::next_profile_id() {
+  if (reuse_ids_.empty()) return ++last_profile_id_;
+  const auto id = reuse_ids_.back();
+  reuse_ids_.pop_back();
+  return id;
+}
+
 Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
                                            StateTransaction& txn) {
+  if (record.source == storage::kAdminSource) return apply_command(record, txn);
+  return apply_event(record, txn);
+}
+
+Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& record,
+                                                 StateTransaction& txn) {
   auto root = parser_.parse(record.event_json);
   if (!root || !(*root)->is_object()) return ApplyOutcome{};
   const JsonValue& event = **root;
@@ -104,7 +117,7 @@ Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
 
   ProfileId target = 0;
   if (resolution.create) {
-    target = ++last_profile_id_;
+    target = next_profile_id();
     auto& created = txn.create_profile(target);
     created.first_seen_ms = ctx.time_ms;
     created.last_seen_ms = ctx.time_ms;
@@ -130,7 +143,7 @@ Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
     }
   }
   for (const auto& id : resolution.new_identifiers) {
-    txn.put_identifier(id, IdentifierRecord{target, false, 0, {}});
+    txn.link_identifier(id, target);
     survivor.identifiers.push_back({id, ctx.time_ms, ctx.time_ms, ctx.message_id});
     ctx.put_edge(
         {EdgeKind::kLink,

@@ -25,7 +25,7 @@ struct ApplyOutcome {
 // Applies raw log events to profile state: resolves identity (normalise, resolve, link, merge,
 // record provenance edges, count quarantine conflicts) and materialises the profile (traits with
 // last-write-wins by event timestamp, identifiers, first/last seen, event count, timeline entry,
-// group membership).
+// group membership). Entries of storage::kAdminSource are identity commands (unmerge.cc).
 //
 // A pure function of the events and the rules: applying the same log under the same rules always
 // builds the same state (profile ids are assigned in log order).
@@ -40,10 +40,25 @@ class ProfileBuilder {
 
   ProfileId last_profile_id() const { return last_profile_id_; }
   // Forgets the profiles of a batch that was not written.
-  void rewind(ProfileId last_profile_id) { last_profile_id_ = last_profile_id; }
+  void rewind(ProfileId last_profile_id) {
+    last_profile_id_ = last_profile_id;
+    reuse_ids_.clear();
+  }
 
  private:
   struct EventContext;
+  Result<ApplyOutcome> apply_event(const storage::RawLogRecord& record, StateTransaction& txn);
+  // unmerge.cc: {"type":"unmerge","profile":"p_5","identifier":"email:..."} (or "merged":"p_7")
+  // splits the profile by re-applying its events under a new block; {"type":"reallow",
+  // "unmerge":seq} lifts a block.
+  Result<ApplyOutcome> apply_command(const storage::RawLogRecord& record, StateTransaction& txn);
+  Result<ApplyOutcome> unmerge(const storage::RawLogRecord& record, const ingest::JsonValue& command,
+                               StateTransaction& txn);
+  Result<ApplyOutcome> reallow(const storage::RawLogRecord& record, const ingest::JsonValue& command,
+                               StateTransaction& txn);
+  // The id for a new profile: while an unmerge re-applies events, the split profiles' ids, lowest
+  // first (so the oldest part keeps the profile's id); otherwise the next unused one.
+  ProfileId next_profile_id();
   void merge_into(Profile& survivor, ProfileId loser_id, EventContext& event);
   void count_conflict(const identity::DroppedIdentifier& dropped, ProfileId profile,
                       EventContext& event);
@@ -53,6 +68,7 @@ class ProfileBuilder {
   identity::IdentifierNormalizer normalizer_;
   ingest::JsonParser parser_;
   ProfileId last_profile_id_;
+  std::vector<ProfileId> reuse_ids_;  // descending: back() is the next to reuse
 };
 
 }  // namespace cdp::profile

@@ -10,7 +10,7 @@ namespace cdp::profile {
 Result<std::optional<Profile>> ProfileStore::get(ProfileId id) {
   std::string value;
   auto status =
-      database_.db().Get(rocksdb::ReadOptions(), database_.profiles(), storage::u64_be(id), &value);
+      database_.db().Get(read_options_, database_.profiles(), storage::u64_be(id), &value);
   if (status.IsNotFound()) return std::optional<Profile>();
   if (!status.ok()) return storage::from_rocksdb(status, "reading a profile");
   auto profile = decode_profile(value);
@@ -32,7 +32,7 @@ Result<std::optional<ProfileId>> ProfileStore::live(ProfileId id) {
 Result<std::optional<ProfileId>> ProfileStore::find(const identity::Identifier& identifier) {
   std::string value;
   auto status =
-      database_.db().Get(rocksdb::ReadOptions(), database_.identifiers(), identifier.key(), &value);
+      database_.db().Get(read_options_, database_.identifiers(), identifier.key(), &value);
   if (status.IsNotFound()) return std::optional<ProfileId>();
   if (!status.ok()) return storage::from_rocksdb(status, "reading the identifier index");
   auto record = decode_identifier_record(value);
@@ -47,10 +47,9 @@ Result<std::vector<ProfileStore::TimelineEntry>> ProfileStore::timeline(
   // Each profile's entries are in (time, seq) order: walk each backwards from the upper bound and
   // keep the newest `limit` overall.
   std::vector<TimelineEntry> found;
-  rocksdb::ReadOptions options;
   for (const auto id : ids) {
     std::unique_ptr<rocksdb::Iterator> it(
-        database_.db().NewIterator(options, database_.profile_events()));
+        database_.db().NewIterator(read_options_, database_.profile_events()));
     std::string upper;
     if (query.before && query.before->first < query.to_ms) {
       upper = timeline_key(id, query.before->first, query.before->second);
@@ -93,7 +92,7 @@ Result<std::vector<Edge>> ProfileStore::edges(const Profile& profile) {
   std::vector<Edge> edges;
   for (const auto id : ids) {
     std::unique_ptr<rocksdb::Iterator> it(
-        database_.db().NewIterator(rocksdb::ReadOptions(), database_.identity_edges()));
+        database_.db().NewIterator(read_options_, database_.identity_edges()));
     const auto prefix = storage::u64_be(id);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       auto edge = decode_edge(it->value().ToStringView());
@@ -109,7 +108,7 @@ Result<std::vector<Edge>> ProfileStore::edges(const Profile& profile) {
 
 Result<std::optional<Account>> ProfileStore::account(const std::string& group_id) {
   std::string value;
-  auto status = database_.db().Get(rocksdb::ReadOptions(), database_.accounts(),
+  auto status = database_.db().Get(read_options_, database_.accounts(),
                                    account_key(group_id), &value);
   if (status.IsNotFound()) return std::optional<Account>();
   if (!status.ok()) return storage::from_rocksdb(status, "reading an account");

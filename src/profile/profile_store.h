@@ -15,10 +15,15 @@
 namespace cdp::profile {
 
 // Read access to committed profile state, for the Profile API and tools. Sees what the processor
-// has committed, never a half-applied batch. Thread-safe (each call reads on its own).
+// has committed, never a half-applied batch. With a snapshot every call reads the same moment, so
+// the answers of one request agree (a profile and its timeline, even when a merge commits between
+// the reads). Thread-safe (each call reads on its own).
 class ProfileStore {
  public:
-  explicit ProfileStore(storage::Database& database) : database_(database) {}
+  explicit ProfileStore(storage::Database& database, const rocksdb::Snapshot* snapshot = nullptr)
+      : database_(database) {
+    read_options_.snapshot = snapshot;
+  }
 
   // The stored record of `id` (live or merged away), or nullopt.
   Result<std::optional<Profile>> get(ProfileId id);
@@ -58,6 +63,7 @@ class ProfileStore {
 
  private:
   storage::Database& database_;
+  rocksdb::ReadOptions read_options_;
 };
 
 }  // namespace cdp::profile

@@ -86,6 +86,7 @@ std::string_view edge_kind_name(EdgeKind kind) {
     case EdgeKind::kMerge: return "merge";
     case EdgeKind::kDrop: return "drop";
     case EdgeKind::kQuarantine: return "quarantine";
+    case EdgeKind::kUnmerge: return "unmerge";
   }
   return "unknown";
 }
@@ -125,7 +126,8 @@ Result<Edge> decode_edge(std::string_view json) {
   const auto* kind = doc.find("kind");
   const std::string_view name = kind != nullptr ? kind->text : "";
   for (auto candidate :
-       {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine}) {
+       {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine,
+        EdgeKind::kUnmerge}) {
     if (edge_kind_name(candidate) == name) edge.kind = candidate;
   }
   edge.seq = static_cast<uint64_t>(integer(doc.find("seq")));
@@ -139,6 +141,71 @@ Result<Edge> decode_edge(std::string_view json) {
   }
   if (const auto* rule = doc.find("rule"); rule != nullptr) edge.rule = std::string(rule->text);
   return edge;
+}
+
+std::string unmerge_key(uint64_t seq) {
+  std::string digits = std::to_string(seq);
+  return std::string(kUnmergePrefix) + std::string(20 - digits.size(), '0') + digits;
+}
+
+std::string encode_unmerge(const UnmergeRecord& record) {
+  JsonWriter out;
+  out.begin_object();
+  out.key("seq").number(static_cast<int64_t>(record.block.id));
+  out.key("profile").number(static_cast<int64_t>(record.profile));
+  out.key("identifier").string(record.identifier);
+  out.key("merged").number(static_cast<int64_t>(record.merged));
+  out.key("time").number(record.time_ms);
+  out.key("applied").boolean(record.applied);
+  out.key("active").boolean(record.active);
+  out.key("message").string(record.message);
+  out.key("sides").begin_array();
+  for (const auto& side : record.block.sides) {
+    out.begin_array();
+    for (const auto& id : side) out.string(id.display());
+    out.end_array();
+  }
+  out.end_array();
+  out.key("profiles").begin_array();
+  for (const auto id : record.profiles) out.number(static_cast<int64_t>(id));
+  out.end_array();
+  out.key("reallowed_seq").number(static_cast<int64_t>(record.reallowed_seq));
+  out.end_object();
+  return out.take();
+}
+
+Result<UnmergeRecord> decode_unmerge(std::string_view json) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse(json);
+  if (!root || !(*root)->is_object()) return Status::corruption("stored unmerge is not JSON");
+  const auto& doc = **root;
+  UnmergeRecord record;
+  record.block.id = static_cast<uint64_t>(integer(doc.find("seq")));
+  record.profile = static_cast<ProfileId>(integer(doc.find("profile")));
+  if (const auto* id = doc.find("identifier"); id != nullptr) record.identifier = id->text;
+  record.merged = static_cast<ProfileId>(integer(doc.find("merged")));
+  record.time_ms = integer(doc.find("time"));
+  const auto* applied = doc.find("applied");
+  record.applied = applied != nullptr && applied->boolean;
+  const auto* active = doc.find("active");
+  record.active = active != nullptr && active->boolean;
+  if (const auto* message = doc.find("message"); message != nullptr)
+    record.message = message->text;
+  if (const auto* sides = doc.find("sides"); sides != nullptr) {
+    for (size_t side = 0; side < 2 && side < sides->elements.size(); ++side) {
+      for (const auto* text : sides->elements[side]->elements) {
+        auto identifier = identity::parse_identifier(text->text);
+        if (!identifier) return Status::corruption("stored unmerge has a malformed identifier");
+        record.block.sides[side].push_back(std::move(*identifier));
+      }
+    }
+  }
+  if (const auto* profiles = doc.find("profiles"); profiles != nullptr) {
+    for (const auto* id : profiles->elements)
+      record.profiles.push_back(static_cast<ProfileId>(integer(id)));
+  }
+  record.reallowed_seq = static_cast<uint64_t>(integer(doc.find("reallowed_seq")));
+  return record;
 }
 
 std::string account_key(std::string_view group_id) {

@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "identity/resolver.h"
+#include "identity/unmerge_blocks.h"
 
 // Encodings of the processor's state records other than profiles (docs/formats/profiles.md).
 namespace cdp::profile {
@@ -38,7 +39,7 @@ struct TimelineKey {
 std::optional<TimelineKey> decode_timeline_key(std::string_view key);
 
 // Provenance of identity decisions (`identity_edges`): key profile | seq | index, value JSON.
-enum class EdgeKind { kLink, kMerge, kDrop, kQuarantine };
+enum class EdgeKind { kLink, kMerge, kDrop, kQuarantine, kUnmerge };
 std::string_view edge_kind_name(EdgeKind kind);
 struct Edge {
   EdgeKind kind = EdgeKind::kLink;
@@ -47,7 +48,8 @@ struct Edge {
   int64_t time_ms = 0;
   ProfileId profile = 0;  // the profile the edge belongs to
   // merge: the profile merged in; drop: the profile holding the identifier; quarantine: the
-  // profile whose event tipped it over (the edge itself is filed under the holder)
+  // profile whose event tipped it over (the edge itself is filed under the holder); unmerge: the
+  // profile that was split
   ProfileId other_profile = 0;
   std::vector<std::string> identifiers;  // type:value, the identifiers involved
   std::string rule;
@@ -55,6 +57,25 @@ struct Edge {
 std::string edge_key(ProfileId profile, uint64_t seq, uint16_t index);
 std::string encode_edge(const Edge& edge);
 Result<Edge> decode_edge(std::string_view json);
+
+// An unmerge and what it did (meta `unmerge/<seq, 20 digits>`), written when the processor
+// applies the unmerge entry of the raw log. While `active`, its block keeps the sides apart.
+inline constexpr std::string_view kUnmergePrefix = "unmerge/";
+struct UnmergeRecord {
+  identity::UnmergeBlock block;  // block.id: the seq of the unmerge entry
+  ProfileId profile = 0;         // the profile it split
+  std::string identifier;        // what was removed: an identifier (type:value) ...
+  ProfileId merged = 0;          // ... or a profile merged into `profile`
+  int64_t time_ms = 0;           // when it was requested
+  bool applied = false;          // false: refused, `message` says why
+  bool active = false;           // applied and not re-allowed since
+  std::string message;
+  std::vector<ProfileId> profiles;  // where the split profile's events went
+  uint64_t reallowed_seq = 0;       // the re-allow entry that lifted the block
+};
+std::string unmerge_key(uint64_t seq);
+std::string encode_unmerge(const UnmergeRecord& record);
+Result<UnmergeRecord> decode_unmerge(std::string_view json);
 
 // Accounts (`accounts`): "a" NUL groupId -> account JSON; "m" NUL groupId NUL profile -> "".
 std::string account_key(std::string_view group_id);

@@ -1,6 +1,6 @@
 #include "profile/state_transaction.h"
 
-#include "common/check.h"
+#include "common/log.h"
 #include "storage/big_endian.h"
 
 namespace cdp::profile {
@@ -28,7 +28,7 @@ StateTransaction::IdentifierEntry& StateTransaction::load_identifier(
 
 StateTransaction::CachedProfile* StateTransaction::load_profile(ProfileId id) {
   auto it = profiles_.find(id);
-  if (it != profiles_.end()) return &it->second;
+  if (it != profiles_.end()) return it->second.erased ? nullptr : &it->second;
   std::string value;
   auto status =
       database_.db().Get(rocksdb::ReadOptions(), database_.profiles(), storage::u64_be(id), &value);
@@ -50,10 +50,11 @@ ProfileId StateTransaction::live(ProfileId id) {
   // Merges always point at a live profile when written, but that one may be merged later.
   for (int hops = 0; hops < 1000 && id != 0; ++hops) {
     auto* cached = load_profile(id);
-    if (cached == nullptr || cached->profile.live()) return id;
+    if (cached == nullptr) return 0;
+    if (cached->profile.live()) return id;
     id = cached->profile.merged_into;
   }
-  return id;
+  return 0;
 }
 
 void StateTransaction::mark(IdentifierEntry& entry) {
@@ -70,8 +71,10 @@ void StateTransaction::mark(ProfileId id, CachedProfile& cached) {
 
 std::optional<ProfileId> StateTransaction::holder(const identity::Identifier& identifier) {
   auto& cached = load_identifier(identifier).second;
-  if (!cached.record) return std::nullopt;
-  return live(cached.record->profile);
+  if (!cached.record || cached.record->profile == 0) return std::nullopt;
+  const auto holder = live(cached.record->profile);
+  if (holder == 0) return std::nullopt;
+  return holder;
 }
 
 bool StateTransaction::is_quarantined(const identity::Identifier& identifier) {
@@ -92,17 +95,26 @@ IdentifierRecord* StateTransaction::identifier(const identity::Identifier& ident
   return &*entry.second.record;
 }
 
-IdentifierRecord& StateTransaction::put_identifier(const identity::Identifier& identifier,
-                                                   IdentifierRecord record) {
+IdentifierRecord& StateTransaction::link_identifier(const identity::Identifier& identifier,
+                                                    ProfileId profile) {
   auto& entry = load_identifier(identifier);
-  entry.second.record = std::move(record);
+  if (!entry.second.record) entry.second.record.emplace();
+  entry.second.record->profile = profile;
   mark(entry);
   return *entry.second.record;
 }
 
 Profile& StateTransaction::profile(ProfileId id) {
   auto* cached = load_profile(id);
-  CDP_CHECK(cached != nullptr);
+  if (cached == nullptr) {
+    if (status_.is_ok()) {
+      status_ = Status::corruption("profile " + profile_id_text(id) +
+                                   " is referenced by the identity index but has no record");
+    }
+    profile_scratch_ = Profile{};
+    profile_scratch_.id = id;
+    return profile_scratch_;
+  }
   mark(id, *cached);
   return cached->profile;
 }
@@ -111,8 +123,29 @@ Profile& StateTransaction::create_profile(ProfileId id) {
   auto& cached = profiles_[id];
   cached.profile = Profile{};
   cached.profile.id = id;
+  cached.erased = false;
   mark(id, cached);
   return cached.profile;
+}
+
+void StateTransaction::erase_profile(ProfileId id) {
+  auto& cached = profiles_[id];
+  cached.profile = Profile{};
+  cached.profile.id = id;
+  cached.erased = true;
+  mark(id, cached);
+}
+
+Status StateTransaction::load_blocks() {
+  blocks_.clear();
+  auto stored = database_.scan_meta(std::string(kUnmergePrefix));
+  if (!stored) return stored.status();
+  for (const auto& [key, value] : *stored) {
+    auto record = decode_unmerge(value);
+    if (!record) return record.status();
+    if (record->active) blocks_.add(record->block);
+  }
+  return Status::ok();
 }
 
 Account& StateTransaction::account(const std::string& group_id) {
@@ -157,6 +190,10 @@ void StateTransaction::committed() {
 
 void StateTransaction::forget() {
   batch_.Clear();
+  // Blocks added or lifted by the unwritten batch: back to what is stored.
+  if (auto loaded = load_blocks(); !loaded.is_ok()) {
+    log::error("unmerge_blocks_unreadable", {{"error", loaded.message()}});
+  }
   identifiers_.clear();
   profiles_.clear();
   accounts_.clear();
@@ -177,7 +214,12 @@ rocksdb::WriteBatch& StateTransaction::finish() {
     }
   }
   for (const auto id : dirty_profiles_) {
-    batch_.Put(database_.profiles(), storage::u64_be(id), encode_profile(profiles_.at(id).profile));
+    const auto& cached = profiles_.at(id);
+    if (cached.erased) {
+      batch_.Delete(database_.profiles(), storage::u64_be(id));
+    } else {
+      batch_.Put(database_.profiles(), storage::u64_be(id), encode_profile(cached.profile));
+    }
   }
   return batch_;
 }

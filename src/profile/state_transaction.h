@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "identity/resolver.h"
+#include "identity/unmerge_blocks.h"
 #include "profile/profile.h"
 #include "profile/state_records.h"
 #include "storage/database.h"
@@ -37,14 +38,26 @@ class StateTransaction final : public identity::IdentityState {
   std::optional<ProfileId> holder(const identity::Identifier& identifier) override;
   bool is_quarantined(const identity::Identifier& identifier) override;
   const identity::ProfileIdentity& identity_of(ProfileId profile) override;
+  const identity::UnmergeBlocks* unmerge_blocks() override { return &blocks_; }
+
+  // Reads the active unmerge blocks (meta unmerge/...). Called once after construction, and
+  // again by forget().
+  Status load_blocks();
+  // Activates or lifts a block; the caller writes or deletes its record in the same batch.
+  void add_block(const identity::UnmergeBlock& block) { blocks_.add(block); }
+  void remove_block(uint64_t id) { blocks_.remove(id); }
 
   // The identifier's record, or nullptr. The pointer stays valid until committed().
   IdentifierRecord* identifier(const identity::Identifier& identifier);
-  IdentifierRecord& put_identifier(const identity::Identifier& identifier, IdentifierRecord record);
-  // REQUIRES: the profile exists. Marks it changed; the reference stays valid until committed().
+  // Links `identifier` to `profile`, keeping what its record knew (quarantine, conflicts).
+  IdentifierRecord& link_identifier(const identity::Identifier& identifier, ProfileId profile);
+  // The profile, marked changed; the reference stays valid until committed(). A profile that does
+  // not exist is corrupt state: status() says so and a scratch profile is returned.
   Profile& profile(ProfileId id);
   Profile& create_profile(ProfileId id);
-  // Follows merged_into to the live profile.
+  // Deletes the profile record (an unmerge re-resolves its events into new ones).
+  void erase_profile(ProfileId id);
+  // Follows merged_into to the live profile; 0 when the chain ends at no profile.
   ProfileId live(ProfileId id);
 
   // The account of `group_id` (created empty when new), marked changed. Valid until committed().
@@ -72,6 +85,7 @@ class StateTransaction final : public identity::IdentityState {
   struct CachedProfile {
     Profile profile;
     bool dirty = false;
+    bool erased = false;
   };
   using IdentifierEntry = std::pair<const std::string, CachedIdentifier>;
   IdentifierEntry& load_identifier(const identity::Identifier& identifier);
@@ -88,6 +102,8 @@ class StateTransaction final : public identity::IdentityState {
   std::vector<ProfileId> dirty_profiles_;
   std::set<std::string> dirty_accounts_;
   identity::ProfileIdentity identity_scratch_;
+  Profile profile_scratch_;
+  identity::UnmergeBlocks blocks_;
   rocksdb::WriteBatch batch_;
   Status status_;
 };

@@ -240,7 +240,10 @@ void App::maintain() {
       lock.unlock();
       const int64_t cutoff =
           SystemClock::instance().now_ms() - config_.retention_days * 86400LL * 1000;
-      auto deleted = storage::delete_raw_log_before(*database_, cutoff);
+      // Events the processor has not applied yet stay, however old: deleting them would lose
+      // them from every profile.
+      auto deleted =
+          storage::delete_raw_log_before(*database_, cutoff, processor_->stats().cursor + 1);
       if (!deleted) {
         log::warn("retention_failed", {{"error", deleted.status().message()}});
       } else if (*deleted > 0) {

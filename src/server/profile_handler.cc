@@ -101,20 +101,22 @@ Response ProfileHandler::handle(const Request& request) {
   }
   std::string_view path = request.target();
   path = path.substr(0, path.find('?'));
-  if (path == kQuarantinePath) return quarantine(request);
+  rocksdb::ManagedSnapshot snapshot(&database_.db());
+  profile::ProfileStore store(database_, snapshot.snapshot());
+  if (path == kQuarantinePath) return quarantine(request, store);
   if (path.starts_with(kAccountsPrefix))
-    return account(request, path.substr(kAccountsPrefix.size()));
+    return account(request, store, path.substr(kAccountsPrefix.size()));
   auto rest = path.substr(kProfilesPrefix.size());
   std::string_view sub;
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     sub = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
   }
-  return profile(request, rest, sub);
+  return profile(request, store, rest, sub);
 }
 
-Response ProfileHandler::profile(const Request& request, std::string_view ref_text,
-                                 std::string_view sub) {
+Response ProfileHandler::profile(const Request& request, profile::ProfileStore& store,
+                                 std::string_view ref_text, std::string_view sub) {
   const unsigned version = request.version();
   if (!sub.empty() && sub != "traits" && sub != "identifiers" && sub != "events" &&
       sub != "merges") {
@@ -137,7 +139,7 @@ Response ProfileHandler::profile(const Request& request, std::string_view ref_te
                       "\"" + std::string(id_text) + "\" is not a profile id such as p_42");
   }
   if (direct) {
-    auto live = store_.live(*direct);
+    auto live = store.live(*direct);
     if (!live) return storage_error(version, live.status());
     if (live->has_value() && **live != *direct) {
       // A merged-away id: send clients to the survivor, keeping the sub-resource and query.
@@ -167,7 +169,7 @@ Response ProfileHandler::profile(const Request& request, std::string_view ref_te
           "\"" + identifier->value + "\" is not a usable " + identifier->type + " value");
     }
     identifier->value = std::move(*normalized);
-    auto found = store_.find(*identifier);
+    auto found = store.find(*identifier);
     if (!found) return storage_error(version, found.status());
     id = *found;
   }
@@ -177,14 +179,14 @@ Response ProfileHandler::profile(const Request& request, std::string_view ref_te
                           " (events are applied within moments of "
                           "arriving; check the identifier's type and spelling)");
   }
-  auto stored = store_.get(*id);
+  auto stored = store.get(*id);
   if (!stored) return storage_error(version, stored.status());
   if (!stored->has_value()) {
     return json_error(http::status::not_found, version, "profile_not_found",
                       "no profile " + profile::profile_id_text(*id));
   }
   const auto& profile = **stored;
-  if (sub == "events") return events(request, profile);
+  if (sub == "events") return events(request, store, profile);
 
   JsonWriter out;
   out.begin_object();
@@ -218,7 +220,7 @@ Response ProfileHandler::profile(const Request& request, std::string_view ref_te
     out.key("identifiers");
     write_identifiers(out, profile, true);
   } else {  // merges
-    auto edges = store_.edges(profile);
+    auto edges = store.edges(profile);
     if (!edges) return storage_error(version, edges.status());
     out.key("edges").begin_array();
     for (const auto& edge : *edges) {
@@ -243,7 +245,8 @@ Response ProfileHandler::profile(const Request& request, std::string_view ref_te
   return json_response(http::status::ok, version, out.take());
 }
 
-Response ProfileHandler::events(const Request& request, const profile::Profile& profile) {
+Response ProfileHandler::events(const Request& request, profile::ProfileStore& store,
+                                const profile::Profile& profile) {
   const unsigned version = request.version();
   const auto target = request.target();
   profile::ProfileStore::TimelineQuery query;
@@ -283,7 +286,7 @@ Response ProfileHandler::events(const Request& request, const profile::Profile& 
   if (const auto type = query_parameter(target, "type"); !type.empty())
     query.type = std::string(type);
 
-  auto entries = store_.timeline(profile, query);
+  auto entries = store.timeline(profile, query);
   if (!entries) return storage_error(version, entries.status());
   JsonWriter out;
   out.begin_object();
@@ -318,14 +321,15 @@ Response ProfileHandler::events(const Request& request, const profile::Profile& 
   return json_response(http::status::ok, version, out.take());
 }
 
-Response ProfileHandler::account(const Request& request, std::string_view group_id_text) {
+Response ProfileHandler::account(const Request& request, profile::ProfileStore& store,
+                                 std::string_view group_id_text) {
   const unsigned version = request.version();
   auto group_id = percent_decode(group_id_text);
   if (!group_id || group_id->empty()) {
     return json_error(http::status::bad_request, version, "invalid_group_id",
                       "the group id is empty or not valid percent-encoding");
   }
-  auto account = store_.account(*group_id);
+  auto account = store.account(*group_id);
   if (!account) return storage_error(version, account.status());
   if (!account->has_value()) {
     return json_error(http::status::not_found, version, "account_not_found",
@@ -342,8 +346,8 @@ Response ProfileHandler::account(const Request& request, std::string_view group_
   return json_response(http::status::ok, version, out.take());
 }
 
-Response ProfileHandler::quarantine(const Request& request) {
-  auto entries = store_.quarantined(1000);
+Response ProfileHandler::quarantine(const Request& request, profile::ProfileStore& store) {
+  auto entries = store.quarantined(1000);
   if (!entries) return storage_error(request.version(), entries.status());
   JsonWriter out;
   out.begin_object();
@@ -355,7 +359,7 @@ Response ProfileHandler::quarantine(const Request& request) {
     // The profile it was on then may have been merged since.
     std::string profile_text = entry.profile;
     if (auto id = profile::parse_profile_id(entry.profile)) {
-      if (auto live = store_.live(*id); live && live->has_value()) {
+      if (auto live = store.live(*id); live && live->has_value()) {
         profile_text = profile::profile_id_text(**live);
       }
     }

@@ -27,22 +27,24 @@ class ProfileHandler {
                  std::string phone_default_region)
       : tokens_(std::move(tokens)),
         database_(database),
-        store_(database),
         normalizer_(std::move(phone_default_region)) {}
 
   static bool handles(std::string_view path);
   Response handle(const Request& request);
 
  private:
-  Response profile(const Request& request, std::string_view ref, std::string_view sub);
-  Response events(const Request& request, const profile::Profile& profile);
-  Response account(const Request& request, std::string_view group_id);
-  Response quarantine(const Request& request);
+  // Each request reads through one store on one snapshot.
+  Response profile(const Request& request, profile::ProfileStore& store, std::string_view ref,
+                   std::string_view sub);
+  Response events(const Request& request, profile::ProfileStore& store,
+                  const profile::Profile& profile);
+  Response account(const Request& request, profile::ProfileStore& store,
+                   std::string_view group_id);
+  Response quarantine(const Request& request, profile::ProfileStore& store);
   bool authorized(const Request& request) const;
 
   std::vector<std::string> tokens_;
   storage::Database& database_;
-  profile::ProfileStore store_;
   identity::IdentifierNormalizer normalizer_;
 };
 

@@ -1,5 +1,6 @@
 #include "storage/raw_log_reader.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "storage/big_endian.h"
@@ -40,7 +41,8 @@ Result<std::pair<uint64_t, uint64_t>> RawLogReader::bounds() {
   return std::pair<uint64_t, uint64_t>{first, read_u64_be({it->key().data(), it->key().size()})};
 }
 
-Result<uint64_t> delete_raw_log_before(Database& database, int64_t cutoff_ms) {
+Result<uint64_t> delete_raw_log_before(Database& database, int64_t cutoff_ms,
+                                       uint64_t keep_from_seq) {
   RawLogReader reader(database);
   auto bounds = reader.bounds();
   if (!bounds) return bounds.status();
@@ -68,7 +70,8 @@ Result<uint64_t> delete_raw_log_before(Database& database, int64_t cutoff_ms) {
       high = mid;
     }
   }
-  if (low == first) return uint64_t{0};
+  low = std::min(low, keep_from_seq);
+  if (low <= first) return uint64_t{0};
   rocksdb::WriteOptions options;
   options.sync = true;
   auto status = database.db().DeleteRange(options, database.raw_log(), u64_be(first), u64_be(low));

@@ -29,7 +29,9 @@ class RawLogReader {
 
 // Deletes raw log records received before `cutoff_ms`. Records are in receivedAt order except for
 // clock steps, so this finds the first record at or after the cutoff by binary search over seq.
-// Returns the number of records deleted.
-Result<uint64_t> delete_raw_log_before(Database& database, int64_t cutoff_ms);
+// Never deletes `keep_from_seq` or later: records a consumer (the processor) has not applied yet
+// are kept whatever their age. Returns the number of records deleted.
+Result<uint64_t> delete_raw_log_before(Database& database, int64_t cutoff_ms,
+                                       uint64_t keep_from_seq = UINT64_MAX);
 
 }  // namespace cdp::storage

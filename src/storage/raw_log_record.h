@@ -7,6 +7,11 @@
 
 namespace cdp::storage {
 
+// The source of entries the server appends itself (identity commands such as an unmerge), so that
+// they take their place in the log's order. Source names cannot contain ':', so no configured
+// source can send as it. Consumers of events skip it.
+inline constexpr std::string_view kAdminSource = "cdp:admin";
+
 // One entry of the raw log: an accepted, normalised event. See docs/formats/raw-log.md.
 struct RawLogRecord {
   uint64_t seq = 0;

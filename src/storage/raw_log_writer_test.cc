@@ -458,9 +458,14 @@ TEST_F(RawLogWriterTest, DeleteRawLogBeforeDeletesExactlyTheRecordsOlderThanTheC
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(*again, 0u);
 
+  auto kept = delete_raw_log_before(*database_, 4000, /*keep_from_seq=*/4);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(*kept, 1u) << "records from keep_from_seq on stay, however old";
+  EXPECT_THAT(seqs_of(read_all(*database_)), ElementsAre(4, 5, 6));
+
   auto two_more = delete_raw_log_before(*database_, 4000);
   ASSERT_TRUE(two_more.has_value());
-  EXPECT_EQ(*two_more, 2u);
+  EXPECT_EQ(*two_more, 1u);
   const auto records = read_all(*database_);
   EXPECT_THAT(seqs_of(records), ElementsAre(5, 6));
   EXPECT_EQ(records[0].received_at_ms, 4000);
