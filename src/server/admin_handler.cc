@@ -1,7 +1,5 @@
 #include "server/admin_handler.h"
 
-#include <openssl/crypto.h>
-
 #include <charconv>
 
 #include "common/json_writer.h"
@@ -62,13 +60,7 @@ std::string_view query_parameter(std::string_view target, std::string_view name)
 }
 
 Response AdminHandler::handle(const Request& request) {
-  const std::string_view authorization = request[http::field::authorization];
-  const std::string_view expected_prefix = "Bearer ";
-  const bool authorized = authorization.size() == expected_prefix.size() + admin_token_.size() &&
-                          authorization.starts_with(expected_prefix) &&
-                          CRYPTO_memcmp(authorization.data() + expected_prefix.size(),
-                                        admin_token_.data(), admin_token_.size()) == 0;
-  if (!authorized) {
+  if (!has_bearer_token(request, {admin_token_})) {
     return json_error(
         http::status::unauthorized, request.version(), "invalid_admin_token",
         "the admin API needs \"Authorization: Bearer <admin token>\" (see the server's "

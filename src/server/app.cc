@@ -19,6 +19,8 @@ std::string_view route_label(std::string_view target) {
   if (target.starts_with("/v1/projects/")) return "settings";
   if (TrackingHandler::handles(target)) return "tracking";
   if (AdminHandler::handles(target)) return "admin";
+  if (IdentityHandler::handles(target)) return "identity";
+  if (ProfileHandler::handles(target)) return "profiles";
   if (target == "/healthz") return "healthz";
   if (target == "/metrics") return "metrics";
   return "other";
@@ -97,8 +99,11 @@ Result<std::unique_ptr<App>> App::start(Config config) {
                                                      app->metrics_, SystemClock::instance());
   app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
   app->profiles_ =
-      std::make_unique<ProfileHandler>(std::vector<std::string>{app->admin_token_, cfg.read_token},
+      std::make_unique<ProfileHandler>(app->admin_token_, cfg.read_token,
                                        *app->database_, cfg.identity.phone_default_region);
+  app->identity_ = std::make_unique<IdentityHandler>(
+      IdentityHandler::Deps{app->admin_token_, *app->database_, *app->writer_, *app->processor_,
+                            cfg.identity.phone_default_region, SystemClock::instance()});
   app->register_gauges();
 
   HttpServer::Options http_options;
@@ -212,6 +217,7 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
   if (TrackingHandler::handles(path))
     return tracking_->handle(std::move(request), info, std::move(counted));
   if (AdminHandler::handles(path)) return counted(admin_->handle(request));
+  if (IdentityHandler::handles(path)) return identity_->handle(request, std::move(counted));
   if (ProfileHandler::handles(path)) return counted(profiles_->handle(request));
   if (path == "/healthz" && request.method() == http::verb::get) {
     const bool writable = writer_->stats().storage_available;

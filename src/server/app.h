@@ -12,6 +12,7 @@
 #include "server/admin_handler.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/identity_handler.h"
 #include "server/profile_handler.h"
 #include "server/tracking_handler.h"
 #include "storage/database.h"
@@ -50,6 +51,7 @@ class App {
   std::unique_ptr<TrackingHandler> tracking_;
   std::unique_ptr<AdminHandler> admin_;
   std::unique_ptr<ProfileHandler> profiles_;
+  std::unique_ptr<IdentityHandler> identity_;
   std::unique_ptr<HttpServer> http_;
 
   std::mutex maintenance_mutex_;

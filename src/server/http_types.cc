@@ -1,5 +1,7 @@
 #include "server/http_types.h"
 
+#include <openssl/crypto.h>
+
 #include "common/json_writer.h"
 
 namespace cdp::server {
@@ -19,6 +21,22 @@ Response json_error(http::status status, unsigned version, std::string_view code
   out.key("code").string(code).key("message").string(message);
   out.end_object().end_object();
   return json_response(status, version, out.take());
+}
+
+bool has_bearer_token(const Request& request, std::initializer_list<std::string_view> tokens) {
+  const std::string_view authorization = request[http::field::authorization];
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (!authorization.starts_with(kPrefix)) return false;
+  const auto token = authorization.substr(kPrefix.size());
+  bool match = false;
+  for (const auto expected : tokens) {
+    // Every token is compared, so the time taken does not say which one matched.
+    if (!expected.empty() && token.size() == expected.size() &&
+        CRYPTO_memcmp(token.data(), expected.data(), expected.size()) == 0) {
+      match = true;
+    }
+  }
+  return match;
 }
 
 }  // namespace cdp::server

@@ -24,4 +24,8 @@ Response json_error(http::status status, unsigned version, std::string_view code
                     std::string_view message);
 Response json_response(http::status status, unsigned version, std::string body);
 
+// True when the request carries "Authorization: Bearer <t>" for one of the non-empty `tokens`
+// (compared in constant time).
+bool has_bearer_token(const Request& request, std::initializer_list<std::string_view> tokens);
+
 }  // namespace cdp::server

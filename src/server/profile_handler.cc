@@ -1,7 +1,5 @@
 #include "server/profile_handler.h"
 
-#include <openssl/crypto.h>
-
 #include <charconv>
 
 #include "common/json_writer.h"
@@ -73,24 +71,9 @@ bool ProfileHandler::handles(std::string_view path) {
          path == kQuarantinePath;
 }
 
-bool ProfileHandler::authorized(const Request& request) const {
-  const std::string_view authorization = request[http::field::authorization];
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (!authorization.starts_with(kPrefix)) return false;
-  const auto token = authorization.substr(kPrefix.size());
-  bool match = false;
-  for (const auto& expected : tokens_) {
-    if (!expected.empty() && token.size() == expected.size() &&
-        CRYPTO_memcmp(token.data(), expected.data(), expected.size()) == 0) {
-      match = true;
-    }
-  }
-  return match;
-}
-
 Response ProfileHandler::handle(const Request& request) {
   const unsigned version = request.version();
-  if (!authorized(request)) {
+  if (!has_bearer_token(request, {admin_token_, read_token_})) {
     return json_error(http::status::unauthorized, version, "invalid_token",
                       "the Profile API needs \"Authorization: Bearer <read or admin token>\" "
                       "(see [server] read_token; write keys cannot read profiles)");

@@ -23,9 +23,10 @@ namespace cdp::server {
 // Thread-safe (reads committed state only).
 class ProfileHandler {
  public:
-  ProfileHandler(std::vector<std::string> tokens, storage::Database& database,
+  ProfileHandler(std::string admin_token, std::string read_token, storage::Database& database,
                  std::string phone_default_region)
-      : tokens_(std::move(tokens)),
+      : admin_token_(std::move(admin_token)),
+        read_token_(std::move(read_token)),
         database_(database),
         normalizer_(std::move(phone_default_region)) {}
 
@@ -41,9 +42,9 @@ class ProfileHandler {
   Response account(const Request& request, profile::ProfileStore& store,
                    std::string_view group_id);
   Response quarantine(const Request& request, profile::ProfileStore& store);
-  bool authorized(const Request& request) const;
 
-  std::vector<std::string> tokens_;
+  std::string admin_token_;
+  std::string read_token_;
   storage::Database& database_;
   identity::IdentifierNormalizer normalizer_;
 };

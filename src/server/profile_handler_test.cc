@@ -152,6 +152,51 @@ TEST_F(ProfileApiTest, AMergedAwayIdRedirectsToTheSurvivorAndMergesSayWhy) {
   EXPECT_THAT(merges.body(), HasSubstr(R"("other_profile":")" + loser + "\""));
 }
 
+TEST_F(ProfileApiTest, UnmergeSplitsAMergeAndReallowingLiftsTheBlock) {
+  send("/v1/identify", R"({"userId":"u1","traits":{"email":"a@x.org"}})");
+  read_when("/v1/profiles/user_id:u1",
+            [](const auto& r) { return r.result() == http::status::ok; });
+  send("/v1/page", R"({"anonymousId":"browser-1"})");
+  const auto loser = field(read_when("/v1/profiles/anonymous_id:browser-1",
+                                     [](const auto& r) { return r.result() == http::status::ok; }),
+                           "id");
+  send("/v1/identify", R"({"anonymousId":"browser-1","traits":{"email":"a@x.org"}})");
+  const auto id = field(read_when("/v1/profiles/anonymous_id:browser-1",
+                                  [&](const auto& r) { return field(r, "id") != loser; }),
+                        "id");
+  const TestHttpClient::Headers admin{{"Authorization", "Bearer " + app_->admin_token()}};
+  const std::string path = "/v1/profiles/" + id + "/unmerge";
+  const std::string body = R"({"merged":")" + loser + R"("})";
+
+  auto reader = client_->post(path, body, {{"Authorization", "Bearer read-secret"}});
+  EXPECT_EQ(reader->result(), http::status::unauthorized) << "a read token cannot unmerge";
+  auto bad = client_->post(path, R"({"merged":"p_1","identifier":"email:a@x.org"})", admin);
+  EXPECT_EQ(bad->result(), http::status::bad_request);
+  EXPECT_THAT(bad->body(), HasSubstr("exactly one"));
+
+  auto split = client_->post(path, body, admin);
+  ASSERT_EQ(split->result(), http::status::ok) << split->body();
+  EXPECT_EQ(field(*split, "status"), "active");
+  EXPECT_EQ(field(*split, "profiles"), R"([")" + id + R"(",")" + loser + R"("])");
+  EXPECT_EQ(field(*split, "sides"), R"([["anonymous_id:browser-1"],["user_id:u1","email:a@x.org"]])");
+  EXPECT_EQ(field(read("/v1/profiles/anonymous_id:browser-1"), "id"), loser)
+      << "the answer comes once the split is visible";
+  EXPECT_THAT(read("/v1/profiles/" + id + "/merges").body(), HasSubstr(R"("kind":"unmerge")"));
+  auto again = client_->post(path, body, admin);
+  EXPECT_EQ(again->result(), http::status::conflict);
+  EXPECT_THAT(again->body(), HasSubstr("was not merged into"));
+
+  const auto unmerge = field(*split, "id");
+  auto listed = client_->get("/v1/identity/unmerges", admin);
+  EXPECT_THAT(listed->body(), HasSubstr(R"({"unmerges":[{"id":)" + unmerge));
+  auto lifted = client_->request(http::verb::delete_, "/v1/identity/unmerges/" + unmerge, {}, admin);
+  ASSERT_EQ(lifted->result(), http::status::ok) << lifted->body();
+  EXPECT_EQ(field(*lifted, "status"), "reallowed");
+  auto twice = client_->request(http::verb::delete_, "/v1/identity/unmerges/" + unmerge, {}, admin);
+  EXPECT_EQ(twice->result(), http::status::conflict);
+  EXPECT_EQ(client_->get("/v1/identity/unmerges/999", admin)->result(), http::status::not_found);
+}
+
 TEST_F(ProfileApiTest, EventsComeNewestFirstInPages) {
   for (int i = 0; i < 5; ++i) {
     send("/v1/track", R"({"userId":"pager","event":"E)" + std::to_string(i) +
