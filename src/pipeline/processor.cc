@@ -11,10 +11,6 @@
 namespace cdp::pipeline {
 namespace {
 
-constexpr const char* kCursorKey = "processor/cursor";
-constexpr const char* kLastProfileKey = "profile/last_id";
-constexpr const char* kRulesKey = "processor/rules";
-
 Result<uint64_t> read_counter(storage::Database& database, const std::string& key) {
   auto stored = database.get_meta(key);
   if (!stored) return stored.status();
@@ -35,13 +31,21 @@ Result<std::unique_ptr<Processor>> Processor::open(
   if (!cursor) return cursor.status();
   auto last_profile = read_counter(database, kLastProfileKey);
   if (!last_profile) return last_profile.status();
+  auto rebuilding = database.get_meta(kRebuildKey);
+  if (!rebuilding) return rebuilding.status();
+  if (rebuilding->has_value()) {
+    return Status::failed_precondition(
+        "the profiles in '" + database.path() +
+        "' were being rebuilt when `cdp identity apply` stopped; run it again to finish");
+  }
   auto stored_rules = database.get_meta(kRulesKey);
   if (!stored_rules) return stored_rules.status();
   if (stored_rules->has_value() && **stored_rules != rules->fingerprint() && *cursor > 0) {
     log::warn("identity_rules_changed",
               {{"message",
                 "the identity rules differ from those the profiles were built with; new events "
-                "use the new rules, existing profiles keep their merges until rebuilt"}});
+                "use the new rules, existing profiles keep their merges. See what the new rules "
+                "change with `cdp identity plan`, rebuild with `cdp identity apply`"}});
   }
   std::unique_ptr<Processor> processor(
       new Processor(database, std::move(rules), options, *cursor, *last_profile));
@@ -56,7 +60,7 @@ Processor::Processor(storage::Database& database,
       rules_(rules),
       options_(options),
       builder_(rules, last_profile_id),
-      state_(database),
+      state_(database, options.log),
       cursor_(cursor),
       profiles_(last_profile_id) {
   if (options_.metrics != nullptr) {
@@ -136,17 +140,18 @@ Processor::Stats Processor::stats() const {
                profiles_.load()};
 }
 
-Status Processor::process_available() {
+Status Processor::process_available(const std::function<void(const Stats&)>& progress) {
   while (true) {
     auto applied = process_batch();
     if (!applied) return applied.status();
     if (*applied == 0) return Status::ok();
+    if (progress) progress(stats());
   }
 }
 
 Result<size_t> Processor::process_batch() {
   auto& txn = state_;
-  storage::RawLogReader reader(database_);
+  storage::RawLogReader reader(options_.log != nullptr ? *options_.log : database_);
   const uint64_t from = cursor_.load() + 1;
   uint64_t last_seq = 0;
   int64_t last_received_at = 0;

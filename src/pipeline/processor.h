@@ -20,6 +20,12 @@
 
 namespace cdp::pipeline {
 
+// The processor's meta keys (docs/formats/profiles.md).
+inline constexpr const char* kCursorKey = "processor/cursor";      // u64 BE: last applied seq
+inline constexpr const char* kLastProfileKey = "profile/last_id";  // u64 BE
+inline constexpr const char* kRulesKey = "processor/rules";        // fingerprint of the rules
+inline constexpr const char* kRebuildKey = "processor/rebuild";    // present while rebuilding
+
 // The one ordered consumer of the raw log: applies each event to profile state exactly once.
 // Every batch of events is written together with the cursor (the last applied seq) in one
 // RocksDB WriteBatch, so after a crash processing resumes at the cursor and nothing is applied
@@ -34,6 +40,9 @@ class Processor {
     size_t max_batch_events = 1000;  // events per WriteBatch
     MetricsRegistry* metrics = nullptr;
     const Clock* clock = &SystemClock::instance();
+    // Where the raw log is read (default: the database the state is written to). A rules plan
+    // builds scratch state from the live directory's log.
+    storage::Database* log = nullptr;
   };
 
   struct Stats {
@@ -44,7 +53,8 @@ class Processor {
   };
 
   // Reads the cursor and the last profile id. Warns when the stored rules fingerprint differs
-  // from `rules` (state built under other rules; see docs/identity.md).
+  // from `rules` (state built under other rules; see docs/identity.md). Refuses state that an
+  // interrupted rebuild left half-deleted.
   static Result<std::unique_ptr<Processor>> open(
       storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
       Options options);
@@ -59,8 +69,9 @@ class Processor {
   // `done(false)` at `deadline` (or stop()) if it is not yet. `done` must not block.
   void when_applied(uint64_t seq, std::chrono::steady_clock::time_point deadline,
                     std::function<void(bool applied)> done);
-  // Applies everything in the log now, on the calling thread. REQUIRES: not start()ed.
-  Status process_available();
+  // Applies everything in the log now, on the calling thread, calling `progress` after each
+  // batch. REQUIRES: not start()ed.
+  Status process_available(const std::function<void(const Stats&)>& progress = nullptr);
 
   Stats stats() const;
 

@@ -44,22 +44,6 @@ class UnmergeTest : public internal::ProcessorFixture {
     return timeline ? timeline->size() : 0;
   }
 
-  // Every key and value of the profile state (and the unmerge records).
-  static std::map<std::string, std::string> dump(storage::Database& database) {
-    std::map<std::string, std::string> out;
-    for (auto* family : {database.identifiers(), database.profiles(), database.profile_events(),
-                         database.identity_edges(), database.accounts()}) {
-      std::unique_ptr<rocksdb::Iterator> it(
-          database.db().NewIterator(rocksdb::ReadOptions(), family));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        out[family->GetName() + "/" + it->key().ToString()] = it->value().ToString();
-      }
-    }
-    auto meta = database.scan_meta(std::string(profile::kUnmergePrefix));
-    for (const auto& [key, value] : *meta) out[key] = value;
-    return out;
-  }
-
   // Applies this test's raw log to a fresh data directory and dumps the state it builds.
   std::map<std::string, std::string> replay() {
     storage::Database::Options options;
@@ -78,7 +62,7 @@ class UnmergeTest : public internal::ProcessorFixture {
         **replica, *identity::CompiledRules::compile(identity::IdentityRules::defaults()), {});
     EXPECT_TRUE(processor.has_value());
     EXPECT_TRUE((*processor)->process_available().is_ok());
-    return dump(**replica);
+    return internal::dump_state(**replica);
   }
 
   // Jane (anonymous a1, then her email) and a second browser a2 that later gives the same email:
@@ -167,7 +151,7 @@ TEST_F(UnmergeTest, RemovingAnIdentifierUnlinksItFromTheProfile) {
 
 TEST_F(UnmergeTest, ImpossibleRequestsAreRecordedAsRefusedAndChangeNothing) {
   merge_two_browsers();
-  const auto before = dump(*database_);
+  const auto before = internal::dump_state(*database_);
   const auto unknown = command(R"({"type":"unmerge","profile":"p_9","merged":"p_2"})");
   const auto not_merged = command(R"({"type":"unmerge","profile":"p_1","merged":"p_7"})");
   const auto not_held = command(R"({"type":"unmerge","profile":"p_1","identifier":"email:x@y"})");
@@ -176,7 +160,7 @@ TEST_F(UnmergeTest, ImpossibleRequestsAreRecordedAsRefusedAndChangeNothing) {
   EXPECT_THAT(outcome(not_merged).message, HasSubstr("p_7 was not merged into p_1"));
   EXPECT_THAT(outcome(not_held).message, HasSubstr("p_1 does not hold email:x@y"));
   for (auto seq : {unknown, not_merged, not_held}) EXPECT_FALSE(outcome(seq).applied);
-  auto after = dump(*database_);
+  auto after = internal::dump_state(*database_);
   for (auto seq : {unknown, not_merged, not_held}) after.erase(profile::unmerge_key(seq));
   EXPECT_EQ(after, before);
 }
@@ -190,7 +174,7 @@ TEST_F(UnmergeTest, StateAfterUnmergesIsAPureFunctionOfTheLog) {
   append(R"({"type":"identify","userId":"u1","anonymousId":"a9"})");
   process();
   reopen();  // a restart between the commands and the comparison changes nothing either
-  EXPECT_EQ(dump(*database_), replay());
+  EXPECT_EQ(internal::dump_state(*database_), replay());
 }
 
 }  // namespace

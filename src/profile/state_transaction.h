@@ -32,7 +32,9 @@ namespace cdp::profile {
 // only writer of this state, so records kept between batches stay true.
 class StateTransaction final : public identity::IdentityState {
  public:
-  explicit StateTransaction(storage::Database& database) : database_(database) {}
+  // `log`: where the raw log is read when it is not in `database` (a plan's scratch state).
+  explicit StateTransaction(storage::Database& database, storage::Database* log = nullptr)
+      : database_(database), log_(log != nullptr ? *log : database) {}
 
   // IdentityState
   std::optional<ProfileId> holder(const identity::Identifier& identifier) override;
@@ -64,6 +66,7 @@ class StateTransaction final : public identity::IdentityState {
   Account& account(const std::string& group_id);
 
   storage::Database& database() { return database_; }
+  storage::Database& log_database() { return log_; }
   // Append-only records, written as they are.
   rocksdb::WriteBatch& batch() { return batch_; }
 
@@ -94,6 +97,7 @@ class StateTransaction final : public identity::IdentityState {
   void mark(ProfileId id, CachedProfile& cached);
 
   storage::Database& database_;
+  storage::Database& log_;
   std::unordered_map<std::string, CachedIdentifier> identifiers_;
   std::unordered_map<ProfileId, CachedProfile> profiles_;
   std::unordered_map<std::string, Account> accounts_;

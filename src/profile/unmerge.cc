@@ -152,8 +152,9 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
       const auto decoded = decode_timeline_key(key);
       if (!decoded) return Status::corruption("malformed timeline key");
       std::string value;
-      auto status = database.db().Get(rocksdb::ReadOptions(), database.raw_log(),
-                                      storage::u64_be(decoded->seq), &value);
+      auto& log = txn.log_database();
+      auto status = log.db().Get(rocksdb::ReadOptions(), log.raw_log(),
+                                 storage::u64_be(decoded->seq), &value);
       if (status.IsNotFound()) {
         return refuse("event " + std::to_string(decoded->seq) + " of " + profile_id_text(live) +
                       " is no longer in the raw log (retention); a profile can be split only "

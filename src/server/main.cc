@@ -7,6 +7,7 @@
 #include "server/app.h"
 #include "server/config.h"
 #include "server/events_command.h"
+#include "server/identity_command.h"
 
 namespace {
 
@@ -111,11 +112,29 @@ int main(int argc, char** argv) {
                              "Last sequence number (default: the end)");
   export_command->add_option("--out", read_options.out_path, "Output file (default stdout)");
 
+  cdp::server::IdentityCommandOptions identity_options;
+  auto* identity = cli.add_subcommand("identity", "Change the identity rules of existing profiles");
+  identity->require_subcommand(1);
+  auto* plan = identity->add_subcommand(
+      "plan", "Dry run: what the rules in --config would merge and split (server may run)");
+  auto* apply = identity->add_subcommand(
+      "apply", "Rebuild every profile under the rules in --config (stop the server first)");
+  for (auto* command : {plan, apply}) {
+    command->add_option("--config", identity_options.config_path, "TOML settings file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    command->add_option("--data", identity_options.data_dir,
+                        "Data directory (default: the config's)");
+  }
+  plan->add_flag("--json", identity_options.json, "Print the plan as JSON");
+
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
 
   CLI11_PARSE(cli, argc, argv);
   if (serve_command->parsed()) return serve(config_path, data, listen, admin_token, demo);
   if (tail->parsed()) return cdp::server::run_events_tail(read_options);
   if (export_command->parsed()) return cdp::server::run_events_export(read_options);
+  if (plan->parsed()) return cdp::server::run_identity_plan(identity_options);
+  if (apply->parsed()) return cdp::server::run_identity_apply(identity_options);
   return 0;
 }

@@ -1,14 +1,12 @@
 // The admin API (sources, raw events) and the `cdp events tail|export` commands of a real `cdp`.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { ADMIN_TOKEN, CDP_BIN, basicAuth, startServer } from './lib/server.mjs';
+import { ADMIN_TOKEN, CDP_BIN, basicAuth, cdp, startServer } from './lib/server.mjs';
 
-const run = promisify(execFile);
 const CONFIG_KEY = 'wk_config';
 
 async function admin(server, method, urlPath, body, token = ADMIN_TOKEN) {
@@ -37,17 +35,6 @@ async function track(server, writeKey, messageId) {
     body: JSON.stringify({ userId: 'user-1', event: 'Clicked', messageId }),
   });
   return { status: response.status, json: await response.json() };
-}
-
-// Runs `cdp ...args`; resolves with {code, stdout, stderr} whatever the exit code.
-async function cdp(...args) {
-  try {
-    const { stdout, stderr } = await run(CDP_BIN, args, { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    if (typeof error.code !== 'number') throw error;
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
 }
 
 async function adminEventsText(server, query = 'from=1&limit=10000') {

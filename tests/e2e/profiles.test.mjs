@@ -1,9 +1,12 @@
 // Events sent with the official Segment Node.js SDK become the expected profiles, read back through
-// the Profile API; a server killed while it applies events ends with the same profiles.
+// the Profile API; a server killed while it applies events ends with the same profiles; a change
+// of identity rules is planned and applied with `cdp identity plan|apply`.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Analytics } from '@segment/analytics-node';
-import { startServer, basicAuth } from './lib/server.mjs';
+import { cdp, startServer, basicAuth } from './lib/server.mjs';
 
 const WRITE_KEY = 'wk_profiles';
 const READ_TOKEN = 'read-token-for-tests';
@@ -135,6 +138,69 @@ describe('processor crash and restart', () => {
       const metrics = await server.metrics();
       assert.match(metrics, /cdp_processor_lag_events 0/);
       console.log(`killed ${killedBehind} of 3 times while the processor was behind`);
+    } finally {
+      await server.stop();
+      server.cleanup();
+    }
+  });
+});
+
+describe('identity rule change: dry run while serving, apply by replay', () => {
+  it('plans the merges and splits, then rebuilds the profiles under the new rules', async () => {
+    const server = await startServer({
+      sources: [{ name: 'backend', writeKey: WRITE_KEY }],
+      server: { read_token: READ_TOKEN },
+    });
+    try {
+      const send = (body) => fetch(`${server.url}/v1/identify`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: basicAuth(WRITE_KEY) },
+        body: JSON.stringify(body),
+      });
+      // Two browsers sharing an email merge under the defaults; two user ids sharing one do not.
+      for (const body of [
+        { anonymousId: 'a1', traits: { email: 'jane@example.com' } },
+        { anonymousId: 'a2', traits: { name: 'second browser' } },
+        { anonymousId: 'a2', traits: { email: 'jane@example.com' } },
+        { userId: 'u1', traits: { email: 'family@example.com' } },
+        { userId: 'u2', traits: { email: 'family@example.com' } },
+      ]) {
+        assert.equal((await send(body)).status, 200);
+      }
+      const id = async (ref) => (await profileApi(server, `/v1/profiles/${ref}`)).body.id;
+      await eventually(server, '/v1/profiles/user_id:u2', (answer) => answer.status === 200);
+      await eventually(server, '/v1/profiles/anonymous_id:a2',
+        (answer) => answer.status === 200 && answer.body.identifiers.length === 3);
+      assert.notEqual(await id('user_id:u1'), await id('user_id:u2'));
+
+      const newConfig = path.join(server.dir, 'new-rules.toml');
+      writeFileSync(newConfig, readFileSync(server.configFile, 'utf8') +
+        '[identity.types.anonymous_id]\nlimit = 1\n[identity.types.user_id]\nlimit = 2\n');
+      const plan = await cdp('identity', 'plan', '--config', newConfig, '--json');
+      assert.equal(plan.code, 0, plan.stderr);
+      const report = JSON.parse(plan.stdout);
+      assert.equal(report.rules_changed, true);
+      assert.equal(report.events, 5);
+      assert.equal(report.merges, 1);
+      assert.deepEqual(report.merge_examples[0].identifiers,
+        ['email:family@example.com', 'user_id:u1', 'user_id:u2']);
+      assert.equal(report.splits, 1);
+      assert.equal(report.split_examples[0].after_count, 2);
+
+      const busy = await cdp('identity', 'apply', '--config', newConfig);
+      assert.equal(busy.code, 1, 'apply refuses a directory a server is using');
+      assert.match(busy.stderr, /stop `cdp serve` first/);
+
+      await server.stop();
+      const applied = await cdp('identity', 'apply', '--config', newConfig);
+      assert.equal(applied.code, 0, applied.stderr);
+      server.configFile = newConfig;
+      await server.start();
+      assert.equal(await id('user_id:u1'), await id('user_id:u2'), 'user_id limit 2 merges them');
+      assert.notEqual(await id('anonymous_id:a1'), await id('anonymous_id:a2'),
+        'anonymous_id limit 1 splits the browsers');
+      const again = await cdp('identity', 'plan', '--config', newConfig, '--json');
+      assert.equal(JSON.parse(again.stdout).rules_changed, false);
     } finally {
       await server.stop();
       server.cleanup();

@@ -2,16 +2,34 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
 #include "pipeline/processor.h"
 #include "profile/profile_store.h"
+#include "profile/state_records.h"
 #include "storage/big_endian.h"
 #include "storage/internal/temp_dir.h"
 #include "storage/raw_log_record.h"
 
 namespace cdp::pipeline::internal {
+
+// Every key and value of the profile state (and the unmerge records), to compare two databases.
+inline std::map<std::string, std::string> dump_state(storage::Database& database) {
+  std::map<std::string, std::string> out;
+  for (auto* family : {database.identifiers(), database.profiles(), database.profile_events(),
+                       database.identity_edges(), database.accounts()}) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        database.db().NewIterator(rocksdb::ReadOptions(), family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out[family->GetName() + "/" + it->key().ToString()] = it->value().ToString();
+    }
+  }
+  auto meta = database.scan_meta(std::string(profile::kUnmergePrefix));
+  for (const auto& [key, value] : *meta) out[key] = value;
+  return out;
+}
 
 // A data directory with a raw log the test appends to and a processor over it. For tests.
 class ProcessorFixture : public ::testing::Test {

@@ -6,12 +6,13 @@
 //   await server.stop();
 //
 // The binary comes from $CDP_BIN (ctest sets it) or build/debug/src/server/cdp.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CDP_BIN = process.env.CDP_BIN ?? path.resolve(here, '../../../build/debug/src/server/cdp');
@@ -137,4 +138,15 @@ export async function startServer(options = {}) {
 
 export function basicAuth(writeKey) {
   return 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64');
+}
+
+// Runs `cdp ...args`; resolves with {code, stdout, stderr} whatever the exit code.
+export async function cdp(...args) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(CDP_BIN, args, { maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    if (typeof error.code !== 'number') throw error;
+    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
+  }
 }
