@@ -49,6 +49,43 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  auto byte = [&](size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0; };
+  auto continuation = [&](size_t i) { return (byte(i) & 0xC0) == 0x80; };
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = byte(i);
+    const unsigned char next = byte(i + 1);
+    size_t length = 0;
+    if (c < 0x80) {
+      length = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = continuation(i + 1) ? 2 : 0;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      // No overlong forms (E0 needs A0..BF) and no surrogates (ED needs 80..9F).
+      const bool second = c == 0xE0 ? (next >= 0xA0 && next <= 0xBF)
+                          : c == 0xED ? (next >= 0x80 && next <= 0x9F)
+                                      : continuation(i + 1);
+      length = second && continuation(i + 2) ? 3 : 0;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      // No overlong forms (F0 needs 90..BF) and nothing past U+10FFFF (F4 needs 80..8F).
+      const bool second = c == 0xF0 ? (next >= 0x90 && next <= 0xBF)
+                          : c == 0xF4 ? (next >= 0x80 && next <= 0x8F)
+                                      : continuation(i + 1);
+      length = second && continuation(i + 2) && continuation(i + 3) ? 4 : 0;
+    }
+    if (length == 0) {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 void JsonWriter::before_value() {
   if (need_comma_) out_.push_back(',');
   need_comma_ = true;

@@ -10,6 +10,10 @@ namespace cdp {
 // REQUIRES: `text` is valid UTF-8 (it is passed through unchanged apart from escapes).
 void append_json_string(std::string& out, std::string_view text);
 
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD: for echoing
+// untrusted input (a bad path, a value) into a JSON message.
+std::string to_valid_utf8(std::string_view text);
+
 // A small append-only JSON writer for responses and records. It does not check nesting:
 // callers write well-formed sequences. Commas between members are inserted automatically.
 class JsonWriter {

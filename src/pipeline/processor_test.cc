@@ -59,6 +59,20 @@ TEST_F(ProcessorTest, TraitsTakeTheValueWithTheLatestTimestampNotTheLatestArriva
   EXPECT_EQ(profile.traits.at("name").json, "\"Ada\"") << "older, but the only value";
 }
 
+TEST_F(ProcessorTest, OnATimestampTieTheLaterEventWinsAlsoAcrossAMerge) {
+  append(R"({"type":"identify","userId":"u1","timestamp":"2024-05-01T00:00:00Z",
+    "traits":{"plan":"from the survivor"}})");
+  append(R"({"type":"identify","anonymousId":"x","timestamp":"2024-05-01T00:00:00Z",
+    "traits":{"plan":"from the later event"}})");
+  append(R"({"type":"track","userId":"u1","anonymousId":"x","event":"e",
+    "timestamp":"2024-04-01T00:00:00Z"})");
+  process();
+  const auto profile = get(find("user_id", "u1"));
+  ASSERT_EQ(profile.merged_from.size(), 1u);
+  EXPECT_EQ(profile.traits.at("plan").json, "\"from the later event\"")
+      << "as if both events had gone to one profile";
+}
+
 TEST_F(ProcessorTest, IdentifyingMergesTheAnonymousProfileIntoTheKnownOne) {
   append(
       R"({"type":"identify","userId":"u1","traits":{"email":"a@x.org"},"timestamp":"2024-01-01T00:00:00Z"})");

@@ -27,6 +27,7 @@ void write_traits(JsonWriter& out, const std::map<std::string, Trait, std::less<
   for (const auto& [name, trait] : traits) {
     out.key(name).begin_array();
     out.raw(trait.json).string(trait.source).number(trait.timestamp_ms).string(trait.message_id);
+    out.number(static_cast<int64_t>(trait.seq));
     out.end_array();
   }
   out.end_object();
@@ -39,7 +40,9 @@ Status read_traits(const JsonValue* traits, std::map<std::string, Trait, std::le
     if (!last[i]) continue;
     const auto& member = traits->members[i];
     const auto* item = member.value;
-    if (item->kind != JsonKind::kArray || item->elements.size() != 4) {
+    // Four elements: written before traits kept their event's seq.
+    if (item->kind != JsonKind::kArray ||
+        (item->elements.size() != 4 && item->elements.size() != 5)) {
       return Status::corruption("stored profile has a malformed trait");
     }
     Trait trait;
@@ -47,6 +50,7 @@ Status read_traits(const JsonValue* traits, std::map<std::string, Trait, std::le
     trait.source = text(item->elements[1]);
     trait.timestamp_ms = integer(item->elements[2]);
     trait.message_id = text(item->elements[3]);
+    if (item->elements.size() == 5) trait.seq = static_cast<uint64_t>(integer(item->elements[4]));
     out.insert_or_assign(std::string(member.key), std::move(trait));
   }
   return Status::ok();
@@ -55,18 +59,20 @@ Status read_traits(const JsonValue* traits, std::map<std::string, Trait, std::le
 }  // namespace
 
 void set_traits(std::map<std::string, Trait, std::less<>>& target, const JsonValue& traits,
-                const std::string& source, int64_t timestamp_ms, const std::string& message_id) {
+                const std::string& source, int64_t timestamp_ms, const std::string& message_id,
+                uint64_t seq) {
   if (!traits.is_object()) return;
   const auto last = ingest::last_occurrences(traits);
   for (size_t i = 0; i < traits.members.size(); ++i) {
     if (!last[i]) continue;
     const auto& member = traits.members[i];
-    auto it = target.find(member.key);
-    if (it != target.end() && it->second.timestamp_ms > timestamp_ms) continue;
     Trait trait;
+    trait.timestamp_ms = timestamp_ms;
+    trait.seq = seq;
+    auto it = target.find(member.key);
+    if (it != target.end() && !trait.newer_than(it->second)) continue;
     ingest::write_json(trait.json, *member.value);
     trait.source = source;
-    trait.timestamp_ms = timestamp_ms;
     trait.message_id = message_id;
     if (it != target.end()) {
       it->second = std::move(trait);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ struct Trait {
   std::string source;
   int64_t timestamp_ms = 0;
   std::string message_id;
+  uint64_t seq = 0;  // of the event in the raw log: breaks timestamp ties, the later event wins
+
+  // True when this value replaces `other` (or wins against it in a merge).
+  bool newer_than(const Trait& other) const {
+    return timestamp_ms != other.timestamp_ms ? timestamp_ms > other.timestamp_ms
+                                              : seq > other.seq;
+  }
 };
 
 struct ProfileIdentifier {
@@ -53,15 +61,17 @@ struct Profile {
 // A group call's account (`accounts` column family): traits with the same last-write-wins rule.
 struct Account {
   std::string group_id;
-  int64_t first_seen_ms = 0;
-  int64_t last_seen_ms = 0;
+  // A new account starts with first > last, so that min/max take the first event's time.
+  int64_t first_seen_ms = std::numeric_limits<int64_t>::max();
+  int64_t last_seen_ms = std::numeric_limits<int64_t>::min();
   std::map<std::string, Trait, std::less<>> traits;
 };
 
 // Sets each member of `traits` (a JSON object) on `target` unless the stored value is newer.
-// Equal timestamps: the later event in the log wins.
+// Equal timestamps: the later event in the log (higher seq) wins, here and in merges.
 void set_traits(std::map<std::string, Trait, std::less<>>& target, const ingest::JsonValue& traits,
-                const std::string& source, int64_t timestamp_ms, const std::string& message_id);
+                const std::string& source, int64_t timestamp_ms, const std::string& message_id,
+                uint64_t seq);
 
 std::string encode_account(const Account& account);
 Result<Account> decode_account(std::string_view json);

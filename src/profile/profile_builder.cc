@@ -187,21 +187,23 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
   // Materialise.
   if (type == "identify") {
     if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
-      set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id);
+      set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id,
+                 record.seq);
     }
   }
   if (const auto* traits = context_traits(event)) {
-    set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id);
+    set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id,
+                 record.seq);
   }
   if (type == "group") {
     const auto group_id = scalar_text(event.find("groupId"));
     if (!group_id.empty()) {
       auto& account = txn.account(group_id);
-      account.first_seen_ms =
-          account.first_seen_ms == 0 ? ctx.time_ms : std::min(account.first_seen_ms, ctx.time_ms);
+      account.first_seen_ms = std::min(account.first_seen_ms, ctx.time_ms);
       account.last_seen_ms = std::max(account.last_seen_ms, ctx.time_ms);
       if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
-        set_traits(account.traits, *traits, record.source, ctx.time_ms, ctx.message_id);
+        set_traits(account.traits, *traits, record.source, ctx.time_ms, ctx.message_id,
+                 record.seq);
       }
       if (std::find(survivor.groups.begin(), survivor.groups.end(), group_id) ==
           survivor.groups.end()) {
@@ -238,7 +240,7 @@ void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventCont
     auto it = survivor.traits.find(name);
     if (it == survivor.traits.end()) {
       survivor.traits.emplace(name, std::move(trait));
-    } else if (trait.timestamp_ms > it->second.timestamp_ms) {
+    } else if (trait.newer_than(it->second)) {
       it->second = std::move(trait);
     }
   }

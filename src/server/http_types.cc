@@ -18,7 +18,8 @@ Response json_error(http::status status, unsigned version, std::string_view code
                     std::string_view message) {
   JsonWriter out;
   out.begin_object().key("error").begin_object();
-  out.key("code").string(code).key("message").string(message);
+  // Messages quote what the client sent, which may not be UTF-8.
+  out.key("code").string(code).key("message").string(to_valid_utf8(message));
   out.end_object().end_object();
   return json_response(status, version, out.take());
 }
