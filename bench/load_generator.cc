@@ -44,7 +44,9 @@ using tcp = asio::ip::tcp;
 using SteadyTime = std::chrono::steady_clock::time_point;
 using std::chrono::nanoseconds;
 
-enum class Endpoint { kBatch, kTrack, kNoop };
+// kProfile: GET /v1/profiles/user_id:<a random user>. kVisibility: POST /v1/identify for a new
+// user, then GET its profile every millisecond until it answers 200: ingest-to-visible latency.
+enum class Endpoint { kBatch, kTrack, kNoop, kProfile, kVisibility };
 
 struct Options {
   std::string url = "127.0.0.1:8080";
@@ -59,7 +61,22 @@ struct Options {
   double rate = 0;  // events/s (requests/s for noop); 0: closed loop
   bool gzip = false;
   std::string fsync_dir;
+  uint32_t users = 0;  // events carry one of this many users (user ids and anonymous ids); 0: one
+  std::string token;   // read token for the Profile API endpoints
 };
+
+// The sample event's userId ends in 7 digits, and so does its anonymousId: --users patches both
+// with the same user number.
+constexpr std::string_view kSampleUserId = "user-0000042";
+constexpr std::string_view kSampleAnonymousId = "a1b2c3d4e5f6";
+constexpr size_t kUserDigits = 7;
+
+void write_decimal(char* out, uint64_t value, size_t digits) {
+  for (size_t i = digits; i > 0; --i) {
+    out[i - 1] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
 
 // messageIds are this wide: 8 hex digits of a per-run nonce, 4 of the connection, 12 of a counter.
 constexpr size_t kMessageIdWidth = 24;
@@ -78,11 +95,12 @@ void write_hex(char* out, uint64_t value, size_t digits) {
 struct BodyTemplate {
   std::string body;
   std::vector<size_t> id_offsets;
+  std::vector<size_t> user_offsets;  // where the 7 user digits are
 };
 
 BodyTemplate make_body(Endpoint endpoint, const Options& options) {
   BodyTemplate result;
-  if (endpoint == Endpoint::kNoop) return result;
+  if (endpoint != Endpoint::kBatch && endpoint != Endpoint::kTrack) return result;
   if (endpoint == Endpoint::kTrack) {
     result.body =
         cdp::ingest::make_sample_track_event(options.event_bytes, false, kIdPlaceholder, 0);
@@ -98,6 +116,16 @@ BodyTemplate make_body(Endpoint endpoint, const Options& options) {
   for (size_t at = result.body.find(kIdPlaceholder); at != std::string::npos;
        at = result.body.find(kIdPlaceholder, at + kMessageIdWidth)) {
     result.id_offsets.push_back(at);
+  }
+  if (options.users > 0) {
+    for (auto sample : {kSampleUserId, kSampleAnonymousId}) {
+      for (size_t at = result.body.find(sample); at != std::string::npos;
+           at = result.body.find(sample, at + 1)) {
+        result.user_offsets.push_back(at + sample.size() - kUserDigits);
+      }
+    }
+    // Each event's userId comes before its anonymousId: sorted, they pair up.
+    std::sort(result.user_offsets.begin(), result.user_offsets.end());
   }
   return result;
 }
@@ -143,12 +171,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
         target_(target),
         body_(body.body),
         id_offsets_(body.id_offsets),
+        user_offsets_(body.user_offsets),
+        users_(id + 1),
         clock_(clock),
         schedule_(schedule),
         stats_(stats) {
     write_hex(id_prefix_, nonce, 8);
     write_hex(id_prefix_ + 8, id, 4);
-    events_per_request_ = endpoint == Endpoint::kNoop ? 0 : id_offsets_.size();
+    events_per_request_ = id_offsets_.size();
     if (!options.gzip) build_request();  // the body's length never changes: build the head once
   }
 
@@ -167,6 +197,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
       request_ = "GET /healthz HTTP/1.1\r\nHost: " + target_.host_header + "\r\n\r\n";
       return;
     }
+    if (endpoint_ == Endpoint::kProfile) {
+      char user[kUserDigits];
+      write_decimal(user, users_() % std::max<uint32_t>(options_.users, 1), kUserDigits);
+      request_ = profile_request("user-" + std::string(user, kUserDigits));
+      return;
+    }
+    if (endpoint_ == Endpoint::kVisibility) {
+      probe_user_ = "probe-" + std::string(id_prefix_, 12) + "-" + std::to_string(counter_++);
+      const std::string identify =
+          "{\"userId\":\"" + probe_user_ + "\",\"traits\":{\"probe\":true}}";
+      request_ = "POST /v1/identify HTTP/1.1\r\nHost: " + target_.host_header +
+                 "\r\nAuthorization: Basic " + base64_encode(options_.write_key + ":") +
+                 "\r\nContent-Type: application/json\r\nContent-Length: " +
+                 std::to_string(identify.size()) + "\r\n\r\n" + identify;
+      return;
+    }
     request_ = endpoint_ == Endpoint::kBatch ? "POST /v1/batch HTTP/1.1\r\n"
                                              : "POST /v1/track HTTP/1.1\r\n";
     request_ += "Host: " + target_.host_header + "\r\nAuthorization: Basic " +
@@ -177,14 +223,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request_.append(body);
   }
 
-  // Gives every event of the next request a messageId never sent before.
+  std::string profile_request(const std::string& user) const {
+    return "GET /v1/profiles/user_id:" + user + " HTTP/1.1\r\nHost: " + target_.host_header +
+           "\r\nAuthorization: Bearer " + options_.token + "\r\n\r\n";
+  }
+
+  // Gives every event of the next request a messageId never sent before (and, with --users, a
+  // random user); builds the next Profile API request.
   void patch_ids() {
+    if (endpoint_ == Endpoint::kProfile || endpoint_ == Endpoint::kVisibility) {
+      return build_request();
+    }
     if (id_offsets_.empty()) return;
     char* base = options_.gzip ? body_.data() : request_.data() + body_offset_;
     for (size_t offset : id_offsets_) {
       char* id = base + offset;
       std::memcpy(id, id_prefix_, 12);
       write_hex(id + 12, counter_++, 12);
+    }
+    // One user per event: its userId and anonymousId digits follow each other in the body.
+    for (size_t i = 0; i < user_offsets_.size(); i += 2) {
+      const uint64_t user = users_() % options_.users;
+      write_decimal(base + user_offsets_[i], user, kUserDigits);
+      if (i + 1 < user_offsets_.size()) write_decimal(base + user_offsets_[i + 1], user, kUserDigits);
     }
     if (options_.gzip) build_request();
   }
@@ -234,10 +295,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
                      });
   }
 
+  // Visibility probe: the identify was acknowledged; ask for the profile until it is there.
+  void poll_profile() {
+    polling_ = true;
+    request_ = profile_request(probe_user_);
+    asio::async_write(socket_, asio::buffer(request_),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->fail("io");
+                        self->receive();
+                      });
+  }
+
   void on_response() {
     const auto now = std::chrono::steady_clock::now();
     const auto& response = parser_->get();
     const unsigned status = response.result_int();
+    if (endpoint_ == Endpoint::kVisibility && status == 200 && !polling_) return poll_profile();
+    if (polling_ && status == 404) {
+      timer_.expires_after(std::chrono::milliseconds(1));
+      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->poll_profile();
+      });
+      return;
+    }
+    polling_ = false;
     const bool measured = due_ >= clock_.measure_from && due_ < clock_.measure_until;
     if (status / 100 == 2) {
       if (now >= clock_.measure_from && now <= clock_.measure_until) {
@@ -285,6 +366,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const Target& target_;
   std::string body_;  // the uncompressed body; patched in place when gzipping
   const std::vector<size_t>& id_offsets_;
+  const std::vector<size_t>& user_offsets_;
+  std::minstd_rand users_;    // picks the user of each event or profile request
+  std::string probe_user_;    // visibility: the user of the probe in flight
+  bool polling_ = false;      // visibility: waiting for the probe's profile
   std::string request_;  // head + body as sent
   size_t body_offset_ = 0;
   size_t events_per_request_ = 0;
@@ -326,13 +411,22 @@ int run_load(const Options& options) {
   Endpoint endpoint = Endpoint::kBatch;
   if (options.endpoint == "track") endpoint = Endpoint::kTrack;
   if (options.endpoint == "noop") endpoint = Endpoint::kNoop;
-  if (endpoint != Endpoint::kNoop && options.write_key.empty()) {
+  if (options.endpoint == "profile") endpoint = Endpoint::kProfile;
+  if (options.endpoint == "visibility") endpoint = Endpoint::kVisibility;
+  if (endpoint != Endpoint::kNoop && endpoint != Endpoint::kProfile && options.write_key.empty()) {
     std::cerr << "cdp_load: --write-key is required for the " << options.endpoint << " endpoint\n";
+    return 2;
+  }
+  if ((endpoint == Endpoint::kProfile || endpoint == Endpoint::kVisibility) &&
+      options.token.empty()) {
+    std::cerr << "cdp_load: --token (a read token) is required for the " << options.endpoint
+              << " endpoint\n";
     return 2;
   }
   const Target target = resolve(options.url);
   const BodyTemplate body = make_body(endpoint, options);
   const size_t events_per_request = endpoint == Endpoint::kBatch ? options.batch_size : 1;
+  // Profile requests and probes are scheduled per request, like noop.
 
   std::random_device random;
   const uint32_t nonce = random();
@@ -350,7 +444,9 @@ int run_load(const Options& options) {
   const bool open_loop = options.rate > 0;
   if (open_loop) {
     // Each thread sends every threads-th request of one global, evenly spaced schedule.
-    const double requests_per_s = options.rate / static_cast<double>(events_per_request);
+    const double requests_per_s =
+        endpoint == Endpoint::kBatch ? options.rate / static_cast<double>(events_per_request)
+                                     : options.rate;
     const auto global = std::chrono::duration_cast<nanoseconds>(
         std::chrono::duration<double>(1.0 / requests_per_s));
     for (int t = 0; t < threads; ++t) {
@@ -511,8 +607,10 @@ int main(int argc, char** argv) {
   cli.add_option("--url", options.url, "Server as host:port")->capture_default_str();
   cli.add_option("--write-key", options.write_key, "Write key of the source to send to");
   cli.add_option("--endpoint", options.endpoint,
-                 "batch (POST /v1/batch), track (POST /v1/track), noop (GET /healthz)")
-      ->check(CLI::IsMember({"batch", "track", "noop"}))
+                 "batch (POST /v1/batch), track (POST /v1/track), noop (GET /healthz), profile "
+                 "(GET /v1/profiles/user_id:<random user>), visibility (identify a new user, then "
+                 "GET its profile every ms until found: ingest-to-visible latency)")
+      ->check(CLI::IsMember({"batch", "track", "noop", "profile", "visibility"}))
       ->capture_default_str();
   cli.add_option("--batch-size", options.batch_size, "Events per batch request")
       ->capture_default_str();
@@ -530,6 +628,11 @@ int main(int argc, char** argv) {
          "Open loop at this many events/s (requests/s for noop), latency from each request's "
          "scheduled time; 0: closed loop, as fast as the server answers")
       ->capture_default_str();
+  cli.add_option("--users", options.users,
+                 "Events carry one of this many users (userId and anonymousId); profile requests "
+                 "ask for one of them. 0: every event has the same user")
+      ->capture_default_str();
+  cli.add_option("--token", options.token, "Read token, for the profile and visibility endpoints");
   cli.add_flag("--gzip", options.gzip, "Send bodies gzip-compressed (compressed per request)");
   cli.add_option(
       "--fsync-ceiling", options.fsync_dir,

@@ -61,9 +61,9 @@ Histogram& MetricsRegistry::histogram(std::string_view name, std::string_view he
 }
 
 void MetricsRegistry::gauge(std::string_view name, std::string_view help,
-                            std::function<double()> read) {
+                            std::function<double()> read, std::string_view labels) {
   std::lock_guard lock(mutex_);
-  family(name, help, "gauge").gauge = std::move(read);
+  family(name, help, "gauge").gauges.insert_or_assign(std::string(labels), std::move(read));
 }
 
 std::string MetricsRegistry::render() const {
@@ -79,7 +79,13 @@ std::string MetricsRegistry::render() const {
       }
     }
     for (const auto& [labels, histogram] : family.histograms) histogram->render(out, name, labels);
-    if (family.gauge) out += fmt::format("{} {}\n", name, family.gauge());
+    for (const auto& [labels, read] : family.gauges) {
+      if (labels.empty()) {
+        out += fmt::format("{} {}\n", name, read());
+      } else {
+        out += fmt::format("{}{{{}}} {}\n", name, labels, read());
+      }
+    }
   }
   return out;
 }

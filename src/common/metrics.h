@@ -45,7 +45,8 @@ class MetricsRegistry {
   Counter& counter(std::string_view name, std::string_view help, std::string_view labels = "");
   Histogram& histogram(std::string_view name, std::string_view help, std::string_view labels = "");
   // A gauge read when /metrics is rendered.
-  void gauge(std::string_view name, std::string_view help, std::function<double()> read);
+  void gauge(std::string_view name, std::string_view help, std::function<double()> read,
+             std::string_view labels = "");
 
   std::string render() const;
 
@@ -55,7 +56,7 @@ class MetricsRegistry {
     std::string type;
     std::map<std::string, std::unique_ptr<Counter>, std::less<>> counters;
     std::map<std::string, std::unique_ptr<Histogram>, std::less<>> histograms;
-    std::function<double()> gauge;
+    std::map<std::string, std::function<double()>, std::less<>> gauges;  // by labels
   };
   Family& family(std::string_view name, std::string_view help, std::string_view type);
 

@@ -61,11 +61,13 @@ TEST(MetricsRegistryTest, RendersAGauge) {
   MetricsRegistry registry;
   double value = 1.5;
   registry.gauge("cdp_queue_bytes", "Queued bytes.", [&] { return value; });
+  registry.gauge("cdp_queue_bytes", "Queued bytes.", [] { return 7.0; }, "queue=\"b\"");
   value = 42;
   EXPECT_EQ(registry.render(),
             "# HELP cdp_queue_bytes Queued bytes.\n"
             "# TYPE cdp_queue_bytes gauge\n"
-            "cdp_queue_bytes 42\n");
+            "cdp_queue_bytes 42\n"
+            "cdp_queue_bytes{queue=\"b\"} 7\n");
 }
 
 TEST(HistogramTest, RendersCumulativeBucketsInfSumAndCount) {

@@ -225,9 +225,9 @@ EngineResult run_engine(const std::vector<Op>& ops, const ModelRules& rules) {
     auto id = *identity::identifier_from_key(it->key().ToStringView());
     auto profile = store.find(id);
     EXPECT_TRUE(profile.has_value() && profile->has_value());
-    const int live = static_cast<int>(**profile);
+    const int live = static_cast<int>((*profile)->id);
     result.assignment[id.display()] = live;
-    result.events[live] = (*store.get(**profile))->event_count;
+    result.events[live] = (*profile)->event_count;
   }
   return result;
 }

@@ -30,7 +30,7 @@ Result<std::unordered_map<std::string, ProfileId>> holders(storage::Database& da
     if (cached == live_of.end()) {
       auto live = store.live(record->profile);
       if (!live) return live.status();
-      cached = live_of.emplace(record->profile, live->value_or(0)).first;
+      cached = live_of.emplace(record->profile, live->has_value() ? (*live)->id : 0).first;
     }
     if (cached->second != 0) out.emplace(it->key().ToString(), cached->second);
   }

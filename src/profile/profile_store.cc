@@ -18,25 +18,25 @@ Result<std::optional<Profile>> ProfileStore::get(ProfileId id) {
   return std::optional<Profile>(std::move(*profile));
 }
 
-Result<std::optional<ProfileId>> ProfileStore::live(ProfileId id) {
+Result<std::optional<Profile>> ProfileStore::live(ProfileId id) {
   for (int hops = 0; hops < 1000; ++hops) {
     auto profile = get(id);
     if (!profile) return profile.status();
-    if (!profile->has_value()) return std::optional<ProfileId>();
-    if ((*profile)->live()) return std::optional<ProfileId>(id);
+    if (!profile->has_value() || (*profile)->live()) return profile;
     id = (*profile)->merged_into;
   }
   return Status::corruption("profile merge chain longer than 1000 links");
 }
 
-Result<std::optional<ProfileId>> ProfileStore::find(const identity::Identifier& identifier) {
+Result<std::optional<Profile>> ProfileStore::find(const identity::Identifier& identifier) {
   std::string value;
   auto status =
       database_.db().Get(read_options_, database_.identifiers(), identifier.key(), &value);
-  if (status.IsNotFound()) return std::optional<ProfileId>();
+  if (status.IsNotFound()) return std::optional<Profile>();
   if (!status.ok()) return storage::from_rocksdb(status, "reading the identifier index");
   auto record = decode_identifier_record(value);
   if (!record) return record.status();
+  if (record->profile == 0) return std::optional<Profile>();  // unlinked by an unmerge
   return live(record->profile);
 }
 

@@ -28,9 +28,9 @@ class ProfileStore {
   // The stored record of `id` (live or merged away), or nullopt.
   Result<std::optional<Profile>> get(ProfileId id);
   // The live profile `id` ends in (itself when live), or nullopt when unknown.
-  Result<std::optional<ProfileId>> live(ProfileId id);
+  Result<std::optional<Profile>> live(ProfileId id);
   // The live profile holding `identifier` (already normalised), or nullopt.
-  Result<std::optional<ProfileId>> find(const identity::Identifier& identifier);
+  Result<std::optional<Profile>> find(const identity::Identifier& identifier);
 
   struct TimelineEntry {
     uint64_t seq = 0;

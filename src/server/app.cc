@@ -178,6 +178,15 @@ void App::register_gauges() {
   metrics_.gauge("cdp_storage_sst_bytes", "Bytes of RocksDB table files", [this] {
     return static_cast<double>(database_->int_property("rocksdb.total-sst-files-size"));
   });
+  for (auto* family : database_->all_column_families()) {
+    // Per column family: how much of the disk is the raw log and how much profile state.
+    metrics_.gauge("cdp_storage_cf_sst_bytes", "Bytes of RocksDB table files per column family",
+                   [this, family] {
+                     return static_cast<double>(
+                         database_->int_property("rocksdb.total-sst-files-size", family));
+                   },
+                   "cf=\"" + family->GetName() + "\"");
+  }
   metrics_.gauge("cdp_storage_memtable_bytes", "Bytes of RocksDB memtables", [this] {
     return static_cast<double>(database_->int_property("rocksdb.cur-size-all-mem-tables"));
   });

@@ -133,7 +133,7 @@ void IdentityHandler::unmerge(const Request& request, std::string_view ref_text,
     return refuse(http::status::bad_request, "invalid_profile_ref",
                   "the profile reference is not valid percent-encoding");
   }
-  Result<std::optional<profile::ProfileId>> found = std::optional<profile::ProfileId>();
+  Result<std::optional<profile::Profile>> found = std::optional<profile::Profile>();
   if (auto direct = profile::parse_profile_id(*ref)) {
     found = store.live(*direct);
   } else if (auto identifier = identity::parse_identifier(*ref)) {
@@ -146,12 +146,7 @@ void IdentityHandler::unmerge(const Request& request, std::string_view ref_text,
   if (!found->has_value()) {
     return refuse(http::status::not_found, "profile_not_found", "no profile has " + *ref);
   }
-  auto stored = store.get(**found);
-  if (!stored) return respond(storage_error(version, stored.status()));
-  if (!stored->has_value()) {
-    return refuse(http::status::not_found, "profile_not_found", "no profile has " + *ref);
-  }
-  auto& profile = **stored;
+  auto& profile = **found;
   const auto id_text = profile::profile_id_text(profile.id);
 
   JsonWriter command;

@@ -115,7 +115,7 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
   std::string_view id_text = *ref;
   const bool explicit_id = id_text.starts_with("profile_id:");
   if (explicit_id) id_text.remove_prefix(11);
-  std::optional<profile::ProfileId> id;
+  std::optional<profile::Profile> found;
   const auto direct = profile::parse_profile_id(id_text);
   if (explicit_id && !direct) {
     return json_error(http::status::bad_request, version, "invalid_profile_ref",
@@ -124,9 +124,10 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
   if (direct) {
     auto live = store.live(*direct);
     if (!live) return storage_error(version, live.status());
-    if (live->has_value() && **live != *direct) {
+    if (live->has_value() && (*live)->id != *direct) {
       // A merged-away id: send clients to the survivor, keeping the sub-resource and query.
-      std::string location = std::string(kProfilesPrefix) + profile::profile_id_text(**live);
+      const auto survivor = profile::profile_id_text((*live)->id);
+      std::string location = std::string(kProfilesPrefix) + survivor;
       if (!sub.empty()) location += "/" + std::string(sub);
       const std::string_view target = request.target();
       if (const auto query = target.find('?'); query != std::string_view::npos) {
@@ -134,11 +135,11 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
       }
       auto response = json_error(http::status::permanent_redirect, version, "merged",
                                  "profile " + profile::profile_id_text(*direct) +
-                                     " was merged into " + profile::profile_id_text(**live));
+                                     " was merged into " + survivor);
       response.set(http::field::location, location);
       return response;
     }
-    id = *live;
+    found = std::move(*live);
   } else {
     auto identifier = identity::parse_identifier(*ref);
     if (!identifier) {
@@ -152,23 +153,17 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
           "\"" + identifier->value + "\" is not a usable " + identifier->type + " value");
     }
     identifier->value = std::move(*normalized);
-    auto found = store.find(*identifier);
-    if (!found) return storage_error(version, found.status());
-    id = *found;
+    auto holder = store.find(*identifier);
+    if (!holder) return storage_error(version, holder.status());
+    found = std::move(*holder);
   }
-  if (!id) {
+  if (!found) {
     return json_error(http::status::not_found, version, "profile_not_found",
                       "no profile has " + *ref +
                           " (events are applied within moments of "
                           "arriving; check the identifier's type and spelling)");
   }
-  auto stored = store.get(*id);
-  if (!stored) return storage_error(version, stored.status());
-  if (!stored->has_value()) {
-    return json_error(http::status::not_found, version, "profile_not_found",
-                      "no profile " + profile::profile_id_text(*id));
-  }
-  const auto& profile = **stored;
+  const auto& profile = *found;
   if (sub == "events") return events(request, store, profile);
 
   JsonWriter out;
@@ -343,7 +338,7 @@ Response ProfileHandler::quarantine(const Request& request, profile::ProfileStor
     std::string profile_text = entry.profile;
     if (auto id = profile::parse_profile_id(entry.profile)) {
       if (auto live = store.live(*id); live && live->has_value()) {
-        profile_text = profile::profile_id_text(**live);
+        profile_text = profile::profile_id_text((*live)->id);
       }
     }
     out.key("profile").string(profile_text);

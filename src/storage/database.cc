@@ -310,6 +310,11 @@ uint64_t Database::int_property(const std::string& name) {
   return total;
 }
 
+uint64_t Database::int_property(const std::string& name, rocksdb::ColumnFamilyHandle* family) {
+  uint64_t value = 0;
+  return db_->GetIntProperty(family, name, &value) ? value : 0;
+}
+
 std::string Database::stats_report() {
   std::string report;
   for (auto* handle : handles_) {

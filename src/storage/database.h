@@ -72,6 +72,12 @@ class Database {
   Status catch_up();
   // An integer RocksDB property summed over the column families ("rocksdb.estimate-num-keys").
   uint64_t int_property(const std::string& name);
+  // The same property of one column family.
+  uint64_t int_property(const std::string& name, rocksdb::ColumnFamilyHandle* family);
+  // Every column family but the default one.
+  std::vector<rocksdb::ColumnFamilyHandle*> all_column_families() const {
+    return {handles_.begin() + 1, handles_.end()};
+  }
   // RocksDB's human-readable statistics ("rocksdb.stats") of every column family, for operators:
   // per-level sizes, compaction work (rewritten vs moved bytes) and write stalls.
   std::string stats_report();

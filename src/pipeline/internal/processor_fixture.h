@@ -76,7 +76,7 @@ class ProcessorFixture : public ::testing::Test {
   profile::ProfileId find(const std::string& type, const std::string& value) {
     auto found = store_->find({type, value});
     EXPECT_TRUE(found.has_value()) << found.status().to_string();
-    return found && found->has_value() ? **found : 0;
+    return found && found->has_value() ? (*found)->id : 0;
   }
 
   profile::Profile get(profile::ProfileId id) {
