@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Profile benchmarks (unified profiles issue): builds USERS profiles through the tracking API, reports
+# disk and memory per million profiles, then measures — while ingesting INGEST_RATE events/s of
+# the same users — the Profile API's latency at PROFILE_RATE requests/s and the ingest-to-visible
+# latency of new users (cdp_load --endpoint visibility). RUNS rounds; medians in summary.md.
+#
+#   cmake --preset release && cmake --build build/release
+#   flock /tmp/cdp-build.lock bench/profiles.sh        # ~5 minutes
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-build/release/src/server/cdp}
+LOAD=${LOAD:-build/release/bench/cdp_load}
+USERS=${USERS:-1000000}         # distinct users the events are spread over
+FILL_SECONDS=${FILL_SECONDS:-30}  # closed-loop batch ingest that builds the profiles
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-20}
+INGEST_RATE=${INGEST_RATE:-10000}
+PROFILE_RATE=${PROFILE_RATE:-2000}
+PROBE_RATE=${PROBE_RATE:-20}
+PORT=${PORT:-18601}
+OUT=${OUT:-build/release/bench-out/profiles-$(date -u +%Y%m%dT%H%M%SZ)}
+
+mkdir -p "$OUT"
+data="$OUT/data"
+cat >"$OUT/cdp.toml" <<EOF
+[server]
+listen = "127.0.0.1:$PORT"
+admin_token = "bench-admin"
+read_token = "bench-read"
+[storage]
+data = "$data"
+sync = true
+[log]
+level = "warn"
+[[sources]]
+name = "bench"
+write_key = "wk_bench"
+EOF
+
+"$BIN" serve --config "$OUT/cdp.toml" 2>"$OUT/server.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+metric() {  # the value of one sample line of /metrics
+  curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status"; }
+
+echo "== fill: batch ingest over $USERS users for ${FILL_SECONDS} s"
+"$LOAD" --url "127.0.0.1:$PORT" --write-key wk_bench --endpoint batch --users "$USERS" \
+  --connections 8 --warmup 0 --duration "$FILL_SECONDS" >"$OUT/fill.json"
+started=$(date +%s)
+while [ "$(metric cdp_processor_lag_events)" != "0" ]; do sleep 1; done
+echo "processor caught up $(($(date +%s) - started)) s after the fill"
+sleep 12  # a maintenance pass (malloc_trim) before reading RSS
+{
+  echo "events=$(metric cdp_processor_events_total)"
+  echo "profiles_assigned=$(metric cdp_profiles_assigned)"
+  echo "rss_mb=$(rss_mb)"
+  curl -s "http://127.0.0.1:$PORT/metrics" | grep '^cdp_storage_cf_sst_bytes' | sed 's/^/sst /'
+  echo "memtable_bytes=$(metric cdp_storage_memtable_bytes)"
+  echo "data_dir_bytes=$(du -sb "$data" | cut -f1)"
+} | tee "$OUT/fill.txt"
+
+for run in $(seq "$RUNS"); do
+  echo "== run $run: ingest $INGEST_RATE events/s, Profile API $PROFILE_RATE req/s, $PROBE_RATE probes/s"
+  "$LOAD" --url "127.0.0.1:$PORT" --write-key wk_bench --endpoint batch --users "$USERS" \
+    --rate "$INGEST_RATE" --connections 4 --duration "$DURATION" >"$OUT/ingest-$run.json" &
+  loads=($!)
+  "$LOAD" --url "127.0.0.1:$PORT" --token bench-read --endpoint profile --users "$USERS" \
+    --rate "$PROFILE_RATE" --connections 8 --duration "$DURATION" >"$OUT/profile-$run.json" &
+  loads+=($!)
+  "$LOAD" --url "127.0.0.1:$PORT" --write-key wk_bench --token bench-read --endpoint visibility \
+    --rate "$PROBE_RATE" --connections 4 --duration "$DURATION" >"$OUT/visibility-$run.json" &
+  loads+=($!)
+  wait "${loads[@]}"
+  echo "rss_mb=$(rss_mb)" >"$OUT/rss-$run.txt"
+done
+
+python3 - "$OUT" "$RUNS" <<'EOF' | tee "$OUT/summary.md"
+import json, re, statistics, sys
+out, runs = sys.argv[1], int(sys.argv[2])
+def load(kind):
+    return [json.load(open(f"{out}/{kind}-{i}.json")) for i in range(1, runs + 1)]
+def med(values):
+    return statistics.median(values)
+fill = dict(line.split("=", 1) for line in open(f"{out}/fill.txt") if "=" in line and not line.startswith("sst"))
+sst = {m.group(1): int(float(m.group(2))) for m in
+       re.finditer(r'cf="([a-z_]+)"\} (\S+)', open(f"{out}/fill.txt").read())}
+state_cfs = ["identifiers", "profiles", "profile_events", "identity_edges", "accounts"]
+state = sum(sst.get(cf, 0) for cf in state_cfs)
+profiles = int(float(fill["profiles_assigned"]))
+events = int(float(fill["events"]))
+print(f"Fill: {events:,} events over {profiles:,} profiles.\n")
+print("| | value |\n|---|---|")
+print(f"| profile state on disk (SST: {', '.join(state_cfs)}) | {state / 1e6:.0f} MB = {state / profiles * 1e6 / 1e6:.0f} MB per million profiles |")
+for cf in state_cfs:
+    print(f"| &nbsp;&nbsp;{cf} | {sst.get(cf, 0) / 1e6:.0f} MB |")
+print(f"| raw log on disk (SST) | {sst.get('raw_log', 0) / 1e6:.0f} MB ({sst.get('raw_log', 0) / max(events, 1):.0f} B per event) |")
+print(f"| data directory (du, WAL and memtables' data included) | {int(fill['data_dir_bytes']) / 1e6:.0f} MB |")
+print(f"| server RSS after the fill | {fill['rss_mb'].strip()} MB |\n")
+ingest, profile, vis = load("ingest"), load("profile"), load("visibility")
+print(f"Mixed load, {runs} runs, medians (per run in parentheses):\n")
+print("| | target | median | runs |\n|---|---|---|---|")
+def row(name, target, values, unit):
+    print(f"| {name} | {target} | {med(values):.2f} {unit} | {' / '.join(f'{v:.2f}' for v in values)} |")
+row("ingest-to-visible p99", "≤ 50 ms", [r["latency_ms"]["p99"] for r in vis], "ms")
+row("ingest-to-visible p50", "", [r["latency_ms"]["p50"] for r in vis], "ms")
+row("Profile API p99", "≤ 2 ms", [r["latency_ms"]["p99"] for r in profile], "ms")
+row("Profile API p50", "", [r["latency_ms"]["p50"] for r in profile], "ms")
+row("Profile API requests/s", "2,000", [r["requests_per_s"] for r in profile], "")
+row("ingest events/s", "10,000", [r["events_per_s"] for r in ingest], "")
+row("ingest ack p99", "", [r["latency_ms"]["p99"] for r in ingest], "ms")
+errors = {k: sum(r["errors"].get(k, 0) for r in ingest + profile + vis) for r in ingest + profile + vis for k in r["errors"]}
+print(f"\nErrors: {errors or 'none'}. Visibility samples per run: {[r['latency_samples'] for r in vis]}.")
+EOF
