@@ -19,6 +19,7 @@ INGEST_RATE=${INGEST_RATE:-10000}
 PROFILE_RATE=${PROFILE_RATE:-2000}
 PROBE_RATE=${PROBE_RATE:-20}
 PORT=${PORT:-18601}
+HTTP_THREADS=${HTTP_THREADS:-2}
 OUT=${OUT:-build/release/bench-out/profiles-$(date -u +%Y%m%dT%H%M%SZ)}
 
 mkdir -p "$OUT"
@@ -26,6 +27,7 @@ data="$OUT/data"
 cat >"$OUT/cdp.toml" <<EOF
 [server]
 listen = "127.0.0.1:$PORT"
+http_threads = $HTTP_THREADS
 admin_token = "bench-admin"
 read_token = "bench-read"
 [storage]
