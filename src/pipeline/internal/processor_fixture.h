@@ -31,6 +31,29 @@ inline std::map<std::string, std::string> dump_state(storage::Database& database
   return out;
 }
 
+// Copies the raw log of `from` into a new data directory at `path`, applies it there under
+// `rules` and returns the state that builds (dump_state).
+inline std::map<std::string, std::string> replay_log(
+    storage::Database& from, const std::string& path,
+    std::shared_ptr<const identity::CompiledRules> rules) {
+  storage::Database::Options options;
+  options.path = path;
+  auto replica = storage::Database::open(options);
+  EXPECT_TRUE(replica.has_value()) << replica.status().to_string();
+  if (!replica) return {};
+  std::unique_ptr<rocksdb::Iterator> it(
+      from.db().NewIterator(rocksdb::ReadOptions(), from.raw_log()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    EXPECT_TRUE(
+        (*replica)->db().Put(rocksdb::WriteOptions(), (*replica)->raw_log(), it->key(), it->value()).ok());
+  }
+  auto processor = Processor::open(**replica, std::move(rules), {});
+  EXPECT_TRUE(processor.has_value());
+  if (!processor) return {};
+  EXPECT_TRUE((*processor)->process_available().is_ok());
+  return dump_state(**replica);
+}
+
 // A data directory with a raw log the test appends to and a processor over it. For tests.
 class ProcessorFixture : public ::testing::Test {
  protected:
