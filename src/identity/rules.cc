@@ -119,6 +119,10 @@ Result<std::shared_ptr<const CompiledRules>> CompiledRules::compile(IdentityRule
   }
   out.end_array();
   out.key("phone_region").string(rules.phone_default_region);
+  // How the engine applies the rules, apart from the rules themselves: raised whenever the same
+  // log would build other profiles (2: at most 50 identifiers per event, trait ties by log order
+  // across merges, unmerge blocks).
+  out.key("engine").number(int64_t{kEngineVersion});
   out.end_object();
   compiled->fingerprint_ = out.take();
   compiled->rules_ = std::move(rules);

@@ -47,6 +47,9 @@ struct IdentityRules {
   static IdentityRules defaults();
 };
 
+// Part of every rules fingerprint: profiles built by another engine version are stale too.
+inline constexpr int kEngineVersion = 2;
+
 // Rules ready to apply: patterns compiled, priorities ranked. Immutable; thread-safe.
 class CompiledRules {
  public:

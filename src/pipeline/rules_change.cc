@@ -86,7 +86,11 @@ Result<RulesPlan> plan_rules_change(storage::Database& live,
   RulesPlan plan;
   auto stored_rules = live.get_meta(kRulesKey);
   if (!stored_rules) return stored_rules.status();
-  plan.rules_changed = stored_rules->value_or("") != rules->fingerprint();
+  // No profiles built yet: nothing was built under other rules.
+  plan.rules_changed = stored_rules->has_value() && **stored_rules != rules->fingerprint();
+  auto bounds = storage::RawLogReader(live).bounds();
+  if (!bounds) return bounds.status();
+  plan.first_seq = bounds->first;
 
   std::unordered_map<std::string, ProfileId> after;
   {
@@ -165,7 +169,15 @@ Result<RulesPlan> plan_rules_change(storage::Database& live,
 
 Status rebuild_profiles(storage::Database& database,
                         std::shared_ptr<const identity::CompiledRules> rules,
-                        const ReplayProgress& progress) {
+                        const ReplayProgress& progress, bool allow_trimmed_log) {
+  auto bounds = storage::RawLogReader(database).bounds();
+  if (!bounds) return bounds.status();
+  if (bounds->first > 1 && !allow_trimmed_log) {
+    return Status::failed_precondition(
+        "the raw log starts at seq " + std::to_string(bounds->first) +
+        ": retention deleted the events before it, and a rebuild would remove them from every "
+        "profile. Rebuild from what is left only on purpose (--allow-trimmed-log)");
+  }
   rocksdb::WriteOptions synced;
   synced.sync = true;
   CDP_RETURN_IF_ERROR(storage::from_rocksdb(

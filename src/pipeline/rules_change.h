@@ -18,6 +18,7 @@ namespace cdp::pipeline {
 struct RulesPlan {
   bool rules_changed = false;  // the rules differ from those the current profiles were built with
   uint64_t events = 0;         // raw log entries replayed
+  uint64_t first_seq = 0;      // the log's first seq: above 1, retention deleted what came before
   uint64_t profiles_before = 0;
   uint64_t profiles_after = 0;
   uint64_t identifiers_unlinked = 0;  // linked now, on no profile under the new rules
@@ -52,11 +53,13 @@ Result<RulesPlan> plan_rules_change(storage::Database& live,
 // Apply by replay: deletes every profile state record of `database` (profiles, identifiers,
 // timelines, edges, accounts, quarantine and unmerge records; the raw log stays) and applies the
 // whole log again under `rules`. REQUIRES: no server has the directory open.
+// Refuses (kFailedPrecondition) when retention has deleted the start of the log, since the
+// events before it would leave every profile, unless `allow_trimmed_log`.
 // Crash-safe: a marker makes the processor refuse half-deleted state until this runs again, and
 // once the marker is gone the rebuilt state is ordinary processor state (a `cdp serve` started
 // before the replay ends carries it on).
 Status rebuild_profiles(storage::Database& database,
                         std::shared_ptr<const identity::CompiledRules> rules,
-                        const ReplayProgress& progress = nullptr);
+                        const ReplayProgress& progress = nullptr, bool allow_trimmed_log = false);
 
 }  // namespace cdp::pipeline

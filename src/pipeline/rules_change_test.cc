@@ -91,6 +91,21 @@ TEST_F(RulesChangeTest, ApplyingByReplayEqualsAFreshStartUnderTheNewRules) {
   EXPECT_EQ(plan->merges + plan->splits, 0u);
 }
 
+TEST_F(RulesChangeTest, ARebuildOfALogThatRetentionTrimmedNeedsConsent) {
+  processor_.reset();
+  ASSERT_TRUE(
+      database_->db().Delete(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(1)).ok());
+  auto plan = plan_rules_change(*database_, new_rules(), dir_.sub("scratch"));
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->first_seq, 2u);
+  auto refused = rebuild_profiles(*database_, new_rules());
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("starts at seq 2"));
+  EXPECT_EQ(find("anonymous_id", "a1"), 1u) << "refused before changing anything";
+  ASSERT_TRUE(rebuild_profiles(*database_, new_rules(), nullptr, true).is_ok());
+  EXPECT_EQ(find("anonymous_id", "a1"), 0u) << "its only event is gone";
+}
+
 TEST_F(RulesChangeTest, AnInterruptedRebuildIsRefusedUntilRunAgain) {
   processor_.reset();
   ASSERT_TRUE(database_->put_meta(kRebuildKey, "1").is_ok());

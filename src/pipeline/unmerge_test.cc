@@ -137,11 +137,50 @@ TEST_F(UnmergeTest, ImpossibleRequestsAreRecordedAsRefusedAndChangeNothing) {
   process();
   EXPECT_THAT(outcome(unknown).message, HasSubstr("no profile p_9"));
   EXPECT_THAT(outcome(not_merged).message, HasSubstr("p_7 was not merged into p_1"));
-  EXPECT_THAT(outcome(not_held).message, HasSubstr("p_1 does not hold email:x@y"));
+  EXPECT_THAT(outcome(not_held).message, HasSubstr("no profile holds email:x@y"));
   for (auto seq : {unknown, not_merged, not_held}) EXPECT_FALSE(outcome(seq).applied);
   auto after = internal::dump_state(*database_);
   for (auto seq : {unknown, not_merged, not_held}) after.erase(profile::unmerge_key(seq));
   EXPECT_EQ(after, before);
+}
+
+TEST_F(UnmergeTest, AQuarantinedIdentifierKeepsItsEventsThroughAnUnmerge) {
+  auto rules = identity::IdentityRules::defaults();
+  rules.quarantine_after_profiles = 2;
+  reopen(rules);
+  append(R"({"type":"track","event":"Opened","context":{"device":{"id":"ipad"}}})");
+  append(R"({"type":"identify","userId":"u1","context":{"device":{"id":"ipad"}}})");
+  append(R"({"type":"track","userId":"u2","event":"x","context":{"device":{"id":"ipad"}}})");
+  append(R"({"type":"track","userId":"u3","event":"x","context":{"device":{"id":"ipad"}}})");
+  process();
+  const identity::Identifier ipad{"device_id", "ipad"};
+  ASSERT_EQ(find("device_id", "ipad"), find("user_id", "u1"));
+  ASSERT_TRUE(database_->get_meta("quarantine/" + ipad.key())->has_value()) << "quarantined";
+
+  const auto seq = command(R"({"type":"unmerge","profile":"p_1","identifier":"user_id:u1"})");
+  process();
+  ASSERT_TRUE(outcome(seq).applied) << outcome(seq).message;
+  const auto device = find("device_id", "ipad");
+  const auto user = find("user_id", "u1");
+  ASSERT_NE(device, 0u) << "the quarantined identifier is still on a profile";
+  EXPECT_NE(device, user);
+  EXPECT_EQ(get(device).event_count + get(user).event_count, 2u)
+      << "the event only the device identified is not lost";
+  auto record = database_->get_meta("quarantine/" + ipad.key());
+  EXPECT_EQ(**record, profile::profile_id_text(device)) << "and it is quarantined again";
+  append(R"({"type":"track","userId":"u9","event":"x","context":{"device":{"id":"ipad"}}})");
+  process();
+  EXPECT_NE(find("user_id", "u9"), device) << "so it still joins no one";
+}
+
+TEST_F(UnmergeTest, AnUnmergeWhoseAnchorsNoLongerMatchIsRefused) {
+  merge_two_browsers();
+  // As if the log were replayed under rules that numbered the profiles differently.
+  const auto seq = command(R"({"type":"unmerge","profile":"p_1","merged":"p_2",
+    "anchor":"anonymous_id:a1","merged_anchor":"email:jane@example.com"})");
+  process();
+  EXPECT_FALSE(outcome(seq).applied);
+  EXPECT_THAT(outcome(seq).message, HasSubstr("p_2 did not bring email:jane@example.com"));
 }
 
 TEST_F(UnmergeTest, StateAfterUnmergesIsAPureFunctionOfTheLog) {

@@ -274,6 +274,7 @@ void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventCont
 
 void ProfileBuilder::count_conflict(const identity::DroppedIdentifier& dropped, ProfileId profile,
                                     EventContext& ctx) {
+  if (replaying_) return;
   auto* record = ctx.txn.identifier(dropped.identifier);
   if (record == nullptr || record->quarantined) return;
   const auto& rules = rules_->rules();

@@ -12,6 +12,9 @@
 
 namespace cdp::profile {
 
+// The most events an unmerge re-applies (in one batch, in memory); larger profiles are refused.
+inline constexpr size_t kMaxUnmergeEvents = 100'000;
+
 // What applying one event did, for metrics and tests.
 struct ApplyOutcome {
   ProfileId profile = 0;  // 0: the event carried no usable identifier
@@ -69,6 +72,7 @@ class ProfileBuilder {
   ingest::JsonParser parser_;
   ProfileId last_profile_id_;
   std::vector<ProfileId> reuse_ids_;  // descending: back() is the next to reuse
+  bool replaying_ = false;            // an unmerge is re-applying events: conflicts not counted
 };
 
 }  // namespace cdp::profile

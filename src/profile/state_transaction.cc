@@ -1,6 +1,5 @@
 #include "profile/state_transaction.h"
 
-#include "common/log.h"
 #include "storage/big_endian.h"
 
 namespace cdp::profile {
@@ -190,17 +189,15 @@ void StateTransaction::committed() {
 
 void StateTransaction::forget() {
   batch_.Clear();
-  // Blocks added or lifted by the unwritten batch: back to what is stored.
-  if (auto loaded = load_blocks(); !loaded.is_ok()) {
-    log::error("unmerge_blocks_unreadable", {{"error", loaded.message()}});
-  }
+  // Blocks added or lifted by the unwritten batch: back to what is stored. If that fails, the
+  // next batch fails too (status_), rather than resolving without them.
   identifiers_.clear();
   profiles_.clear();
   accounts_.clear();
   dirty_identifiers_.clear();
   dirty_profiles_.clear();
   dirty_accounts_.clear();
-  status_ = Status::ok();
+  status_ = load_blocks();
 }
 
 rocksdb::WriteBatch& StateTransaction::finish() {

@@ -41,6 +41,22 @@ Result<std::vector<std::string>> keys_with_prefix(storage::Database& database,
   return keys;
 }
 
+// The edges filed under `profile`, with their keys.
+Result<std::vector<std::pair<std::string, Edge>>> edges_of(storage::Database& database,
+                                                           ProfileId profile) {
+  std::vector<std::pair<std::string, Edge>> edges;
+  const auto prefix = storage::u64_be(profile);
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db().NewIterator(rocksdb::ReadOptions(), database.identity_edges()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto edge = decode_edge(it->value().ToStringView());
+    if (!edge) return edge.status();
+    edges.emplace_back(it->key().ToString(), std::move(*edge));
+  }
+  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading identity edges");
+  return edges;
+}
+
 // The identifiers profile `merged` brought into the profile it was merged into: those linked to
 // it, or to a profile merged into it before, found through their edges.
 Result<std::set<Identifier>> brought_by(storage::Database& database, ProfileId merged) {
@@ -51,18 +67,12 @@ Result<std::set<Identifier>> brought_by(storage::Database& database, ProfileId m
     const auto id = pending.back();
     pending.pop_back();
     if (!seen.insert(id).second) continue;
-    auto keys = keys_with_prefix(database, database.identity_edges(), storage::u64_be(id));
-    if (!keys) return keys.status();
-    for (const auto& key : *keys) {
-      std::string value;
-      auto status =
-          database.db().Get(rocksdb::ReadOptions(), database.identity_edges(), key, &value);
-      if (!status.ok()) return storage::from_rocksdb(status, "reading identity edges");
-      auto edge = decode_edge(value);
-      if (!edge) return edge.status();
-      if (edge->kind == EdgeKind::kMerge) pending.push_back(edge->other_profile);
-      if (edge->kind != EdgeKind::kLink) continue;
-      for (const auto& text : edge->identifiers) {
+    auto edges = edges_of(database, id);
+    if (!edges) return edges.status();
+    for (const auto& [key, edge] : *edges) {
+      if (edge.kind == EdgeKind::kMerge) pending.push_back(edge.other_profile);
+      if (edge.kind != EdgeKind::kLink) continue;
+      for (const auto& text : edge.identifiers) {
         if (auto identifier = identity::parse_identifier(text)) identifiers.insert(*identifier);
       }
     }
@@ -103,10 +113,22 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
     txn.batch().Put(database.meta(), unmerge_key(record.seq), encode_unmerge(result));
     return ApplyOutcome{};
   };
-  const auto requested = parse_profile_id(profile_text);
-  if (!requested) return refuse("\"" + profile_text + "\" is not a profile id");
-  const ProfileId live = txn.live(*requested);
-  if (live == 0) return refuse("no profile " + profile_text);
+  // The profile is found by an identifier it holds, not by its id: a replay under other rules
+  // numbers profiles differently, and must split the same people or refuse.
+  const auto anchor_text = !result.identifier.empty() ? result.identifier
+                                                      : text_of(command.find("anchor"));
+  const auto merged_anchor_text = text_of(command.find("merged_anchor"));
+  ProfileId live = 0;
+  if (auto anchor = identity::parse_identifier(anchor_text)) {
+    live = txn.holder(*anchor).value_or(0);
+    CDP_RETURN_IF_ERROR(txn.status());
+    if (live == 0) return refuse("no profile holds " + anchor_text);
+  } else if (const auto requested = parse_profile_id(profile_text)) {
+    live = txn.live(*requested);  // a command without an anchor
+    if (live == 0) return refuse("no profile " + profile_text);
+  } else {
+    return refuse("the command names no profile");
+  }
   result.profile = live;
   const Profile profile = txn.profile(live);  // a copy: the record is erased below
   CDP_RETURN_IF_ERROR(txn.status());
@@ -122,6 +144,11 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
     result.merged = *merged;
     auto brought = brought_by(database, *merged);
     if (!brought) return brought.status();
+    if (auto anchor = identity::parse_identifier(merged_anchor_text);
+        anchor && brought->count(*anchor) == 0) {
+      return refuse(merged_text + " did not bring " + merged_anchor_text + " into " +
+                    profile_id_text(live) + " (the profiles were rebuilt under other rules)");
+    }
     for (const auto& held : profile.identifiers) {
       (brought->count(held.identifier) > 0 ? removed : rest).push_back(held.identifier);
     }
@@ -150,7 +177,10 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
     if (!keys) return keys.status();
     for (auto& key : *keys) {
       const auto decoded = decode_timeline_key(key);
-      if (!decoded) return Status::corruption("malformed timeline key");
+      if (!decoded) {
+        return Status::corruption("a timeline key of " + profile_id_text(member) +
+                                  " is malformed");
+      }
       std::string value;
       auto& log = txn.log_database();
       auto status = log.db().Get(rocksdb::ReadOptions(), log.raw_log(),
@@ -162,10 +192,17 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
       }
       if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
       auto event = storage::RawLogRecord::decode(decoded->seq, value);
-      if (!event) return Status::corruption("raw log record " + std::to_string(decoded->seq));
+      if (!event) {
+        return Status::corruption("raw log record " + std::to_string(decoded->seq) + " of " +
+                                  profile_id_text(member) + " is unreadable");
+      }
       events.push_back(std::move(*event));
       timeline_keys.push_back(std::move(key));
     }
+  }
+  if (events.size() > kMaxUnmergeEvents) {
+    return refuse(profile_id_text(live) + " has " + std::to_string(events.size()) +
+                  " events; an unmerge re-applies at most " + std::to_string(kMaxUnmergeEvents));
   }
   std::sort(events.begin(), events.end(),
             [](const auto& a, const auto& b) { return a.seq < b.seq; });
@@ -174,16 +211,29 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   // same batch, so what they rebuild stays.
   for (const auto& key : timeline_keys) txn.batch().Delete(database.profile_events(), key);
   for (const auto member : members) {
-    auto edges = keys_with_prefix(database, database.identity_edges(), storage::u64_be(member));
+    // Links, merges and refusals are made again by the re-applied events; quarantine and earlier
+    // unmerge edges are history that re-applying does not repeat.
+    auto edges = edges_of(database, member);
     if (!edges) return edges.status();
-    for (const auto& key : *edges) txn.batch().Delete(database.identity_edges(), key);
+    for (const auto& [key, edge] : *edges) {
+      if (edge.kind == EdgeKind::kQuarantine || edge.kind == EdgeKind::kUnmerge) continue;
+      txn.batch().Delete(database.identity_edges(), key);
+    }
     for (const auto& group : profile.groups) {
       txn.batch().Delete(database.accounts(), membership_key(group, member));
     }
     txn.erase_profile(member);
   }
+  // Quarantined identifiers take part while the events are re-applied, as they did when those
+  // events first arrived (later events that carried them reached no profile through them), and
+  // are quarantined again afterwards.
+  std::vector<Identifier> quarantined;
   for (const auto& held : profile.identifiers) {
-    if (auto* identifier = txn.identifier(held.identifier)) identifier->profile = 0;
+    if (auto* identifier = txn.identifier(held.identifier)) {
+      identifier->profile = 0;
+      if (identifier->quarantined) quarantined.push_back(held.identifier);
+      identifier->quarantined = false;
+    }
   }
   result.applied = true;
   result.active = true;
@@ -193,12 +243,25 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   reuse_ids_ = members;
   std::sort(reuse_ids_.begin(), reuse_ids_.end(), std::greater<>());
   std::set<ProfileId> targets;
+  replaying_ = true;  // conflicts were counted when the events first arrived
   for (const auto& event : events) {
     auto outcome = apply_event(event, txn);
-    if (!outcome) return outcome.status();
+    if (!outcome) {
+      replaying_ = false;
+      return outcome.status();
+    }
     if (outcome->profile != 0) targets.insert(outcome->profile);
   }
+  replaying_ = false;
   reuse_ids_.clear();
+  for (const auto& identifier : quarantined) {
+    auto* stored = txn.identifier(identifier);
+    if (stored == nullptr) continue;
+    stored->quarantined = true;
+    if (const auto holder = txn.holder(identifier)) {
+      txn.batch().Put(database.meta(), "quarantine/" + identifier.key(), profile_id_text(*holder));
+    }
+  }
   std::set<ProfileId> live_targets;
   for (const auto target : targets) live_targets.insert(txn.live(target));
   result.profiles.assign(live_targets.begin(), live_targets.end());

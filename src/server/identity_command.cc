@@ -78,6 +78,7 @@ std::string plan_json(const pipeline::RulesPlan& plan) {
   out.begin_object();
   out.key("rules_changed").boolean(plan.rules_changed);
   out.key("events").number(static_cast<int64_t>(plan.events));
+  out.key("first_seq").number(static_cast<int64_t>(plan.first_seq));
   out.key("profiles_before").number(static_cast<int64_t>(plan.profiles_before));
   out.key("profiles_after").number(static_cast<int64_t>(plan.profiles_after));
   out.key("merges").number(static_cast<int64_t>(plan.merges));
@@ -138,6 +139,10 @@ int run_identity_plan(const IdentityCommandOptions& options) {
             << options.config_path
             << (plan->rules_changed ? " (they differ from those the profiles were built with)."
                                     : " (the profiles were built with these rules).")
+            << (plan->first_seq > 1
+                    ? "\nThe log starts at seq " + std::to_string(plan->first_seq) +
+                          ": retention deleted the events before it, so they count as lost here."
+                    : std::string())
             << "\nProfiles: " << plan->profiles_before << " now, " << plan->profiles_after
             << " under these rules.\n";
   std::cout << "Would merge: " << plan->merges << (plan->merges == 1 ? " group" : " groups")
@@ -158,6 +163,11 @@ int run_identity_plan(const IdentityCommandOptions& options) {
 int run_identity_apply(const IdentityCommandOptions& options) {
   auto loaded = load(options);
   if (!loaded) return 2;
+  if (!std::filesystem::exists(std::filesystem::path(loaded->config.data_dir) / "CURRENT")) {
+    std::cerr << "cdp: '" << loaded->config.data_dir
+              << "' is not a cdp data directory (check --data or [storage] data)\n";
+    return 1;
+  }
   storage::Database::Options db_options;
   db_options.path = loaded->config.data_dir;
   auto database = storage::Database::open(db_options);
@@ -167,7 +177,8 @@ int run_identity_apply(const IdentityCommandOptions& options) {
     return 1;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto status = pipeline::rebuild_profiles(**database, loaded->rules, progress_line());
+  auto status = pipeline::rebuild_profiles(**database, loaded->rules, progress_line(),
+                                           options.allow_trimmed_log);
   end_progress_line();
   if (!status.is_ok()) {
     std::cerr << "cdp: " << status.message() << "\n";

@@ -12,6 +12,7 @@ struct IdentityCommandOptions {
   std::string config_path;  // the settings whose [identity] rules to use; required
   std::string data_dir;     // overrides the config's data directory
   bool json = false;        // plan: print the plan as JSON
+  bool allow_trimmed_log = false;  // apply: rebuild even though retention deleted old events
 };
 
 // Return the process exit code; errors are printed to stderr.

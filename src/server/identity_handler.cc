@@ -8,6 +8,7 @@
 #include "ingest/json_tree.h"
 #include "profile/profile_store.h"
 #include "server/admin_handler.h"
+#include "profile/profile_builder.h"
 #include "server/profile_handler.h"
 
 namespace cdp::server {
@@ -148,6 +149,12 @@ void IdentityHandler::unmerge(const Request& request, std::string_view ref_text,
   }
   auto& profile = **found;
   const auto id_text = profile::profile_id_text(profile.id);
+  if (profile.event_count > profile::kMaxUnmergeEvents) {
+    return refuse(http::status::conflict, "too_large",
+                  id_text + " has " + std::to_string(profile.event_count) +
+                      " events; an unmerge re-applies at most " +
+                      std::to_string(profile::kMaxUnmergeEvents));
+  }
 
   JsonWriter command;
   command.begin_object();
@@ -160,8 +167,12 @@ void IdentityHandler::unmerge(const Request& request, std::string_view ref_text,
       return refuse(http::status::bad_request, "invalid_argument", identifier.status().message());
     }
     auto value = normalizer_.normalize(identifier->type, identifier->value);
-    if (value) identifier->value = std::move(*value);
-    if (!value || profile.find_identifier(*identifier) == nullptr) {
+    if (!value) {
+      return refuse(http::status::bad_request, "invalid_argument",
+                    "\"" + identifier->value + "\" is not a usable " + identifier->type + " value");
+    }
+    identifier->value = std::move(*value);
+    if (profile.find_identifier(*identifier) == nullptr) {
       return refuse(http::status::conflict, "not_on_profile",
                     id_text + " does not hold " + identifier->display() +
                         " (GET /v1/profiles/" + id_text + "/identifiers lists what it holds)");
@@ -179,7 +190,24 @@ void IdentityHandler::unmerge(const Request& request, std::string_view ref_text,
                     std::string(merged_value->text) + " was not merged into " + id_text +
                         " (GET /v1/profiles/" + id_text + "/merges lists its merges)");
     }
+    // Anchors: an identifier of the profile and one the merged profile brought. The processor
+    // finds the profile by the first and checks the merge by the second, so a replay under other
+    // rules (other profile ids) splits the same people or refuses.
+    auto edges = store.edges(profile);
+    if (!edges) return respond(storage_error(version, edges.status()));
+    std::string merged_anchor;
+    for (const auto& edge : *edges) {
+      if (edge.kind == profile::EdgeKind::kLink && edge.profile == *merged &&
+          !edge.identifiers.empty()) {
+        merged_anchor = edge.identifiers.front();
+        break;
+      }
+    }
     command.key("merged").string(profile::profile_id_text(*merged));
+    if (!merged_anchor.empty()) command.key("merged_anchor").string(merged_anchor);
+    if (!profile.identifiers.empty()) {
+      command.key("anchor").string(profile.identifiers.front().identifier.display());
+    }
   }
   command.end_object();
   submit(version, command.take(), 0, std::move(respond));
@@ -218,8 +246,10 @@ void IdentityHandler::submit(unsigned version, std::string command, uint64_t id,
   auto status = deps_.writer.submit(
       std::move(append), [&database, &processor, version, id, respond](storage::AppendOutcome done) {
         if (!done.status.is_ok() || done.seqs.empty()) {
+          const auto why = done.status.is_ok() ? std::string("the command was not stored")
+                                               : done.status.message();
           return respond(json_error(http::status::service_unavailable, version, "storage_error",
-                                    done.status.message() + "; retry later"));
+                                    why + "; retry later"));
         }
         const uint64_t seq = done.seqs.front();
         const uint64_t shown = id != 0 ? id : seq;

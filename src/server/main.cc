@@ -127,6 +127,9 @@ int main(int argc, char** argv) {
                         "Data directory (default: the config's)");
   }
   plan->add_flag("--json", identity_options.json, "Print the plan as JSON");
+  apply->add_flag("--allow-trimmed-log", identity_options.allow_trimmed_log,
+                  "Rebuild even though retention deleted the oldest events (they leave every "
+                  "profile)");
 
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
 

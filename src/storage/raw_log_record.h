@@ -9,7 +9,8 @@ namespace cdp::storage {
 
 // The source of entries the server appends itself (identity commands such as an unmerge), so that
 // they take their place in the log's order. Source names cannot contain ':', so no configured
-// source can send as it. Consumers of events skip it.
+// source can send as it. Exports (`cdp events`, /admin/v1/events) include these entries; the
+// processor applies them; consumers that deliver events must skip them.
 inline constexpr std::string_view kAdminSource = "cdp:admin";
 
 // One entry of the raw log: an accepted, normalised event. See docs/formats/raw-log.md.
