@@ -245,7 +245,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (size_t i = 0; i < user_offsets_.size(); i += 2) {
       const uint64_t user = users_() % options_.users;
       write_decimal(base + user_offsets_[i], user, kUserDigits);
-      if (i + 1 < user_offsets_.size()) write_decimal(base + user_offsets_[i + 1], user, kUserDigits);
+      if (i + 1 < user_offsets_.size())
+        write_decimal(base + user_offsets_[i + 1], user, kUserDigits);
     }
     if (options_.gzip) build_request();
   }
@@ -367,10 +368,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string body_;  // the uncompressed body; patched in place when gzipping
   const std::vector<size_t>& id_offsets_;
   const std::vector<size_t>& user_offsets_;
-  std::minstd_rand users_;    // picks the user of each event or profile request
-  std::string probe_user_;    // visibility: the user of the probe in flight
-  bool polling_ = false;      // visibility: waiting for the probe's profile
-  std::string request_;  // head + body as sent
+  std::minstd_rand users_;  // picks the user of each event or profile request
+  std::string probe_user_;  // visibility: the user of the probe in flight
+  bool polling_ = false;    // visibility: waiting for the probe's profile
+  std::string request_;     // head + body as sent
   size_t body_offset_ = 0;
   size_t events_per_request_ = 0;
   char id_prefix_[12];
@@ -444,9 +445,9 @@ int run_load(const Options& options) {
   const bool open_loop = options.rate > 0;
   if (open_loop) {
     // Each thread sends every threads-th request of one global, evenly spaced schedule.
-    const double requests_per_s =
-        endpoint == Endpoint::kBatch ? options.rate / static_cast<double>(events_per_request)
-                                     : options.rate;
+    const double requests_per_s = endpoint == Endpoint::kBatch
+                                      ? options.rate / static_cast<double>(events_per_request)
+                                      : options.rate;
     const auto global = std::chrono::duration_cast<nanoseconds>(
         std::chrono::duration<double>(1.0 / requests_per_s));
     for (int t = 0; t < threads; ++t) {

@@ -64,13 +64,13 @@ std::string to_valid_utf8(std::string_view text) {
       length = continuation(i + 1) ? 2 : 0;
     } else if (c >= 0xE0 && c <= 0xEF) {
       // No overlong forms (E0 needs A0..BF) and no surrogates (ED needs 80..9F).
-      const bool second = c == 0xE0 ? (next >= 0xA0 && next <= 0xBF)
+      const bool second = c == 0xE0   ? (next >= 0xA0 && next <= 0xBF)
                           : c == 0xED ? (next >= 0x80 && next <= 0x9F)
                                       : continuation(i + 1);
       length = second && continuation(i + 2) ? 3 : 0;
     } else if (c >= 0xF0 && c <= 0xF4) {
       // No overlong forms (F0 needs 90..BF) and nothing past U+10FFFF (F4 needs 80..8F).
-      const bool second = c == 0xF0 ? (next >= 0x90 && next <= 0xBF)
+      const bool second = c == 0xF0   ? (next >= 0x90 && next <= 0xBF)
                           : c == 0xF4 ? (next >= 0x80 && next <= 0x8F)
                                       : continuation(i + 1);
       length = second && continuation(i + 2) && continuation(i + 3) ? 4 : 0;

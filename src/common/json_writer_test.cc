@@ -127,11 +127,12 @@ TEST(JsonWriterTest, TakeMovesTheTextOut) {
 TEST(JsonWriterTest, ToValidUtf8ReplacesOnlyMalformedBytes) {
   EXPECT_EQ(to_valid_utf8("plain é € 😀"), "plain é € 😀");
   const std::string replacement = "\xEF\xBF\xBD";
-  EXPECT_EQ(to_valid_utf8("a\xFF" "b"), "a" + replacement + "b");
+  EXPECT_EQ(to_valid_utf8("a\xFF"
+                          "b"),
+            "a" + replacement + "b");
   EXPECT_EQ(to_valid_utf8("\xC3"), replacement) << "truncated sequence";
   EXPECT_EQ(to_valid_utf8("\xC0\xAF"), replacement + replacement) << "overlong";
-  EXPECT_EQ(to_valid_utf8("\xED\xA0\x80"), replacement + replacement + replacement)
-      << "surrogate";
+  EXPECT_EQ(to_valid_utf8("\xED\xA0\x80"), replacement + replacement + replacement) << "surrogate";
   EXPECT_EQ(to_valid_utf8("\xF4\x90\x80\x80").substr(0, 3), replacement) << "past U+10FFFF";
 }
 

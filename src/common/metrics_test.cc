@@ -61,7 +61,8 @@ TEST(MetricsRegistryTest, RendersAGauge) {
   MetricsRegistry registry;
   double value = 1.5;
   registry.gauge("cdp_queue_bytes", "Queued bytes.", [&] { return value; });
-  registry.gauge("cdp_queue_bytes", "Queued bytes.", [] { return 7.0; }, "queue=\"b\"");
+  registry.gauge(
+      "cdp_queue_bytes", "Queued bytes.", [] { return 7.0; }, "queue=\"b\"");
   value = 42;
   EXPECT_EQ(registry.render(),
             "# HELP cdp_queue_bytes Queued bytes.\n"

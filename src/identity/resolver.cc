@@ -85,10 +85,10 @@ Resolution Resolver::resolve(std::vector<Identifier> identifiers, int64_t event_
             [&](const Identifier& a, const Identifier& b) { return rules_->before(a, b); });
   identifiers.erase(std::unique(identifiers.begin(), identifiers.end()), identifiers.end());
   while (identifiers.size() > kMaxIdentifiersPerEvent) {
-    result.dropped.push_back({std::move(identifiers.back()), DropReason::kPerEvent,
-                              "max " + std::to_string(kMaxIdentifiersPerEvent) +
-                                  " identifiers per event",
-                              std::nullopt});
+    result.dropped.push_back(
+        {std::move(identifiers.back()), DropReason::kPerEvent,
+         "max " + std::to_string(kMaxIdentifiersPerEvent) + " identifiers per event",
+         std::nullopt});
     identifiers.pop_back();
   }
 

@@ -46,8 +46,8 @@ enum class DropReason {
   kLimit,
   kMaxIdentifiers,
   kMaxMerges,
-  kPerEvent,   // beyond kMaxIdentifiersPerEvent
-  kUnmerged,   // would rejoin what an unmerge split (an UnmergeBlock)
+  kPerEvent,  // beyond kMaxIdentifiersPerEvent
+  kUnmerged,  // would rejoin what an unmerge split (an UnmergeBlock)
 };
 std::string_view drop_reason_name(DropReason reason);
 
@@ -79,8 +79,8 @@ struct Resolution {
 // create one, one -> attach, several -> merge into the oldest. When attaching or merging would
 // break a rule (a per-type limit, the identifier or merge cap, an unmerge block), the event's
 // lowest-priority identifier is dropped and matching retried. Afterwards, dropped identifiers
-// that no profile held are offered to the result again, highest priority first, and kept where no rule breaks
-// (an unrelated new anonymous id should not be lost because an email conflicted).
+// that no profile held are offered to the result again, highest priority first, and kept where no
+// rule breaks (an unrelated new anonymous id should not be lost because an email conflicted).
 // Blocked and quarantined identifiers never take part.
 //
 // Deterministic: the same identifiers and state always give the same resolution. Stateless;

@@ -60,8 +60,7 @@ std::string display(const std::string& key) {
 
 // Deletes every key of `family` with one range tombstone.
 Status clear(storage::Database& database, rocksdb::ColumnFamilyHandle* family) {
-  std::unique_ptr<rocksdb::Iterator> it(
-      database.db().NewIterator(rocksdb::ReadOptions(), family));
+  std::unique_ptr<rocksdb::Iterator> it(database.db().NewIterator(rocksdb::ReadOptions(), family));
   it->SeekToFirst();
   if (!it->Valid()) return storage::from_rocksdb(it->status(), "reading profile state");
   const std::string first = it->key().ToString();
@@ -78,8 +77,8 @@ Status clear(storage::Database& database, rocksdb::ColumnFamilyHandle* family) {
 
 Result<RulesPlan> plan_rules_change(storage::Database& live,
                                     std::shared_ptr<const identity::CompiledRules> rules,
-                                    const std::string& scratch_path,
-                                    const ReplayProgress& progress, size_t max_examples) {
+                                    const std::string& scratch_path, const ReplayProgress& progress,
+                                    size_t max_examples) {
   if (std::filesystem::exists(scratch_path)) {
     return Status::already_exists("scratch directory '" + scratch_path + "' exists; remove it");
   }
@@ -187,7 +186,8 @@ Status rebuild_profiles(storage::Database& database,
     CDP_RETURN_IF_ERROR(clear(database, family));
   }
   rocksdb::WriteBatch reset;
-  for (const std::string& prefix : {std::string("quarantine/"), std::string(profile::kUnmergePrefix)}) {
+  for (const std::string& prefix :
+       {std::string("quarantine/"), std::string(profile::kUnmergePrefix)}) {
     auto entries = database.scan_meta(prefix);
     if (!entries) return entries.status();
     for (const auto& entry : *entries) reset.Delete(database.meta(), entry.first);

@@ -93,8 +93,9 @@ TEST_F(RulesChangeTest, ApplyingByReplayEqualsAFreshStartUnderTheNewRules) {
 
 TEST_F(RulesChangeTest, ARebuildOfALogThatRetentionTrimmedNeedsConsent) {
   processor_.reset();
-  ASSERT_TRUE(
-      database_->db().Delete(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(1)).ok());
+  ASSERT_TRUE(database_->db()
+                  .Delete(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(1))
+                  .ok());
   auto plan = plan_rules_change(*database_, new_rules(), dir_.sub("scratch"));
   ASSERT_TRUE(plan.has_value());
   EXPECT_EQ(plan->first_seq, 2u);

@@ -117,8 +117,8 @@ TEST_F(UnmergeTest, RemovingAnIdentifierUnlinksItFromTheProfile) {
   append(R"({"type":"track","anonymousId":"a1","event":"Viewed"})");
   process();
   ASSERT_EQ(find("phone", "+14155552671"), 1u);
-  const auto seq = command(
-      R"({"type":"unmerge","profile":"p_1","identifier":"phone:+14155552671"})");
+  const auto seq =
+      command(R"({"type":"unmerge","profile":"p_1","identifier":"phone:+14155552671"})");
   append(R"({"type":"identify","traits":{"phone":"+14155552671"},"userId":"u-9"})");
   process();
   EXPECT_TRUE(outcome(seq).applied) << outcome(seq).message;
@@ -192,9 +192,10 @@ TEST_F(UnmergeTest, StateAfterUnmergesIsAPureFunctionOfTheLog) {
   append(R"({"type":"identify","userId":"u1","anonymousId":"a9"})");
   process();
   reopen();  // a restart between the commands and the comparison changes nothing either
-  EXPECT_EQ(internal::dump_state(*database_),
-            internal::replay_log(*database_, dir_.sub("replay"),
-                                 *identity::CompiledRules::compile(identity::IdentityRules::defaults())));
+  EXPECT_EQ(
+      internal::dump_state(*database_),
+      internal::replay_log(*database_, dir_.sub("replay"),
+                           *identity::CompiledRules::compile(identity::IdentityRules::defaults())));
 }
 
 }  // namespace

@@ -27,8 +27,7 @@ struct Trait {
 
   // True when this value replaces `other` (or wins against it in a merge).
   bool newer_than(const Trait& other) const {
-    return timestamp_ms != other.timestamp_ms ? timestamp_ms > other.timestamp_ms
-                                              : seq > other.seq;
+    return timestamp_ms != other.timestamp_ms ? timestamp_ms > other.timestamp_ms : seq > other.seq;
   }
 };
 

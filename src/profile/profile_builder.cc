@@ -187,13 +187,11 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
   // Materialise.
   if (type == "identify") {
     if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
-      set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id,
-                 record.seq);
+      set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
     }
   }
   if (const auto* traits = context_traits(event)) {
-    set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id,
-                 record.seq);
+    set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
   }
   if (type == "group") {
     const auto group_id = scalar_text(event.find("groupId"));
@@ -202,8 +200,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
       account.first_seen_ms = std::min(account.first_seen_ms, ctx.time_ms);
       account.last_seen_ms = std::max(account.last_seen_ms, ctx.time_ms);
       if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
-        set_traits(account.traits, *traits, record.source, ctx.time_ms, ctx.message_id,
-                 record.seq);
+        set_traits(account.traits, *traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
       }
       if (std::find(survivor.groups.begin(), survivor.groups.end(), group_id) ==
           survivor.groups.end()) {

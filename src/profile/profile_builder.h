@@ -55,10 +55,10 @@ class ProfileBuilder {
   // splits the profile by re-applying its events under a new block; {"type":"reallow",
   // "unmerge":seq} lifts a block.
   Result<ApplyOutcome> apply_command(const storage::RawLogRecord& record, StateTransaction& txn);
-  Result<ApplyOutcome> unmerge(const storage::RawLogRecord& record, const ingest::JsonValue& command,
-                               StateTransaction& txn);
-  Result<ApplyOutcome> reallow(const storage::RawLogRecord& record, const ingest::JsonValue& command,
-                               StateTransaction& txn);
+  Result<ApplyOutcome> unmerge(const storage::RawLogRecord& record,
+                               const ingest::JsonValue& command, StateTransaction& txn);
+  Result<ApplyOutcome> reallow(const storage::RawLogRecord& record,
+                               const ingest::JsonValue& command, StateTransaction& txn);
   // The id for a new profile: while an unmerge re-applies events, the split profiles' ids, lowest
   // first (so the oldest part keeps the profile's id); otherwise the next unused one.
   ProfileId next_profile_id();

@@ -108,8 +108,8 @@ Result<std::vector<Edge>> ProfileStore::edges(const Profile& profile) {
 
 Result<std::optional<Account>> ProfileStore::account(const std::string& group_id) {
   std::string value;
-  auto status = database_.db().Get(read_options_, database_.accounts(),
-                                   account_key(group_id), &value);
+  auto status =
+      database_.db().Get(read_options_, database_.accounts(), account_key(group_id), &value);
   if (status.IsNotFound()) return std::optional<Account>();
   if (!status.ok()) return storage::from_rocksdb(status, "reading an account");
   auto account = decode_account(value);

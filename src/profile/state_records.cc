@@ -125,9 +125,8 @@ Result<Edge> decode_edge(std::string_view json) {
   Edge edge;
   const auto* kind = doc.find("kind");
   const std::string_view name = kind != nullptr ? kind->text : "";
-  for (auto candidate :
-       {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine,
-        EdgeKind::kUnmerge}) {
+  for (auto candidate : {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine,
+                         EdgeKind::kUnmerge}) {
     if (edge_kind_name(candidate) == name) edge.kind = candidate;
   }
   edge.seq = static_cast<uint64_t>(integer(doc.find("seq")));
@@ -189,8 +188,7 @@ Result<UnmergeRecord> decode_unmerge(std::string_view json) {
   record.applied = applied != nullptr && applied->boolean;
   const auto* active = doc.find("active");
   record.active = active != nullptr && active->boolean;
-  if (const auto* message = doc.find("message"); message != nullptr)
-    record.message = message->text;
+  if (const auto* message = doc.find("message"); message != nullptr) record.message = message->text;
   if (const auto* sides = doc.find("sides"); sides != nullptr) {
     for (size_t side = 0; side < 2 && side < sides->elements.size(); ++side) {
       for (const auto* text : sides->elements[side]->elements) {

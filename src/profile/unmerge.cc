@@ -115,8 +115,8 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   };
   // The profile is found by an identifier it holds, not by its id: a replay under other rules
   // numbers profiles differently, and must split the same people or refuse.
-  const auto anchor_text = !result.identifier.empty() ? result.identifier
-                                                      : text_of(command.find("anchor"));
+  const auto anchor_text =
+      !result.identifier.empty() ? result.identifier : text_of(command.find("anchor"));
   const auto merged_anchor_text = text_of(command.find("merged_anchor"));
   ProfileId live = 0;
   if (auto anchor = identity::parse_identifier(anchor_text)) {
@@ -178,8 +178,7 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
     for (auto& key : *keys) {
       const auto decoded = decode_timeline_key(key);
       if (!decoded) {
-        return Status::corruption("a timeline key of " + profile_id_text(member) +
-                                  " is malformed");
+        return Status::corruption("a timeline key of " + profile_id_text(member) + " is malformed");
       }
       std::string value;
       auto& log = txn.log_database();
@@ -266,15 +265,15 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   for (const auto target : targets) live_targets.insert(txn.live(target));
   result.profiles.assign(live_targets.begin(), live_targets.end());
 
-  const std::string what = result.merged != 0
-                               ? profile_id_text(result.merged) + " split from " +
-                                     profile_id_text(live)
-                               : result.identifier + " removed from " + profile_id_text(live);
+  const std::string what =
+      result.merged != 0 ? profile_id_text(result.merged) + " split from " + profile_id_text(live)
+                         : result.identifier + " removed from " + profile_id_text(live);
   std::vector<std::string> removed_text;
   for (const auto& identifier : removed) removed_text.push_back(identifier.display());
   for (const auto target : result.profiles) {
-    Edge edge{EdgeKind::kUnmerge, record.seq, message_id,
-              record.received_at_ms, target, live, removed_text, "unmerge: " + what};
+    Edge edge{
+        EdgeKind::kUnmerge, record.seq,        message_id, record.received_at_ms, target, live,
+        removed_text,       "unmerge: " + what};
     txn.batch().Put(database.identity_edges(), edge_key(target, record.seq, 0), encode_edge(edge));
   }
   txn.batch().Put(database.meta(), unmerge_key(record.seq), encode_unmerge(result));

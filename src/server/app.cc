@@ -98,9 +98,8 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   app->tracking_ = std::make_unique<TrackingHandler>(cfg, *app->sources_, *app->writer_,
                                                      app->metrics_, SystemClock::instance());
   app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
-  app->profiles_ =
-      std::make_unique<ProfileHandler>(app->admin_token_, cfg.read_token,
-                                       *app->database_, cfg.identity.phone_default_region);
+  app->profiles_ = std::make_unique<ProfileHandler>(
+      app->admin_token_, cfg.read_token, *app->database_, cfg.identity.phone_default_region);
   app->identity_ = std::make_unique<IdentityHandler>(
       IdentityHandler::Deps{app->admin_token_, *app->database_, *app->writer_, *app->processor_,
                             cfg.identity.phone_default_region, SystemClock::instance()});
@@ -180,12 +179,13 @@ void App::register_gauges() {
   });
   for (auto* family : database_->all_column_families()) {
     // Per column family: how much of the disk is the raw log and how much profile state.
-    metrics_.gauge("cdp_storage_cf_sst_bytes", "Bytes of RocksDB table files per column family",
-                   [this, family] {
-                     return static_cast<double>(
-                         database_->int_property("rocksdb.total-sst-files-size", family));
-                   },
-                   "cf=\"" + family->GetName() + "\"");
+    metrics_.gauge(
+        "cdp_storage_cf_sst_bytes", "Bytes of RocksDB table files per column family",
+        [this, family] {
+          return static_cast<double>(
+              database_->int_property("rocksdb.total-sst-files-size", family));
+        },
+        "cf=\"" + family->GetName() + "\"");
   }
   metrics_.gauge("cdp_storage_memtable_bytes", "Bytes of RocksDB memtables", [this] {
     return static_cast<double>(database_->int_property("rocksdb.cur-size-all-mem-tables"));

@@ -60,9 +60,10 @@ std::string ids(const std::vector<profile::ProfileId>& profiles, std::string_vie
 }
 
 void print_change(const pipeline::RulesPlan::Change& change, bool merge) {
-  std::cout << "  " << (merge ? ids(change.before, " + ") + " -> one profile"
-                              : ids(change.before, "") + " -> " +
-                                    std::to_string(change.after.size()) + " profiles")
+  std::cout << "  "
+            << (merge ? ids(change.before, " + ") + " -> one profile"
+                      : ids(change.before, "") + " -> " + std::to_string(change.after.size()) +
+                            " profiles")
             << ": ";
   for (size_t i = 0; i < change.identifiers.size(); ++i) {
     std::cout << (i > 0 ? ", " : "") << change.identifiers[i];
@@ -85,9 +86,8 @@ std::string plan_json(const pipeline::RulesPlan& plan) {
   out.key("splits").number(static_cast<int64_t>(plan.splits));
   out.key("identifiers_unlinked").number(static_cast<int64_t>(plan.identifiers_unlinked));
   out.key("identifiers_linked").number(static_cast<int64_t>(plan.identifiers_linked));
-  for (const auto& [name, examples] :
-       {std::pair{"merge_examples", &plan.merge_examples},
-        std::pair{"split_examples", &plan.split_examples}}) {
+  for (const auto& [name, examples] : {std::pair{"merge_examples", &plan.merge_examples},
+                                       std::pair{"split_examples", &plan.split_examples}}) {
     out.key(name).begin_array();
     for (const auto& change : *examples) {
       out.begin_object();
@@ -114,8 +114,7 @@ int run_identity_plan(const IdentityCommandOptions& options) {
   if (!loaded) return 2;
   const auto& data_dir = loaded->config.data_dir;
   const auto tag = std::to_string(::getpid());
-  const auto follower_scratch =
-      std::filesystem::temp_directory_path() / ("cdp-follower-" + tag);
+  const auto follower_scratch = std::filesystem::temp_directory_path() / ("cdp-follower-" + tag);
   const auto scratch = std::filesystem::path(data_dir).lexically_normal().string() + ".plan-" + tag;
   auto live = storage::Database::open_follower(data_dir, follower_scratch.string());
   if (!live) {

@@ -9,9 +9,9 @@ namespace cdp::server {
 // would merge and split (it reads the directory as a follower, so a server may be running);
 // apply rebuilds the profiles under those rules (the server must be stopped).
 struct IdentityCommandOptions {
-  std::string config_path;  // the settings whose [identity] rules to use; required
-  std::string data_dir;     // overrides the config's data directory
-  bool json = false;        // plan: print the plan as JSON
+  std::string config_path;         // the settings whose [identity] rules to use; required
+  std::string data_dir;            // overrides the config's data directory
+  bool json = false;               // plan: print the plan as JSON
   bool allow_trimmed_log = false;  // apply: rebuild even though retention deleted old events
 };
 

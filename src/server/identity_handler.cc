@@ -6,9 +6,9 @@
 #include "common/time_format.h"
 #include "common/uuid.h"
 #include "ingest/json_tree.h"
+#include "profile/profile_builder.h"
 #include "profile/profile_store.h"
 #include "server/admin_handler.h"
-#include "profile/profile_builder.h"
 #include "server/profile_handler.h"
 
 namespace cdp::server {
@@ -174,8 +174,8 @@ void IdentityHandler::unmerge(const Request& request, std::string_view ref_text,
     identifier->value = std::move(*value);
     if (profile.find_identifier(*identifier) == nullptr) {
       return refuse(http::status::conflict, "not_on_profile",
-                    id_text + " does not hold " + identifier->display() +
-                        " (GET /v1/profiles/" + id_text + "/identifiers lists what it holds)");
+                    id_text + " does not hold " + identifier->display() + " (GET /v1/profiles/" +
+                        id_text + "/identifiers lists what it holds)");
     }
     if (profile.identifiers.size() < 2) {
       return refuse(http::status::conflict, "nothing_to_split",
@@ -224,9 +224,9 @@ void IdentityHandler::reallow(const Request& request, uint64_t id, Responder res
   auto record = profile::decode_unmerge(**stored);
   if (!record) return respond(storage_error(version, record.status()));
   if (!record->active) {
-    return respond(json_error(http::status::conflict, version, "not_active",
-                              "unmerge " + std::to_string(id) + " is " + status_of(*record) +
-                                  ": it blocks nothing"));
+    return respond(json_error(
+        http::status::conflict, version, "not_active",
+        "unmerge " + std::to_string(id) + " is " + status_of(*record) + ": it blocks nothing"));
   }
   JsonWriter command;
   command.begin_object();
@@ -243,39 +243,39 @@ void IdentityHandler::submit(unsigned version, std::string command, uint64_t id,
   append.events.push_back({new_uuid_v4(), std::move(command)});
   auto& database = deps_.database;
   auto& processor = deps_.processor;
-  auto status = deps_.writer.submit(
-      std::move(append), [&database, &processor, version, id, respond](storage::AppendOutcome done) {
-        if (!done.status.is_ok() || done.seqs.empty()) {
-          const auto why = done.status.is_ok() ? std::string("the command was not stored")
-                                               : done.status.message();
-          return respond(json_error(http::status::service_unavailable, version, "storage_error",
-                                    why + "; retry later"));
-        }
-        const uint64_t seq = done.seqs.front();
-        const uint64_t shown = id != 0 ? id : seq;
-        processor.when_applied(
-            seq, std::chrono::steady_clock::now() + kWaitForProcessor,
-            [&database, version, shown, respond](bool applied) {
-              if (!applied) {
-                return respond(json_response(http::status::accepted, version,
-                                             "{\"id\":" + std::to_string(shown) +
-                                                 ",\"status\":\"pending\"}"));
-              }
-              auto stored = database.get_meta(profile::unmerge_key(shown));
-              if (!stored || !stored->has_value()) {
-                return respond(json_error(http::status::internal_server_error, version,
-                                          "corrupt_state", "the unmerge was applied but left no "
-                                                           "record; the server log has details"));
-              }
-              auto record = profile::decode_unmerge(**stored);
-              if (!record) return respond(storage_error(version, record.status()));
-              if (!record->applied) {
-                return respond(
-                    json_error(http::status::conflict, version, "unmerge_refused", record->message));
-              }
-              respond(json_response(http::status::ok, version, unmerge_json(*record)));
-            });
-      });
+  auto status = deps_.writer.submit(std::move(append), [&database, &processor, version, id,
+                                                        respond](storage::AppendOutcome done) {
+    if (!done.status.is_ok() || done.seqs.empty()) {
+      const auto why =
+          done.status.is_ok() ? std::string("the command was not stored") : done.status.message();
+      return respond(json_error(http::status::service_unavailable, version, "storage_error",
+                                why + "; retry later"));
+    }
+    const uint64_t seq = done.seqs.front();
+    const uint64_t shown = id != 0 ? id : seq;
+    processor.when_applied(
+        seq, std::chrono::steady_clock::now() + kWaitForProcessor,
+        [&database, version, shown, respond](bool applied) {
+          if (!applied) {
+            return respond(
+                json_response(http::status::accepted, version,
+                              "{\"id\":" + std::to_string(shown) + ",\"status\":\"pending\"}"));
+          }
+          auto stored = database.get_meta(profile::unmerge_key(shown));
+          if (!stored || !stored->has_value()) {
+            return respond(json_error(http::status::internal_server_error, version, "corrupt_state",
+                                      "the unmerge was applied but left no "
+                                      "record; the server log has details"));
+          }
+          auto record = profile::decode_unmerge(**stored);
+          if (!record) return respond(storage_error(version, record.status()));
+          if (!record->applied) {
+            return respond(
+                json_error(http::status::conflict, version, "unmerge_refused", record->message));
+          }
+          respond(json_response(http::status::ok, version, unmerge_json(*record)));
+        });
+  });
   if (!status.is_ok()) {
     respond(json_error(http::status::service_unavailable, version, "storage_error",
                        status.message() + "; retry later"));

@@ -133,9 +133,9 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
       if (const auto query = target.find('?'); query != std::string_view::npos) {
         location += std::string(target.substr(query));
       }
-      auto response = json_error(http::status::permanent_redirect, version, "merged",
-                                 "profile " + profile::profile_id_text(*direct) +
-                                     " was merged into " + survivor);
+      auto response = json_error(
+          http::status::permanent_redirect, version, "merged",
+          "profile " + profile::profile_id_text(*direct) + " was merged into " + survivor);
       response.set(http::field::location, location);
       return response;
     }

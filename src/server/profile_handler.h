@@ -39,8 +39,7 @@ class ProfileHandler {
                    std::string_view sub);
   Response events(const Request& request, profile::ProfileStore& store,
                   const profile::Profile& profile);
-  Response account(const Request& request, profile::ProfileStore& store,
-                   std::string_view group_id);
+  Response account(const Request& request, profile::ProfileStore& store, std::string_view group_id);
   Response quarantine(const Request& request, profile::ProfileStore& store);
 
   std::string admin_token_;

@@ -178,7 +178,8 @@ TEST_F(ProfileApiTest, UnmergeSplitsAMergeAndReallowingLiftsTheBlock) {
   ASSERT_EQ(split->result(), http::status::ok) << split->body();
   EXPECT_EQ(field(*split, "status"), "active");
   EXPECT_EQ(field(*split, "profiles"), R"([")" + id + R"(",")" + loser + R"("])");
-  EXPECT_EQ(field(*split, "sides"), R"([["anonymous_id:browser-1"],["user_id:u1","email:a@x.org"]])");
+  EXPECT_EQ(field(*split, "sides"),
+            R"([["anonymous_id:browser-1"],["user_id:u1","email:a@x.org"]])");
   EXPECT_EQ(field(read("/v1/profiles/anonymous_id:browser-1"), "id"), loser)
       << "the answer comes once the split is visible";
   EXPECT_THAT(read("/v1/profiles/" + id + "/merges").body(), HasSubstr(R"("kind":"unmerge")"));
@@ -189,7 +190,8 @@ TEST_F(ProfileApiTest, UnmergeSplitsAMergeAndReallowingLiftsTheBlock) {
   const auto unmerge = field(*split, "id");
   auto listed = client_->get("/v1/identity/unmerges", admin);
   EXPECT_THAT(listed->body(), HasSubstr(R"({"unmerges":[{"id":)" + unmerge));
-  auto lifted = client_->request(http::verb::delete_, "/v1/identity/unmerges/" + unmerge, {}, admin);
+  auto lifted =
+      client_->request(http::verb::delete_, "/v1/identity/unmerges/" + unmerge, {}, admin);
   ASSERT_EQ(lifted->result(), http::status::ok) << lifted->body();
   EXPECT_EQ(field(*lifted, "status"), "reallowed");
   auto twice = client_->request(http::verb::delete_, "/v1/identity/unmerges/" + unmerge, {}, admin);

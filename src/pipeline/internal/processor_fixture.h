@@ -44,8 +44,10 @@ inline std::map<std::string, std::string> replay_log(
   std::unique_ptr<rocksdb::Iterator> it(
       from.db().NewIterator(rocksdb::ReadOptions(), from.raw_log()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    EXPECT_TRUE(
-        (*replica)->db().Put(rocksdb::WriteOptions(), (*replica)->raw_log(), it->key(), it->value()).ok());
+    EXPECT_TRUE((*replica)
+                    ->db()
+                    .Put(rocksdb::WriteOptions(), (*replica)->raw_log(), it->key(), it->value())
+                    .ok());
   }
   auto processor = Processor::open(**replica, std::move(rules), {});
   EXPECT_TRUE(processor.has_value());
