@@ -172,7 +172,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         body_(body.body),
         id_offsets_(body.id_offsets),
         user_offsets_(body.user_offsets),
-        users_(id + 1),
+        // Seeded by the run's nonce too: separate cdp_load processes (one ingesting, one reading
+        // profiles) must not walk the same sequence of users.
+        users_((nonce + id) % 2147483646U + 1),
         clock_(clock),
         schedule_(schedule),
         stats_(stats) {
