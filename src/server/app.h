@@ -1,6 +1,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,7 @@ class App {
   Config config_;
   std::string admin_token_;
   MetricsRegistry metrics_;
+  std::map<std::string, Histogram*, std::less<>> request_seconds_;  // by route label
   std::unique_ptr<storage::Database> database_;
   std::unique_ptr<ingest::SourceRegistry> sources_;
   std::unique_ptr<pipeline::Processor> processor_;

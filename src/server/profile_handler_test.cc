@@ -234,6 +234,7 @@ TEST_F(ProfileApiTest, AccountsAndMetrics) {
   auto metrics = client_->get("/metrics");
   EXPECT_THAT(metrics->body(), HasSubstr("cdp_processor_lag_events 0"));
   EXPECT_THAT(metrics->body(), HasSubstr("cdp_profiles_created_total 1"));
+  EXPECT_THAT(metrics->body(), HasSubstr("cdp_http_request_seconds_count{route=\"profiles\"}"));
 }
 
 TEST(PercentDecodeTest, DecodesEscapesAndRefusesBrokenOnes) {
