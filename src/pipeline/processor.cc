@@ -162,6 +162,7 @@ Result<size_t> Processor::process_batch() {
   bool command = false;
   auto scanned =
       reader.scan(from, options_.max_batch_events, [&](const storage::RawLogRecord& record) {
+        if (record.seq > options_.until_seq) return false;
         // A command may re-apply many events: it gets a batch of its own.
         if (record.source == storage::kAdminSource) {
           if (applied > 0) return false;

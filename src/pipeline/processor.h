@@ -43,6 +43,8 @@ class Processor {
     // Where the raw log is read (default: the database the state is written to). A rules plan
     // builds scratch state from the live directory's log.
     storage::Database* log = nullptr;
+    // Apply nothing after this seq (a plan compares with state that reached only so far).
+    uint64_t until_seq = UINT64_MAX;
   };
 
   struct Stats {

@@ -1,5 +1,6 @@
 #include "pipeline/rules_change.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -8,6 +9,7 @@
 #include "pipeline/processor.h"
 #include "profile/profile_store.h"
 #include "profile/state_records.h"
+#include "storage/big_endian.h"
 #include "storage/raw_log_reader.h"
 
 namespace cdp::pipeline {
@@ -38,16 +40,18 @@ Result<std::unordered_map<std::string, ProfileId>> holders(storage::Database& da
   return out;
 }
 
+// Applies the log (of `log`, else of `state`) to `state` up to `until_seq`.
 Status replay(storage::Database& state, storage::Database* log,
-              std::shared_ptr<const identity::CompiledRules> rules,
-              const ReplayProgress& progress) {
+              std::shared_ptr<const identity::CompiledRules> rules, const ReplayProgress& progress,
+              uint64_t until_seq = UINT64_MAX) {
   Processor::Options options;
   options.log = log;
+  options.until_seq = until_seq;
   auto processor = Processor::open(state, std::move(rules), options);
   if (!processor) return processor.status();
   auto bounds = storage::RawLogReader(log != nullptr ? *log : state).bounds();
   if (!bounds) return bounds.status();
-  const uint64_t last = bounds->second;
+  const uint64_t last = std::min(bounds->second, until_seq);
   return (*processor)->process_available([&](const Processor::Stats& stats) {
     if (progress) progress(stats.events_applied, last);
   });
@@ -90,6 +94,12 @@ Result<RulesPlan> plan_rules_change(storage::Database& live,
   auto bounds = storage::RawLogReader(live).bounds();
   if (!bounds) return bounds.status();
   plan.first_seq = bounds->first;
+  // Compare like with like: the live profiles reflect the log up to the processor's cursor (a
+  // running server's processor may be behind the log).
+  auto cursor = live.get_meta(kCursorKey);
+  if (!cursor) return cursor.status();
+  const uint64_t until_seq =
+      cursor->has_value() && (*cursor)->size() == 8 ? storage::read_u64_be(**cursor) : 0;
 
   std::unordered_map<std::string, ProfileId> after;
   {
@@ -97,10 +107,13 @@ Result<RulesPlan> plan_rules_change(storage::Database& live,
     options.path = scratch_path;
     auto scratch = storage::Database::open(options);
     if (!scratch) return scratch.status();
-    auto replayed = replay(**scratch, &live, rules, [&](uint64_t applied, uint64_t last) {
-      plan.events = applied;
-      if (progress) progress(applied, last);
-    });
+    auto replayed = replay(
+        **scratch, &live, rules,
+        [&](uint64_t applied, uint64_t last) {
+          plan.events = applied;
+          if (progress) progress(applied, last);
+        },
+        until_seq);
     auto held = replayed.is_ok() ? holders(**scratch) : Result<decltype(after)>(replayed);
     scratch->reset();
     std::error_code ignored;

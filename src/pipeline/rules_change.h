@@ -41,7 +41,8 @@ struct RulesPlan {
 // Progress of a long replay: events applied so far and the raw log's last seq.
 using ReplayProgress = std::function<void(uint64_t applied, uint64_t last_seq)>;
 
-// Dry run: replays the raw log of `live` under `rules` into a fresh database at `scratch_path`
+// Dry run: replays the raw log of `live`, up to the processor's cursor (what `live`'s profiles
+// reflect), under `rules` into a fresh database at `scratch_path`
 // (which must not exist; it is removed afterwards) and compares it with `live`'s profiles. Changes
 // nothing in `live`, which may be a follower of a running server.
 Result<RulesPlan> plan_rules_change(storage::Database& live,

@@ -75,6 +75,15 @@ TEST_F(RulesChangeTest, ThePlanNamesWhatWouldMergeAndSplitAndChangesNothing) {
             0u);
 }
 
+TEST_F(RulesChangeTest, ThePlanStopsWhereTheLiveProfilesStop) {
+  // Stored but not yet applied (a running server's processor may be behind): not a change.
+  append(R"({"type":"identify","anonymousId":"a9","traits":{"email":"family@example.com"}})");
+  auto plan = plan_rules_change(*database_, default_rules(), dir_.sub("scratch"));
+  ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+  EXPECT_EQ(plan->events, 5u);
+  EXPECT_EQ(plan->merges + plan->splits + plan->identifiers_linked, 0u);
+}
+
 TEST_F(RulesChangeTest, ApplyingByReplayEqualsAFreshStartUnderTheNewRules) {
   processor_.reset();
   ASSERT_TRUE(rebuild_profiles(*database_, new_rules()).is_ok());
