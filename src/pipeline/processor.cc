@@ -151,7 +151,7 @@ Status Processor::process_available(const std::function<void(const Stats&)>& pro
 
 Result<size_t> Processor::process_batch() {
   auto& txn = state_;
-  storage::RawLogReader reader(options_.log != nullptr ? *options_.log : database_);
+  storage::RawLogReader reader(txn.log_database());
   const uint64_t from = cursor_.load() + 1;
   uint64_t last_seq = 0;
   int64_t last_received_at = 0;

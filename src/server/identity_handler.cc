@@ -25,11 +25,6 @@ std::string status_of(const profile::UnmergeRecord& record) {
   return record.active ? "active" : "reallowed";
 }
 
-Response storage_error(unsigned version, const Status& status) {
-  return json_error(http::status::service_unavailable, version, "storage_error",
-                    status.message() + "; retry later");
-}
-
 }  // namespace
 
 std::string unmerge_json(const profile::UnmergeRecord& record) {

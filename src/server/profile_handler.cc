@@ -16,15 +16,6 @@ constexpr std::string_view kAccountsPrefix = "/v1/accounts/";
 constexpr std::string_view kQuarantinePath = "/v1/identity/quarantine";
 constexpr size_t kMaxEventsPerPage = 200;
 
-Response storage_error(unsigned version, const Status& status) {
-  if (status.code() == StatusCode::kCorruption) {
-    return json_error(http::status::internal_server_error, version, "corrupt_state",
-                      status.message() + "; the server log has details");
-  }
-  return json_error(http::status::service_unavailable, version, "storage_error",
-                    status.message() + "; retry later");
-}
-
 void write_trait_values(JsonWriter& out,
                         const std::map<std::string, profile::Trait, std::less<>>& traits) {
   out.begin_object();
@@ -47,6 +38,15 @@ void write_identifiers(JsonWriter& out, const profile::Profile& profile, bool de
 }
 
 }  // namespace
+
+Response storage_error(unsigned version, const Status& status) {
+  if (status.code() == StatusCode::kCorruption) {
+    return json_error(http::status::internal_server_error, version, "corrupt_state",
+                      status.message() + "; the server log has details");
+  }
+  return json_error(http::status::service_unavailable, version, "storage_error",
+                    status.message() + "; retry later");
+}
 
 std::optional<std::string> percent_decode(std::string_view text) {
   std::string out;

@@ -48,6 +48,10 @@ class ProfileHandler {
   identity::IdentifierNormalizer normalizer_;
 };
 
+// The answer to a failed read of profile state: 500 `corrupt_state` for corruption, else 503
+// `storage_error` (retry later).
+Response storage_error(unsigned version, const Status& status);
+
 // Percent-decodes a URL path segment or query value ('+' stays '+'); nullopt on a bad escape.
 std::optional<std::string> percent_decode(std::string_view text);
 
