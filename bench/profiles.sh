@@ -18,6 +18,7 @@ DURATION=${DURATION:-20}
 INGEST_RATE=${INGEST_RATE:-10000}
 PROFILE_RATE=${PROFILE_RATE:-2000}
 PROBE_RATE=${PROBE_RATE:-20}
+BATCH_SIZE=${BATCH_SIZE:-100}  # events per ingest request during the mixed load
 PORT=${PORT:-18601}
 HTTP_THREADS=${HTTP_THREADS:-2}
 OUT=${OUT:-build/release/bench-out/profiles-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -69,7 +70,7 @@ sleep 12  # a maintenance pass (malloc_trim) before reading RSS
 for run in $(seq "$RUNS"); do
   echo "== run $run: ingest $INGEST_RATE events/s, Profile API $PROFILE_RATE req/s, $PROBE_RATE probes/s"
   "$LOAD" --url "127.0.0.1:$PORT" --write-key wk_bench --endpoint batch --users "$USERS" \
-    --rate "$INGEST_RATE" --connections 4 --duration "$DURATION" >"$OUT/ingest-$run.json" &
+    --batch-size "$BATCH_SIZE" --rate "$INGEST_RATE" --connections 4 --duration "$DURATION" >"$OUT/ingest-$run.json" &
   loads=($!)
   "$LOAD" --url "127.0.0.1:$PORT" --token bench-read --endpoint profile --users "$USERS" \
     --rate "$PROFILE_RATE" --connections 8 --duration "$DURATION" >"$OUT/profile-$run.json" &

@@ -8,6 +8,7 @@
 #include "server/config.h"
 #include "server/events_command.h"
 #include "server/identity_command.h"
+#include "server/match_command.h"
 
 namespace {
 
@@ -131,6 +132,31 @@ int main(int argc, char** argv) {
                   "Rebuild even though retention deleted the oldest events (they leave every "
                   "profile)");
 
+  cdp::server::MatchEvalOptions match_options;
+  auto* match = cli.add_subcommand("match", "Probabilistic record matching");
+  match->require_subcommand(1);
+  auto* match_eval = match->add_subcommand(
+      "eval", "Match CSV files with known truth and print precision, recall, F1 and costs");
+  match_eval->add_option("--file", match_options.files, "CSV file (several: link them)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  match_eval->add_option("--column", match_options.columns,
+                         "COLUMN=KIND, e.g. given_name=first_name (repeat per column)")
+      ->required();
+  match_eval->add_option("--truth", match_options.truth,
+                         "Column with the true entity, or COLUMN:REGEX whose first group is it")
+      ->required();
+  match_eval->add_option("--mode", match_options.mode, "dedupe, link or link_and_dedupe");
+  match_eval->add_option("--encoding", match_options.encoding, "utf-8 (default) or latin-1");
+  match_eval->add_option("--threshold", match_options.threshold,
+                         "Match probability at which records join (default 0.9)");
+  match_eval->add_option("--min-link-share", match_options.min_link_share,
+                         "Share of links two clusters need to join (default 0.25)");
+  match_eval->add_option("--threads", match_options.threads, "Worker threads (default 2)");
+  match_eval->add_flag("--json", match_options.json, "Print the results as JSON");
+  match_eval->add_option("--clusters-out", match_options.clusters_out,
+                         "Write each record's cluster to this CSV (file,row,cluster)");
+
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
 
   CLI11_PARSE(cli, argc, argv);
@@ -139,5 +165,6 @@ int main(int argc, char** argv) {
   if (export_command->parsed()) return cdp::server::run_events_export(read_options);
   if (plan->parsed()) return cdp::server::run_identity_plan(identity_options);
   if (apply->parsed()) return cdp::server::run_identity_apply(identity_options);
+  if (match_eval->parsed()) return cdp::server::run_match_eval(match_options);
   return 0;
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Probabilistic matching quality and speed (batch sources issue): runs `cdp match eval` on the
+# record-linkage data sets in ../shared/datasets with the default model (only the column kinds
+# are declared), RUNS times each, and prints a Markdown table of medians.
+#
+#   cmake --preset release && cmake --build build/release
+#   flock /tmp/cdp-build.lock bench/matching.sh          # ~1 minute
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-build/release/src/server/cdp}
+DATA=${DATA:-../shared/datasets}
+RUNS=${RUNS:-3}
+OUT=${OUT:-build/release/bench-out/matching-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+[ -d "$DATA" ] || { echo "no data sets at $DATA"; exit 1; }
+
+febrl="--column given_name=first_name --column surname=surname --column street_number=number
+  --column address_1=address --column address_2=text --column suburb=place
+  --column postcode=postcode --column state=category --column date_of_birth=date
+  --column soc_sec_id=identifier --truth rec_id:^rec-(\d+)-"
+declare -A sets=(
+  [febrl3]="--file $DATA/febrl/dataset3.csv $febrl"
+  [febrl4]="--file $DATA/febrl/dataset4a.csv --file $DATA/febrl/dataset4b.csv $febrl"
+  [fake_1000]="--file $DATA/splink_fake_1000/fake_1000.csv --column first_name=first_name
+    --column surname=surname --column dob=date --column city=place --column email=email
+    --truth cluster"
+  [historical_50k]="--file $DATA/splink_historical_50k/historical_50k.csv
+    --column first_name=first_name --column surname=surname --column dob=date
+    --column birth_place=place --column postcode_fake=postcode --column gender=category
+    --column occupation=category --truth cluster"
+)
+for name in febrl3 febrl4 fake_1000 historical_50k; do
+  for run in $(seq "$RUNS"); do
+    # shellcheck disable=SC2086  # the argument lists are split on purpose
+    "$BIN" match eval ${sets[$name]} --json >"$OUT/$name-$run.json"
+  done
+  echo "$name done" >&2
+done
+
+python3 - "$OUT" "$RUNS" <<'PY' | tee "$OUT/summary.md"
+import json, statistics, sys
+out, runs = sys.argv[1], int(sys.argv[2])
+print("| data set | records | pairwise P / R / F1 | B-cubed P / R | largest | blocking recall | pairs | train / block / score / cluster s | total s (runs) | peak MB |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for name in ["febrl3", "febrl4", "fake_1000", "historical_50k"]:
+    results = [json.load(open(f"{out}/{name}-{i}.json")) for i in range(1, runs + 1)]
+    r = results[0]
+    stage = {s["name"]: statistics.median(x["stages"][k]["seconds"] for x in results)
+             for k, s in enumerate(r["stages"])}
+    totals = [x["seconds"] for x in results]
+    peak = max(s["peak_rss_bytes"] for x in results for s in x["stages"]) / 1e6
+    print(f"| {name} | {r['records']:,} | {r['precision']:.4f} / {r['recall']:.4f} / **{r['f1']:.4f}** "
+          f"| {r['bcubed_precision']:.4f} / {r['bcubed_recall']:.4f} | {r['largest_cluster']} "
+          f"| {r['blocking_recall']:.4f} | {r['candidate_pairs']:,} "
+          f"| {stage['train']:.2f} / {stage['block']:.2f} / {stage['score']:.2f} / {stage['cluster']:.2f} "
+          f"| **{statistics.median(totals):.2f}** ({' / '.join(f'{t:.2f}' for t in totals)}) | {peak:.0f} |")
+PY

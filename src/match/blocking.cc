@@ -1,0 +1,167 @@
+#include "match/blocking.h"
+
+#include <algorithm>
+#include <random>
+#include <string_view>
+
+namespace cdp::match {
+namespace {
+
+// FNV-1a, then a final mix; good enough to tell keys apart (a collision only adds a pair).
+uint64_t hash_bytes(std::string_view bytes, uint64_t seed) {
+  uint64_t hash = seed ^ 0xcbf29ce484222325ULL;
+  for (char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  hash ^= hash >> 33;
+  hash *= 0xff51afd7ed558ccdULL;
+  hash ^= hash >> 33;
+  return hash;
+}
+
+}  // namespace
+
+std::string BlockingRule::label(const RecordTable& table) const {
+  std::string out;
+  for (const auto& key : keys) {
+    if (!out.empty()) out += " & ";
+    const std::string& name = table.column(key.column).spec.column;
+    switch (key.transform) {
+      case BlockingKey::Transform::kValue:
+        out += name;
+        break;
+      case BlockingKey::Transform::kPrefix:
+        out += "prefix(" + name + ", " + std::to_string(key.length) + ")";
+        break;
+      case BlockingKey::Transform::kYear:
+        out += "year(" + name + ")";
+        break;
+    }
+  }
+  return out;
+}
+
+std::vector<uint64_t> blocking_keys(const RecordTable& table, const BlockingRule& rule) {
+  std::vector<uint64_t> keys(table.size(), 0);
+  for (size_t record = 0; record < table.size(); ++record) {
+    uint64_t hash = 0x9e3779b97f4a7c15ULL;
+    bool present = true;
+    for (const auto& key : rule.keys) {
+      const auto& column = table.column(key.column);
+      std::string_view value = column.value(record);
+      switch (key.transform) {
+        case BlockingKey::Transform::kValue:
+          break;
+        case BlockingKey::Transform::kPrefix:
+          value = value.size() >= key.length ? value.substr(0, key.length) : std::string_view();
+          break;
+        case BlockingKey::Transform::kYear:
+          value = value.size() >= 8 ? value.substr(0, 4) : std::string_view();
+          break;
+      }
+      if (value.empty()) {
+        present = false;
+        break;
+      }
+      hash = hash_bytes(value, hash);
+    }
+    keys[record] = present ? (hash == 0 ? 1 : hash) : 0;
+  }
+  return keys;
+}
+
+uint64_t pair_bound(const RecordTable& table, const BlockingRule& rule) {
+  auto keys = blocking_keys(table, rule);
+  std::erase(keys, 0);
+  std::sort(keys.begin(), keys.end());
+  uint64_t pairs = 0;
+  for (size_t begin = 0; begin < keys.size();) {
+    size_t end = begin + 1;
+    while (end < keys.size() && keys[end] == keys[begin]) ++end;
+    pairs += (end - begin) * (end - begin - 1) / 2;
+    begin = end;
+  }
+  return pairs;
+}
+
+bool pair_allowed(const RecordTable& table, LinkMode mode, uint32_t a, uint32_t b) {
+  switch (mode) {
+    case LinkMode::kDedupe:
+      return table.source(a) == table.source(b);
+    case LinkMode::kLink:
+      return table.source(a) != table.source(b);
+    case LinkMode::kLinkAndDedupe:
+      return true;
+  }
+  return true;
+}
+
+CandidatePairs generate_pairs(const RecordTable& table, const std::vector<BlockingRule>& rules,
+                              LinkMode mode, size_t max_block_size, uint64_t max_pairs,
+                              uint64_t seed) {
+  CandidatePairs out;
+  std::mt19937_64 random(seed);
+  std::vector<std::vector<uint64_t>> keys;
+  keys.reserve(rules.size());
+  std::vector<std::pair<uint64_t, uint32_t>> sorted;
+  for (size_t rule = 0; rule < rules.size(); ++rule) {
+    keys.push_back(blocking_keys(table, rules[rule]));
+    const auto& rule_keys = keys.back();
+    sorted.clear();
+    for (uint32_t record = 0; record < table.size(); ++record) {
+      if (rule_keys[record] != 0) sorted.emplace_back(rule_keys[record], record);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    // An upper bound of the rule's pairs (before the mode and earlier rules remove some) sets
+    // the sampling rate.
+    uint64_t possible = 0;
+    for (size_t begin = 0; begin < sorted.size();) {
+      size_t end = begin + 1;
+      while (end < sorted.size() && sorted[end].first == sorted[begin].first) ++end;
+      if (end - begin <= max_block_size) possible += (end - begin) * (end - begin - 1) / 2;
+      begin = end;
+    }
+    const uint64_t keep_below =
+        possible <= max_pairs
+            ? UINT64_MAX
+            : static_cast<uint64_t>(static_cast<double>(max_pairs) / static_cast<double>(possible) *
+                                    static_cast<double>(UINT64_MAX));
+    uint64_t added = 0;
+    uint64_t skipped_blocks = 0;
+    uint64_t skipped_pairs = 0;
+    for (size_t begin = 0; begin < sorted.size();) {
+      size_t end = begin + 1;
+      while (end < sorted.size() && sorted[end].first == sorted[begin].first) ++end;
+      const size_t size = end - begin;
+      if (size > max_block_size) {
+        ++skipped_blocks;
+        skipped_pairs += size * (size - 1) / 2;
+        begin = end;
+        continue;
+      }
+      for (size_t i = begin; i < end; ++i) {
+        for (size_t j = i + 1; j < end; ++j) {
+          const uint32_t a = sorted[i].second;
+          const uint32_t b = sorted[j].second;
+          if (!pair_allowed(table, mode, a, b)) continue;
+          if (keep_below != UINT64_MAX && random() >= keep_below) continue;
+          bool seen = false;
+          for (size_t earlier = 0; earlier < rule && !seen; ++earlier) {
+            seen = keys[earlier][a] != 0 && keys[earlier][a] == keys[earlier][b];
+          }
+          if (seen) continue;
+          out.pairs.emplace_back(a, b);  // a < b: records sorted by index within a key
+          ++added;
+        }
+      }
+      begin = end;
+    }
+    out.per_rule.push_back(added);
+    out.skipped_blocks.push_back(skipped_blocks);
+    out.skipped_pairs.push_back(skipped_pairs);
+  }
+  return out;
+}
+
+}  // namespace cdp::match

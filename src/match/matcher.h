@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "match/blocking.h"
+#include "match/clustering.h"
+#include "match/model.h"
+#include "match/training.h"
+
+namespace cdp::match {
+
+struct MatchOptions {
+  TrainingOptions training;
+  double match_threshold = 0.9;   // links at or above this probability join clusters
+  double review_threshold = 0.5;  // links from here up to the match threshold need a person
+  size_t max_block_size = 20'000;
+  double min_link_share = 0.25;  // see ClusterOptions
+  size_t max_cluster_size = 1000;
+};
+
+// Wall time and peak resident memory of one stage of a run.
+struct StageReport {
+  std::string name;
+  double seconds = 0;
+  uint64_t peak_rss_bytes = 0;  // the process's peak during the stage (0 where unknown)
+};
+
+struct MatchRun {
+  Model model;
+  TrainingReport training;
+  std::vector<std::string> rule_labels;
+  CandidatePairs candidates;
+  std::vector<ScoredPair> links;  // candidate pairs at or above the review threshold
+  Clusters clusters;
+  std::vector<StageReport> stages;
+};
+
+// Measures a stage: call begin() before it and end(name) after it.
+class StageTimer {
+ public:
+  StageTimer();
+  StageReport end(std::string name);
+
+ private:
+  double started_;
+};
+
+// The whole matching pipeline on `table`: train (u, prior, EM), block, score, cluster.
+MatchRun run_matching(const RecordTable& table, const ModelSpec& spec,
+                      const MatchOptions& options);
+
+// Match weight of a probability (log2 of its odds).
+double weight_from_probability(double probability);
+
+}  // namespace cdp::match

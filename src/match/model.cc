@@ -1,0 +1,97 @@
+#include "match/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/check.h"
+
+namespace cdp::match {
+namespace {
+
+// Weights are capped so one field can never be certain on its own.
+constexpr double kMaxFieldWeight = 20.0;
+
+double log2_ratio(double m, double u) {
+  return std::clamp(std::log2(std::max(m, 1e-12) / std::max(u, 1e-12)), -kMaxFieldWeight,
+                    kMaxFieldWeight);
+}
+
+bool is_exact_level(const Comparison& comparison, uint8_t level) {
+  return level >= 1 && level <= comparison.levels.size() &&
+         comparison.levels[level - 1].kind == LevelKind::kExact;
+}
+
+}  // namespace
+
+Model::Model(std::vector<Comparison> comparisons, std::vector<std::vector<double>> m,
+             std::vector<std::vector<double>> u, double prior)
+    : comparisons_(std::move(comparisons)), m_(std::move(m)), u_(std::move(u)), prior_(prior) {
+  CDP_CHECK(comparisons_.size() <= kMaxComparisons);
+  CDP_CHECK(m_.size() == comparisons_.size() && u_.size() == comparisons_.size());
+  compute_weights();
+}
+
+void Model::compute_weights() {
+  prior_weight_ = std::log2(prior_ / (1.0 - prior_));
+  weights_.assign(comparisons_.size(), {});
+  for (size_t c = 0; c < comparisons_.size(); ++c) {
+    weights_[c].assign(comparisons_[c].level_count(), 0.0);
+    for (size_t level = 1; level < comparisons_[c].level_count(); ++level) {
+      weights_[c][level] = log2_ratio(m_[c][level], u_[c][level]);
+    }
+  }
+}
+
+Pattern Model::pattern(const RecordTable& table, uint32_t a, uint32_t b) const {
+  Pattern pattern = 0;
+  for (size_t c = 0; c < comparisons_.size(); ++c) {
+    pattern |= static_cast<Pattern>(comparisons_[c].evaluate(table, a, b)) << (4 * c);
+  }
+  return pattern;
+}
+
+double Model::frequency_adjustment(const RecordTable& table, size_t comparison, uint32_t a,
+                                   uint32_t b) const {
+  const auto& frequencies = table.column(comparisons_[comparison].column).frequencies;
+  const double frequency = std::max(frequencies[a], frequencies[b]);
+  if (frequency <= 0) return 0;
+  return log2_ratio(u_[comparison][1], frequency);
+}
+
+double Model::weight(const RecordTable& table, uint32_t a, uint32_t b) const {
+  double weight = prior_weight_;
+  for (size_t c = 0; c < comparisons_.size(); ++c) {
+    const uint8_t level = comparisons_[c].evaluate(table, a, b);
+    weight += weights_[c][level];
+    if (comparisons_[c].term_frequency && is_exact_level(comparisons_[c], level)) {
+      weight += frequency_adjustment(table, c, a, b);
+    }
+  }
+  return weight;
+}
+
+Explanation Model::explain(const RecordTable& table, uint32_t a, uint32_t b) const {
+  Explanation out;
+  out.prior_weight = prior_weight_;
+  out.weight = prior_weight_;
+  for (size_t c = 0; c < comparisons_.size(); ++c) {
+    const uint8_t level = comparisons_[c].evaluate(table, a, b);
+    FieldEvidence evidence;
+    evidence.comparison = comparisons_[c].name;
+    evidence.level = comparisons_[c].level_label(level);
+    if (level > 0) {
+      evidence.m = m_[c][level];
+      evidence.u = u_[c][level];
+      evidence.weight = weights_[c][level];
+    }
+    if (comparisons_[c].term_frequency && is_exact_level(comparisons_[c], level)) {
+      evidence.frequency_adjustment = frequency_adjustment(table, c, a, b);
+    }
+    out.weight += evidence.weight + evidence.frequency_adjustment;
+    out.fields.push_back(std::move(evidence));
+  }
+  out.probability = probability_from_weight(out.weight);
+  return out;
+}
+
+}  // namespace cdp::match

@@ -1,0 +1,103 @@
+#include "match/string_distance.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+namespace cdp::match {
+namespace {
+
+constexpr size_t kMaxLength = 64;
+
+std::string_view cut(std::string_view s) { return s.substr(0, std::min(s.size(), kMaxLength)); }
+
+}  // namespace
+
+double jaro(std::string_view a, std::string_view b) {
+  a = cut(a);
+  b = cut(b);
+  if (a.empty() && b.empty()) return 1.0;
+  if (a.empty() || b.empty()) return 0.0;
+  const size_t window = std::max<size_t>(std::max(a.size(), b.size()) / 2, 1) - 1;
+  std::array<bool, kMaxLength> a_matched{};
+  std::array<bool, kMaxLength> b_matched{};
+  size_t matches = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const size_t from = i > window ? i - window : 0;
+    const size_t to = std::min(i + window + 1, b.size());
+    for (size_t j = from; j < to; ++j) {
+      if (b_matched[j] || a[i] != b[j]) continue;
+      a_matched[i] = b_matched[j] = true;
+      ++matches;
+      break;
+    }
+  }
+  if (matches == 0) return 0.0;
+  size_t transpositions = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a_matched[i]) continue;
+    while (!b_matched[j]) ++j;
+    if (a[i] != b[j]) ++transpositions;
+    ++j;
+  }
+  const double m = static_cast<double>(matches);
+  return (m / static_cast<double>(a.size()) + m / static_cast<double>(b.size()) +
+          (m - static_cast<double>(transpositions) / 2.0) / m) /
+         3.0;
+}
+
+double jaro_winkler(std::string_view a, std::string_view b) {
+  const double similarity = jaro(a, b);
+  size_t prefix = 0;
+  while (prefix < 4 && prefix < a.size() && prefix < b.size() && a[prefix] == b[prefix]) {
+    ++prefix;
+  }
+  return similarity + static_cast<double>(prefix) * 0.1 * (1.0 - similarity);
+}
+
+int levenshtein(std::string_view a, std::string_view b) {
+  a = cut(a);
+  b = cut(b);
+  if (a.size() < b.size()) std::swap(a, b);
+  std::array<uint8_t, kMaxLength + 1> row{};
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<uint8_t>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    uint8_t diagonal = row[0];
+    row[0] = static_cast<uint8_t>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const uint8_t above = row[j];
+      const uint8_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({static_cast<uint8_t>(above + 1), static_cast<uint8_t>(row[j - 1] + 1),
+                         substitution});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+int damerau_levenshtein(std::string_view a, std::string_view b) {
+  a = cut(a);
+  b = cut(b);
+  // Three rows: the transposition looks two rows back.
+  std::array<uint8_t, kMaxLength + 1> before{};
+  std::array<uint8_t, kMaxLength + 1> previous{};
+  std::array<uint8_t, kMaxLength + 1> current{};
+  for (size_t j = 0; j <= b.size(); ++j) previous[j] = static_cast<uint8_t>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    current[0] = static_cast<uint8_t>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      int best = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        best = std::min(best, before[j - 2] + 1);
+      }
+      current[j] = static_cast<uint8_t>(best);
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.size()];
+}
+
+}  // namespace cdp::match
