@@ -4,11 +4,16 @@
 # are declared), RUNS times each, and prints a Markdown table of medians.
 #
 #   cmake --preset release && cmake --build build/release
-#   flock /tmp/cdp-build.lock bench/matching.sh          # ~1 minute
+#   flock /tmp/cdp-build.lock bench/matching.sh          # ~3 minutes
+#
+# Then the scale curve: SCALE records (default 10,000, 100,000 and 1,000,000) of synthetic
+# people from the project's generator (bench/people_generator.cc), one run each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-build/release/src/server/cdp}
+PEOPLE=${PEOPLE:-build/release/bench/cdp_people}
+SCALE=${SCALE:-10000 100000 1000000}
 DATA=${DATA:-../shared/datasets}
 RUNS=${RUNS:-3}
 OUT=${OUT:-build/release/bench-out/matching-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -30,21 +35,32 @@ declare -A sets=(
     --column birth_place=place --column postcode_fake=postcode --column gender=category
     --column occupation=category --truth cluster"
 )
-for name in febrl3 febrl4 fake_1000 historical_50k; do
-  for run in $(seq "$RUNS"); do
+people="--column first_name=first_name --column surname=surname --column dob=date
+  --column city=place --column postcode=postcode --column email=email --truth cluster"
+for n in $SCALE; do
+  "$PEOPLE" --records "$n" --out "$OUT/people-$n.csv"
+  sets[people_$n]="--file $OUT/people-$n.csv $people"
+done
+names=(febrl3 febrl4 fake_1000 historical_50k)
+for n in $SCALE; do names+=("people_$n"); done
+for name in "${names[@]}"; do
+  runs=$RUNS
+  [[ $name == people_* ]] && runs=1
+  for run in $(seq "$runs"); do
     # shellcheck disable=SC2086  # the argument lists are split on purpose
     "$BIN" match eval ${sets[$name]} --json >"$OUT/$name-$run.json"
   done
   echo "$name done" >&2
 done
 
-python3 - "$OUT" "$RUNS" <<'PY' | tee "$OUT/summary.md"
-import json, statistics, sys
-out, runs = sys.argv[1], int(sys.argv[2])
+python3 - "$OUT" "$RUNS" "${names[@]}" <<'PY' | tee "$OUT/summary.md"
+import json, os, statistics, sys
+out, runs, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 print("| data set | records | pairwise P / R / F1 | B-cubed P / R | largest | blocking recall | pairs | train / block / score / cluster s | total s (runs) | peak MB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-for name in ["febrl3", "febrl4", "fake_1000", "historical_50k"]:
-    results = [json.load(open(f"{out}/{name}-{i}.json")) for i in range(1, runs + 1)]
+for name in names:
+    results = [json.load(open(f"{out}/{name}-{i}.json")) for i in range(1, runs + 1)
+               if os.path.exists(f"{out}/{name}-{i}.json")]
     r = results[0]
     stage = {s["name"]: statistics.median(x["stages"][k]["seconds"] for x in results)
              for k, s in enumerate(r["stages"])}

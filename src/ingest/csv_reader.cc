@@ -3,6 +3,7 @@
 #include <csv.h>
 
 #include <fstream>
+#include <utility>
 
 namespace cdp::ingest {
 
@@ -73,9 +74,23 @@ Status CsvReader::check(const char* what) {
 Status CsvReader::feed(std::string_view chunk) {
   if (stopped_) return check("reading");
   if (!started_) {
+    // The byte-order mark may arrive split over chunks: hold the first bytes until they either
+    // are the whole mark or cannot be.
+    constexpr std::string_view kMark = "\xEF\xBB\xBF";
+    head_.append(chunk);
+    if (head_.size() < kMark.size() && kMark.substr(0, head_.size()) == head_) {
+      return Status::ok();
+    }
     started_ = true;
-    if (chunk.substr(0, 3) == "\xEF\xBB\xBF") chunk.remove_prefix(3);
+    std::string head = std::move(head_);
+    std::string_view rest = head;
+    if (rest.substr(0, kMark.size()) == kMark) rest.remove_prefix(kMark.size());
+    return parse(rest);
   }
+  return parse(chunk);
+}
+
+Status CsvReader::parse(std::string_view chunk) {
   const size_t parsed =
       csv_parse(&parser_->state, chunk.data(), chunk.size(), &CsvReader::on_field,
                 &CsvReader::on_row, this);
@@ -84,6 +99,10 @@ Status CsvReader::feed(std::string_view chunk) {
 }
 
 Status CsvReader::finish() {
+  if (!started_) {
+    started_ = true;
+    CDP_RETURN_IF_ERROR(parse(std::exchange(head_, {})));
+  }
   if (!stopped_) {
     if (csv_fini(&parser_->state, &CsvReader::on_field, &CsvReader::on_row, this) != 0) {
       return check("the file ends inside a quoted field");

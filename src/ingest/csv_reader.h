@@ -49,6 +49,7 @@ class CsvReader {
   static void on_field(void* data, size_t length, void* self);
   static void on_row(int terminator, void* self);
   Status check(const char* what);
+  Status parse(std::string_view chunk);
 
   struct Parser;
   Options options_;
@@ -58,6 +59,7 @@ class CsvReader {
   uint64_t rows_ = 0;
   bool stopped_ = false;
   bool started_ = false;  // a byte-order mark is looked for only at the start
+  std::string head_;      // the first bytes, until they show whether they are a mark
   std::string error_;
 };
 

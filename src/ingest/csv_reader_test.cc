@@ -39,9 +39,14 @@ TEST(CsvReaderTest, TrimsSpacesAroundUnquotedFieldsAndKeepsEmptyOnes) {
 }
 
 TEST(CsvReaderTest, DropsAByteOrderMarkAndConvertsLatin1) {
-  auto utf8 = parse("\xEF\xBB\xBFname\nJos\xC3\xA9\n");
-  ASSERT_TRUE(utf8.has_value());
-  EXPECT_EQ(*utf8, (Rows{{"name"}, {"Jos\xC3\xA9"}}));
+  for (size_t chunk : {1, 2, 100}) {  // the mark may arrive split over chunks
+    auto utf8 = parse("\xEF\xBB\xBFname\nJos\xC3\xA9\n", {}, chunk);
+    ASSERT_TRUE(utf8.has_value());
+    EXPECT_EQ(*utf8, (Rows{{"name"}, {"Jos\xC3\xA9"}})) << "chunk " << chunk;
+  }
+  auto short_input = parse("\xEF\xBB", {}, 1);  // not a whole mark: kept as data
+  ASSERT_TRUE(short_input.has_value());
+  EXPECT_EQ(short_input->size(), 1U);
   CsvReader::Options latin1;
   latin1.encoding = CsvReader::Encoding::kLatin1;
   auto converted = parse("name\nJos\xE9\n", latin1);
