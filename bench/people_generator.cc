@@ -22,25 +22,29 @@
 namespace {
 
 constexpr std::array<std::pair<const char*, const char*>, 40> kFirstNames = {{
-    {"robert", "bob"},       {"william", "bill"},    {"elizabeth", "liz"}, {"margaret", "maggie"},
-    {"james", "jim"},        {"john", "jack"},       {"catherine", "kate"}, {"richard", "dick"},
-    {"michael", "mike"},     {"thomas", "tom"},      {"jennifer", "jenny"}, {"patricia", "pat"},
-    {"christopher", "chris"}, {"daniel", "dan"},     {"matthew", "matt"},  {"anthony", "tony"},
-    {"susan", "sue"},        {"rebecca", "becky"},   {"joseph", "joe"},    {"edward", "ted"},
-    {"samantha", "sam"},     {"alexander", "alex"},  {"nicholas", "nick"}, {"victoria", "vicky"},
-    {"benjamin", "ben"},     {"jessica", "jess"},    {"timothy", "tim"},   {"deborah", "debbie"},
-    {"stephen", "steve"},    {"abigail", "abby"},    {"olivia", "liv"},    {"emily", "em"},
-    {"isabella", "bella"},   {"frederick", "fred"},  {"harold", "harry"},  {"kenneth", "ken"},
-    {"amelia", "amy"},       {"oliver", "ollie"},    {"charlotte", "lottie"}, {"henry", "hank"},
+    {"robert", "bob"},        {"william", "bill"},   {"elizabeth", "liz"},
+    {"margaret", "maggie"},   {"james", "jim"},      {"john", "jack"},
+    {"catherine", "kate"},    {"richard", "dick"},   {"michael", "mike"},
+    {"thomas", "tom"},        {"jennifer", "jenny"}, {"patricia", "pat"},
+    {"christopher", "chris"}, {"daniel", "dan"},     {"matthew", "matt"},
+    {"anthony", "tony"},      {"susan", "sue"},      {"rebecca", "becky"},
+    {"joseph", "joe"},        {"edward", "ted"},     {"samantha", "sam"},
+    {"alexander", "alex"},    {"nicholas", "nick"},  {"victoria", "vicky"},
+    {"benjamin", "ben"},      {"jessica", "jess"},   {"timothy", "tim"},
+    {"deborah", "debbie"},    {"stephen", "steve"},  {"abigail", "abby"},
+    {"olivia", "liv"},        {"emily", "em"},       {"isabella", "bella"},
+    {"frederick", "fred"},    {"harold", "harry"},   {"kenneth", "ken"},
+    {"amelia", "amy"},        {"oliver", "ollie"},   {"charlotte", "lottie"},
+    {"henry", "hank"},
 }};
 
 constexpr std::array<const char*, 24> kSyllables = {
-    "ash", "bur", "cal", "dor", "ell", "fen", "gar", "hol", "ing", "jar", "kel", "lan",
+    "ash", "bur", "cal", "dor", "ell",  "fen", "gar", "hol", "ing", "jar", "kel", "lan",
     "mor", "nor", "ost", "par", "quin", "ros", "sto", "tan", "ver", "wil", "yar", "zel"};
-constexpr std::array<const char*, 8> kSurnameEndings = {"son", "ton", "ley", "er",
+constexpr std::array<const char*, 8> kSurnameEndings = {"son", "ton",  "ley",  "er",
                                                         "by",  "ford", "well", "man"};
-constexpr std::array<const char*, 8> kDomains = {"gmail.com",   "yahoo.com", "outlook.com",
-                                                 "hotmail.com", "mail.com",  "proton.me",
+constexpr std::array<const char*, 8> kDomains = {"gmail.com",   "yahoo.com",  "outlook.com",
+                                                 "hotmail.com", "mail.com",   "proton.me",
                                                  "icloud.com",  "example.org"};
 
 struct Person {
@@ -104,18 +108,10 @@ class Generator {
     if (text.size() < 2) return text;
     const size_t at = below(text.size() - 1);
     switch (below(4)) {
-      case 0:
-        text.insert(at, 1, static_cast<char>('a' + below(26)));
-        break;
-      case 1:
-        text.erase(at, 1);
-        break;
-      case 2:
-        text[at] = static_cast<char>('a' + below(26));
-        break;
-      default:
-        std::swap(text[at], text[at + 1]);
-        break;
+      case 0: text.insert(at, 1, static_cast<char>('a' + below(26))); break;
+      case 1: text.erase(at, 1); break;
+      case 2: text[at] = static_cast<char>('a' + below(26)); break;
+      default: std::swap(text[at], text[at + 1]); break;
     }
     return text;
   }
@@ -132,8 +128,8 @@ class Generator {
     }
     if (chance(0.2)) place(&copy);  // moved
     if (chance(0.3)) copy.email = email(copy);
-    for (std::string* field : {&copy.first, &copy.surname, &copy.dob, &copy.city, &copy.postcode,
-                               &copy.email}) {
+    for (std::string* field :
+         {&copy.first, &copy.surname, &copy.dob, &copy.city, &copy.postcode, &copy.email}) {
       if (chance(0.1)) field->clear();
     }
     return copy;
@@ -188,8 +184,7 @@ int main(int argc, char** argv) {
       const Person record =
           copy == 0 ? person : generator.corrupt(person, has_nickname, first_index);
       out << written << "," << record.first << "," << record.surname << "," << record.dob << ","
-          << record.city << "," << record.postcode << "," << record.email << "," << cluster
-          << "\n";
+          << record.city << "," << record.postcode << "," << record.email << "," << cluster << "\n";
       ++written;
     }
     ++cluster;

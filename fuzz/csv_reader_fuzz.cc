@@ -48,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   Rows whole;
   Rows chunked;
-  const bool whole_ok = read(input, input.size() + 1, cdp::ingest::CsvReader::Encoding::kUtf8,
-                             &whole);
+  const bool whole_ok =
+      read(input, input.size() + 1, cdp::ingest::CsvReader::Encoding::kUtf8, &whole);
   const bool chunked_ok = read(input, chunk, cdp::ingest::CsvReader::Encoding::kUtf8, &chunked);
   if (whole_ok != chunked_ok) std::abort();
   if (whole_ok && whole != chunked) std::abort();

@@ -91,9 +91,8 @@ Status CsvReader::feed(std::string_view chunk) {
 }
 
 Status CsvReader::parse(std::string_view chunk) {
-  const size_t parsed =
-      csv_parse(&parser_->state, chunk.data(), chunk.size(), &CsvReader::on_field,
-                &CsvReader::on_row, this);
+  const size_t parsed = csv_parse(&parser_->state, chunk.data(), chunk.size(), &CsvReader::on_field,
+                                  &CsvReader::on_row, this);
   if (parsed != chunk.size() && !stopped_) return check("malformed CSV");
   return check("malformed CSV");
 }

@@ -57,8 +57,7 @@ TEST(CsvReaderTest, DropsAByteOrderMarkAndConvertsLatin1) {
 TEST(CsvReaderTest, MalformedQuotingIsAnErrorNamingTheRow) {
   auto stray = parse("a,b\n1,2\n3,\"x\"y\n", {}, 100);
   ASSERT_FALSE(stray.has_value());
-  EXPECT_NE(stray.status().message().find("row 3"), std::string::npos)
-      << stray.status().message();
+  EXPECT_NE(stray.status().message().find("row 3"), std::string::npos) << stray.status().message();
   auto unterminated = parse("a,b\n1,\"open\n", {}, 100);
   ASSERT_FALSE(unterminated.has_value());
   EXPECT_NE(unterminated.status().message().find("quoted field"), std::string::npos)

@@ -28,15 +28,11 @@ std::string BlockingRule::label(const RecordTable& table) const {
     if (!out.empty()) out += " & ";
     const std::string& name = table.column(key.column).spec.column;
     switch (key.transform) {
-      case BlockingKey::Transform::kValue:
-        out += name;
-        break;
+      case BlockingKey::Transform::kValue: out += name; break;
       case BlockingKey::Transform::kPrefix:
         out += "prefix(" + name + ", " + std::to_string(key.length) + ")";
         break;
-      case BlockingKey::Transform::kYear:
-        out += "year(" + name + ")";
-        break;
+      case BlockingKey::Transform::kYear: out += "year(" + name + ")"; break;
     }
   }
   return out;
@@ -51,8 +47,7 @@ std::vector<uint64_t> blocking_keys(const RecordTable& table, const BlockingRule
       const auto& column = table.column(key.column);
       std::string_view value = column.value(record);
       switch (key.transform) {
-        case BlockingKey::Transform::kValue:
-          break;
+        case BlockingKey::Transform::kValue: break;
         case BlockingKey::Transform::kPrefix:
           value = value.size() >= key.length ? value.substr(0, key.length) : std::string_view();
           break;
@@ -85,14 +80,27 @@ uint64_t pair_bound(const RecordTable& table, const BlockingRule& rule) {
   return pairs;
 }
 
+uint64_t comparable_pairs(const std::vector<uint64_t>& records_per_source, LinkMode mode) {
+  uint64_t all = 0;
+  uint64_t within = 0;
+  for (uint64_t count : records_per_source) {
+    all += count;
+    within += count * (count - (count > 0 ? 1 : 0)) / 2;
+  }
+  const uint64_t total = all * (all - (all > 0 ? 1 : 0)) / 2;
+  switch (mode) {
+    case LinkMode::kDedupe: return within;
+    case LinkMode::kLink: return total - within;
+    case LinkMode::kLinkAndDedupe: return total;
+  }
+  return total;
+}
+
 bool pair_allowed(const RecordTable& table, LinkMode mode, uint32_t a, uint32_t b) {
   switch (mode) {
-    case LinkMode::kDedupe:
-      return table.source(a) == table.source(b);
-    case LinkMode::kLink:
-      return table.source(a) != table.source(b);
-    case LinkMode::kLinkAndDedupe:
-      return true;
+    case LinkMode::kDedupe: return table.source(a) == table.source(b);
+    case LinkMode::kLink: return table.source(a) != table.source(b);
+    case LinkMode::kLinkAndDedupe: return true;
   }
   return true;
 }

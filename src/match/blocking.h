@@ -31,8 +31,8 @@ struct BlockingRule {
 using RecordPair = std::pair<uint32_t, uint32_t>;  // first < second
 
 struct CandidatePairs {
-  std::vector<RecordPair> pairs;      // each pair once, whichever rules produced it
-  std::vector<uint64_t> per_rule;     // pairs each rule added that no earlier rule had
+  std::vector<RecordPair> pairs;         // each pair once, whichever rules produced it
+  std::vector<uint64_t> per_rule;        // pairs each rule added that no earlier rule had
   std::vector<uint64_t> skipped_blocks;  // blocks over the size cap, per rule
   std::vector<uint64_t> skipped_pairs;   // the pairs those blocks would have made
 };
@@ -46,12 +46,16 @@ std::vector<uint64_t> blocking_keys(const RecordTable& table, const BlockingRule
 // With `max_pairs`, a rule that would make more pairs keeps a uniform random sample of about
 // that many (for training, which needs a sample, not every pair).
 CandidatePairs generate_pairs(const RecordTable& table, const std::vector<BlockingRule>& rules,
-                              LinkMode mode, size_t max_block_size,
-                              uint64_t max_pairs = UINT64_MAX, uint64_t seed = 1);
+                              LinkMode mode, size_t max_block_size, uint64_t max_pairs = UINT64_MAX,
+                              uint64_t seed = 1);
 
 // How many pairs `rule` would make at most (before link mode and other rules remove some):
 // the sum of n·(n-1)/2 over its blocks. Cheap: one pass over the keys.
 uint64_t pair_bound(const RecordTable& table, const BlockingRule& rule);
+
+// How many pairs `mode` compares among records of which records_per_source[s] come from
+// source s: pairs within a source (dedupe), across sources (link), or all.
+uint64_t comparable_pairs(const std::vector<uint64_t>& records_per_source, LinkMode mode);
 
 // True when `mode` allows comparing records a and b.
 bool pair_allowed(const RecordTable& table, LinkMode mode, uint32_t a, uint32_t b);

@@ -75,32 +75,21 @@ std::string Level::label() const {
   char threshold_text[32];
   std::snprintf(threshold_text, sizeof(threshold_text), "%g", threshold);
   switch (kind) {
-    case LevelKind::kExact:
-      return "exact";
-    case LevelKind::kNickname:
-      return "nickname";
-    case LevelKind::kSwapped:
-      return std::string("swapped_names");
-    case LevelKind::kJaroWinkler:
-      return std::string("jaro_winkler >= ") + threshold_text;
+    case LevelKind::kExact: return "exact";
+    case LevelKind::kNickname: return "nickname";
+    case LevelKind::kSwapped: return std::string("swapped_names");
+    case LevelKind::kJaroWinkler: return std::string("jaro_winkler >= ") + threshold_text;
     case LevelKind::kDamerauLevenshtein:
       return std::string("damerau_levenshtein <= ") + threshold_text;
-    case LevelKind::kLevenshtein:
-      return std::string("levenshtein <= ") + threshold_text;
-    case LevelKind::kDaysApart:
-      return std::string("days_apart <= ") + threshold_text;
+    case LevelKind::kLevenshtein: return std::string("levenshtein <= ") + threshold_text;
+    case LevelKind::kDaysApart: return std::string("days_apart <= ") + threshold_text;
     case LevelKind::kRelativeDifference:
       return std::string("relative_difference <= ") + threshold_text;
-    case LevelKind::kEmailUser:
-      return std::string("email_user jaro_winkler >= ") + threshold_text;
-    case LevelKind::kLastDigits:
-      return std::string("last_digits ") + threshold_text;
-    case LevelKind::kPrefix:
-      return std::string("prefix ") + threshold_text;
-    case LevelKind::kSameTokens:
-      return "same_words";
-    case LevelKind::kTokenOverlap:
-      return std::string("word_overlap >= ") + threshold_text;
+    case LevelKind::kEmailUser: return std::string("email_user jaro_winkler >= ") + threshold_text;
+    case LevelKind::kLastDigits: return std::string("last_digits ") + threshold_text;
+    case LevelKind::kPrefix: return std::string("prefix ") + threshold_text;
+    case LevelKind::kSameTokens: return "same_words";
+    case LevelKind::kTokenOverlap: return std::string("word_overlap >= ") + threshold_text;
   }
   return "?";
 }
@@ -125,9 +114,7 @@ uint8_t Comparison::evaluate(const RecordTable& table, uint32_t a, uint32_t b) c
     const Level& level = levels[i];
     bool holds = false;
     switch (level.kind) {
-      case LevelKind::kExact:
-        holds = left == right;
-        break;
+      case LevelKind::kExact: holds = left == right; break;
       case LevelKind::kNickname:
         if (!values.nicknames.empty()) {
           for (uint16_t group : values.nicknames[a]) {
@@ -144,15 +131,11 @@ uint8_t Comparison::evaluate(const RecordTable& table, uint32_t a, uint32_t b) c
                   jaro_winkler(other.value(a), right) >= level.threshold;
         }
         break;
-      case LevelKind::kJaroWinkler:
-        holds = jaro_winkler_once() >= level.threshold;
-        break;
+      case LevelKind::kJaroWinkler: holds = jaro_winkler_once() >= level.threshold; break;
       case LevelKind::kDamerauLevenshtein:
         holds = damerau_levenshtein(left, right) <= level.threshold;
         break;
-      case LevelKind::kLevenshtein:
-        holds = levenshtein(left, right) <= level.threshold;
-        break;
+      case LevelKind::kLevenshtein: holds = levenshtein(left, right) <= level.threshold; break;
       case LevelKind::kDaysApart:
         if (!values.days.empty() && values.days[a] != NormalizedValue::kNoDay &&
             values.days[b] != NormalizedValue::kNoDay) {
@@ -176,8 +159,9 @@ uint8_t Comparison::evaluate(const RecordTable& table, uint32_t a, uint32_t b) c
         const auto n = static_cast<size_t>(level.threshold);
         const std::string x = digits_of(left);
         const std::string y = digits_of(right);
-        holds = x.size() >= n && y.size() >= n &&
-                std::string_view(x).substr(x.size() - n) == std::string_view(y).substr(y.size() - n);
+        holds =
+            x.size() >= n && y.size() >= n &&
+            std::string_view(x).substr(x.size() - n) == std::string_view(y).substr(y.size() - n);
         break;
       }
       case LevelKind::kPrefix: {
@@ -185,12 +169,8 @@ uint8_t Comparison::evaluate(const RecordTable& table, uint32_t a, uint32_t b) c
         holds = left.size() >= n && right.size() >= n && left.substr(0, n) == right.substr(0, n);
         break;
       }
-      case LevelKind::kSameTokens:
-        holds = sorted_tokens(left) == sorted_tokens(right);
-        break;
-      case LevelKind::kTokenOverlap:
-        holds = token_jaccard(left, right) >= level.threshold;
-        break;
+      case LevelKind::kSameTokens: holds = sorted_tokens(left) == sorted_tokens(right); break;
+      case LevelKind::kTokenOverlap: holds = token_jaccard(left, right) >= level.threshold; break;
     }
     if (holds) return static_cast<uint8_t>(i + 1);
   }
@@ -207,7 +187,7 @@ Comparison default_comparison(const RecordTable& table, size_t column) {
     case FieldKind::kFirstName:
       comparison.other_column = table.find(FieldKind::kSurname);
       comparison.term_frequency = true;
-      comparison.levels = {{K::kExact},       {K::kNickname},         {K::kJaroWinkler, 0.92},
+      comparison.levels = {{K::kExact},         {K::kNickname},          {K::kJaroWinkler, 0.92},
                            {K::kSwapped, 0.92}, {K::kJaroWinkler, 0.88}, {K::kJaroWinkler, 0.7}};
       break;
     case FieldKind::kSurname:
@@ -236,10 +216,8 @@ Comparison default_comparison(const RecordTable& table, size_t column) {
       break;
     case FieldKind::kEmail:
       comparison.term_frequency = true;
-      comparison.levels = {{K::kExact},
-                           {K::kEmailUser, 1.0},
-                           {K::kJaroWinkler, 0.88},
-                           {K::kEmailUser, 0.88}};
+      comparison.levels = {
+          {K::kExact}, {K::kEmailUser, 1.0}, {K::kJaroWinkler, 0.88}, {K::kEmailUser, 0.88}};
       break;
     case FieldKind::kPhone:
       comparison.levels = {{K::kExact}, {K::kLastDigits, 7}, {K::kDamerauLevenshtein, 1}};

@@ -1,33 +1,12 @@
 #include "match/evaluation.h"
 
 #include <algorithm>
-#include <map>
 #include <unordered_map>
 
 #include "common/check.h"
 
 namespace cdp::match {
 namespace {
-
-// Pairs the link mode compares within one group of records, from the group's size per source.
-uint64_t comparable_pairs_in(const std::map<uint32_t, uint64_t>& per_source, LinkMode mode) {
-  uint64_t all = 0;
-  uint64_t within = 0;
-  for (const auto& [source, count] : per_source) {
-    all += count;
-    within += count * (count - 1) / 2;
-  }
-  const uint64_t total = all * (all - (all > 0 ? 1 : 0)) / 2;
-  switch (mode) {
-    case LinkMode::kDedupe:
-      return within;
-    case LinkMode::kLink:
-      return total - within;
-    case LinkMode::kLinkAndDedupe:
-      return total;
-  }
-  return total;
-}
 
 // Pairs and size of each group of records with equal keys.
 struct GroupCounts {
@@ -37,15 +16,17 @@ struct GroupCounts {
 
 template <typename Key, typename KeyOf>
 GroupCounts count_groups(const RecordTable& table, LinkMode mode, KeyOf key_of) {
-  std::unordered_map<Key, std::map<uint32_t, uint64_t>> groups;
+  std::unordered_map<Key, std::vector<uint64_t>> groups;  // records per source
   for (uint32_t record = 0; record < table.size(); ++record) {
-    ++groups[key_of(record)][table.source(record)];
+    auto& per_source = groups[key_of(record)];
+    per_source.resize(table.source_count(), 0);
+    ++per_source[table.source(record)];
   }
   GroupCounts out;
   for (const auto& [key, per_source] : groups) {
-    out.pairs += comparable_pairs_in(per_source, mode);
+    out.pairs += comparable_pairs(per_source, mode);
     size_t size = 0;
-    for (const auto& [source, count] : per_source) size += count;
+    for (uint64_t count : per_source) size += count;
     out.largest = std::max(out.largest, size);
   }
   return out;
@@ -111,9 +92,9 @@ BlockingEvaluation evaluate_blocking(const std::vector<RecordPair>& candidates,
   for (const auto& [a, b] : candidates) {
     if (truth[a] == truth[b]) ++out.true_pairs_found;
   }
-  out.recall = true_pairs == 0 ? 1.0
-                               : static_cast<double>(out.true_pairs_found) /
-                                     static_cast<double>(true_pairs);
+  out.recall = true_pairs == 0
+                   ? 1.0
+                   : static_cast<double>(out.true_pairs_found) / static_cast<double>(true_pairs);
   return out;
 }
 

@@ -15,11 +15,24 @@ constexpr std::array<std::string_view, 10> kPlaceholders = {
     "null", "none", "n/a", "na", "nan", "unknown", "-", "?", "undefined", "nil"};
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 18> kStreetTypes = {{
-    {"street", "st"},     {"road", "rd"},      {"avenue", "ave"},    {"place", "pl"},
-    {"drive", "dr"},      {"court", "ct"},     {"crescent", "cres"}, {"circuit", "cct"},
-    {"lane", "ln"},       {"terrace", "tce"},  {"boulevard", "blvd"}, {"highway", "hwy"},
-    {"parade", "pde"},    {"close", "cl"},     {"square", "sq"},     {"apartment", "apt"},
-    {"north", "n"},       {"south", "s"},
+    {"street", "st"},
+    {"road", "rd"},
+    {"avenue", "ave"},
+    {"place", "pl"},
+    {"drive", "dr"},
+    {"court", "ct"},
+    {"crescent", "cres"},
+    {"circuit", "cct"},
+    {"lane", "ln"},
+    {"terrace", "tce"},
+    {"boulevard", "blvd"},
+    {"highway", "hwy"},
+    {"parade", "pde"},
+    {"close", "cl"},
+    {"square", "sq"},
+    {"apartment", "apt"},
+    {"north", "n"},
+    {"south", "s"},
 }};
 
 bool is_ascii(std::string_view text) {
@@ -144,7 +157,8 @@ std::string fold_text(std::string_view raw) {
   return out;
 }
 
-FieldNormalizer::FieldNormalizer(std::string phone_region) : identifiers_(std::move(phone_region)) {}
+FieldNormalizer::FieldNormalizer(std::string phone_region)
+    : identifiers_(std::move(phone_region)) {}
 
 NormalizedValue FieldNormalizer::normalize(FieldKind kind, std::string_view raw) const {
   while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t')) raw.remove_prefix(1);
@@ -158,8 +172,7 @@ NormalizedValue FieldNormalizer::normalize(FieldKind kind, std::string_view raw)
     }
   }
   switch (kind) {
-    case FieldKind::kDate:
-      return normalize_date(raw);
+    case FieldKind::kDate: return normalize_date(raw);
     case FieldKind::kEmail:
       out.text = identifiers_.normalize("email", raw).value_or("");
       if (out.text.find('@') == std::string::npos) out.text.clear();
@@ -177,20 +190,14 @@ NormalizedValue FieldNormalizer::normalize(FieldKind kind, std::string_view raw)
       }
       return out;
     case FieldKind::kPostcode:
-    case FieldKind::kIdentifier:
-      out.text = compact(raw);
-      return out;
-    case FieldKind::kAddress:
-      out.text = abbreviate_street_types(fold_text(raw));
-      return out;
+    case FieldKind::kIdentifier: out.text = compact(raw); return out;
+    case FieldKind::kAddress: out.text = abbreviate_street_types(fold_text(raw)); return out;
     case FieldKind::kFirstName:
     case FieldKind::kSurname:
     case FieldKind::kFullName:
     case FieldKind::kPlace:
     case FieldKind::kCategory:
-    case FieldKind::kText:
-      out.text = fold_text(raw);
-      return out;
+    case FieldKind::kText: out.text = fold_text(raw); return out;
   }
   return out;
 }

@@ -11,8 +11,8 @@ namespace cdp::match {
 
 // A value ready for comparison.
 struct NormalizedValue {
-  std::string text;          // canonical text; empty when the value is missing
-  int32_t day = kNoDay;      // dates: days since 1970-01-01
+  std::string text;      // canonical text; empty when the value is missing
+  int32_t day = kNoDay;  // dates: days since 1970-01-01
   static constexpr int32_t kNoDay = INT32_MIN;
 };
 

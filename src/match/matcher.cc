@@ -11,8 +11,7 @@ namespace cdp::match {
 namespace {
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // Linux keeps the process's peak RSS in VmHWM; writing 5 to clear_refs resets it, so each stage
@@ -55,15 +54,13 @@ MatchRun run_matching(const RecordTable& table, const ModelSpec& spec,
   run.model = train(table, spec, training, &run.training);
   run.stages.push_back(timer.end("train"));
 
-  run.candidates =
-      generate_pairs(table, spec.blocking, training.mode, options.max_block_size);
+  run.candidates = generate_pairs(table, spec.blocking, training.mode, options.max_block_size);
   for (const auto& rule : spec.blocking) run.rule_labels.push_back(rule.label(table));
   run.stages.push_back(timer.end("block"));
 
   const double review_weight = weight_from_probability(options.review_threshold);
   const auto& pairs = run.candidates.pairs;
-  std::vector<std::vector<ScoredPair>> partial(
-      static_cast<size_t>(std::max(training.threads, 1)));
+  std::vector<std::vector<ScoredPair>> partial(static_cast<size_t>(std::max(training.threads, 1)));
   internal::parallel_for(pairs.size(), training.threads,
                          [&](size_t begin, size_t end, size_t worker) {
                            auto& kept = partial[worker];

@@ -37,7 +37,8 @@ struct MatchRun {
   std::vector<StageReport> stages;
 };
 
-// Measures a stage: call begin() before it and end(name) after it.
+// Measures stages: construct it where the first stage starts; end(name) closes one stage and
+// starts the next.
 class StageTimer {
  public:
   StageTimer();
@@ -48,8 +49,7 @@ class StageTimer {
 };
 
 // The whole matching pipeline on `table`: train (u, prior, EM), block, score, cluster.
-MatchRun run_matching(const RecordTable& table, const ModelSpec& spec,
-                      const MatchOptions& options);
+MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const MatchOptions& options);
 
 // Match weight of a probability (log2 of its odds).
 double weight_from_probability(double probability);

@@ -82,8 +82,6 @@ class Model {
   double prior_weight_ = 0;
 };
 
-inline double probability_from_weight(double weight) {
-  return 1.0 / (1.0 + std::exp2(-weight));
-}
+inline double probability_from_weight(double weight) { return 1.0 / (1.0 + std::exp2(-weight)); }
 
 }  // namespace cdp::match

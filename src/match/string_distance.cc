@@ -68,8 +68,8 @@ int levenshtein(std::string_view a, std::string_view b) {
     for (size_t j = 1; j <= b.size(); ++j) {
       const uint8_t above = row[j];
       const uint8_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      row[j] = std::min({static_cast<uint8_t>(above + 1), static_cast<uint8_t>(row[j - 1] + 1),
-                         substitution});
+      row[j] = std::min(
+          {static_cast<uint8_t>(above + 1), static_cast<uint8_t>(row[j - 1] + 1), substitution});
       diagonal = above;
     }
   }

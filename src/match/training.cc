@@ -33,19 +33,7 @@ void normalise(std::vector<double>& levels, double floor) {
 uint64_t comparable_pairs(const RecordTable& table, LinkMode mode) {
   std::vector<uint64_t> per_source(table.source_count(), 0);
   for (size_t record = 0; record < table.size(); ++record) ++per_source[table.source(record)];
-  const uint64_t n = table.size();
-  uint64_t within = 0;
-  for (uint64_t count : per_source) within += count * (count - (count > 0 ? 1 : 0)) / 2;
-  const uint64_t all = n * (n - (n > 0 ? 1 : 0)) / 2;
-  switch (mode) {
-    case LinkMode::kDedupe:
-      return within;
-    case LinkMode::kLink:
-      return all - within;
-    case LinkMode::kLinkAndDedupe:
-      return all;
-  }
-  return all;
+  return comparable_pairs(per_source, mode);
 }
 
 PatternCounts count_patterns(const RecordTable& table, const Model& model,

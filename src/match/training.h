@@ -16,7 +16,7 @@ using PatternCounts = std::unordered_map<Pattern, uint64_t>;
 
 struct TrainingOptions {
   LinkMode mode = LinkMode::kDedupe;
-  uint64_t u_sample_pairs = 1'000'000;     // random pairs for u
+  uint64_t u_sample_pairs = 1'000'000;      // random pairs for u
   uint64_t max_training_pairs = 2'000'000;  // per EM session (sampled beyond)
   size_t max_block_size = 20'000;
   int max_iterations = 40;
@@ -30,8 +30,8 @@ struct EmSession {
   std::string rule;
   uint64_t pairs = 0;
   int iterations = 0;
-  double match_share = 0;            // estimated share of matches among the rule's pairs
-  std::vector<bool> trained;         // per comparison: false when the rule fixes its column
+  double match_share = 0;     // estimated share of matches among the rule's pairs
+  std::vector<bool> trained;  // per comparison: false when the rule fixes its column
   std::vector<std::vector<double>> m;
 };
 

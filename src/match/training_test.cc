@@ -48,8 +48,8 @@ TEST(ExpectationMaximisationTest, RecoversTheMOfAKnownMixture) {
   EXPECT_NEAR(result.match_share, true_share, 0.01);
   for (size_t c = 0; c < comparisons.size(); ++c) {
     for (size_t level = 1; level < 4; ++level) {
-      EXPECT_NEAR(result.m[c][level], true_m[c][level], 0.02) << "comparison " << c << " level "
-                                                              << level;
+      EXPECT_NEAR(result.m[c][level], true_m[c][level], 0.02)
+          << "comparison " << c << " level " << level;
     }
   }
   EXPECT_LT(result.iterations, 200);
@@ -69,12 +69,10 @@ TEST(ExpectationMaximisationTest, FixedComparisonsKeepTheirM) {
 TEST(TrainingTest, UnsupervisedTrainingSeparatesDuplicatesFromStrangers) {
   // 400 people, each twice, the copy with a typo in one field; names drawn from small pools so
   // that strangers share values too.
-  const std::array<std::string_view, 12> firsts = {"anna", "ben",  "carl",  "dora",
-                                                   "emil", "fay",  "gus",   "hana",
-                                                   "ivan", "jill", "kevin", "lara"};
-  const std::array<std::string_view, 10> surnames = {"adams", "brown", "clark", "davis",
-                                                     "evans", "ford",  "green", "hill",
-                                                     "irwin", "jones"};
+  const std::array<std::string_view, 12> firsts = {"anna", "ben",  "carl", "dora", "emil",  "fay",
+                                                   "gus",  "hana", "ivan", "jill", "kevin", "lara"};
+  const std::array<std::string_view, 10> surnames = {"adams", "brown", "clark", "davis", "evans",
+                                                     "ford",  "green", "hill",  "irwin", "jones"};
   RecordTable table({{"first", FieldKind::kFirstName},
                      {"last", FieldKind::kSurname},
                      {"dob", FieldKind::kDate},

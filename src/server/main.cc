@@ -140,11 +140,13 @@ int main(int argc, char** argv) {
   match_eval->add_option("--file", match_options.files, "CSV file (several: link them)")
       ->required()
       ->check(CLI::ExistingFile);
-  match_eval->add_option("--column", match_options.columns,
-                         "COLUMN=KIND, e.g. given_name=first_name (repeat per column)")
+  match_eval
+      ->add_option("--column", match_options.columns,
+                   "COLUMN=KIND, e.g. given_name=first_name (repeat per column)")
       ->required();
-  match_eval->add_option("--truth", match_options.truth,
-                         "Column with the true entity, or COLUMN:REGEX whose first group is it")
+  match_eval
+      ->add_option("--truth", match_options.truth,
+                   "Column with the true entity, or COLUMN:REGEX whose first group is it")
       ->required();
   match_eval->add_option("--mode", match_options.mode, "dedupe, link or link_and_dedupe");
   match_eval->add_option("--encoding", match_options.encoding, "utf-8 (default) or latin-1");

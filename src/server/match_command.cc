@@ -101,8 +101,7 @@ Result<Input> load(const MatchEvalOptions& options) {
             std::string group;
             if (RE2::PartialMatch(entity, *truth_pattern, &group)) entity = group;
           }
-          const auto [it, added] =
-              entities.emplace(entity, static_cast<uint32_t>(entities.size()));
+          const auto [it, added] = entities.emplace(entity, static_cast<uint32_t>(entities.size()));
           input.truth.push_back(it->second);
           return true;
         });
@@ -171,17 +170,19 @@ void print_text(const match::RecordTable& table, const match::MatchRun& run,
     }
     std::printf("\n");
   }
-  std::printf("\nclusters: %zu, largest %zu (truth: largest %zu); links refused: %llu by size, "
-              "%llu for lack of support\n",
-              run.clusters.count, quality.largest_cluster, quality.true_largest_cluster,
-              static_cast<unsigned long long>(run.clusters.refused_by_size),
-              static_cast<unsigned long long>(run.clusters.refused_by_support));
-  std::printf("pairwise: precision %.4f, recall %.4f, F1 %.4f (%llu predicted, %llu correct, "
-              "%llu true)\n",
-              quality.precision, quality.recall, quality.f1,
-              static_cast<unsigned long long>(quality.predicted_pairs),
-              static_cast<unsigned long long>(quality.correct_pairs),
-              static_cast<unsigned long long>(quality.true_pairs));
+  std::printf(
+      "\nclusters: %zu, largest %zu (truth: largest %zu); links refused: %llu by size, "
+      "%llu for lack of support\n",
+      run.clusters.count, quality.largest_cluster, quality.true_largest_cluster,
+      static_cast<unsigned long long>(run.clusters.refused_by_size),
+      static_cast<unsigned long long>(run.clusters.refused_by_support));
+  std::printf(
+      "pairwise: precision %.4f, recall %.4f, F1 %.4f (%llu predicted, %llu correct, "
+      "%llu true)\n",
+      quality.precision, quality.recall, quality.f1,
+      static_cast<unsigned long long>(quality.predicted_pairs),
+      static_cast<unsigned long long>(quality.correct_pairs),
+      static_cast<unsigned long long>(quality.true_pairs));
   std::printf("B-cubed: precision %.4f, recall %.4f\n\n", quality.bcubed_precision,
               quality.bcubed_recall);
   double total = 0;
