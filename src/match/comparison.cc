@@ -182,6 +182,8 @@ Comparison default_comparison(const RecordTable& table, size_t column) {
   Comparison comparison;
   comparison.name = spec.column;
   comparison.column = column;
+  comparison.location = spec.kind == FieldKind::kPostcode || spec.kind == FieldKind::kPlace ||
+                        spec.kind == FieldKind::kAddress;
   using K = LevelKind;
   switch (spec.kind) {
     case FieldKind::kFirstName:

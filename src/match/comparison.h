@@ -42,6 +42,7 @@ struct Comparison {
   size_t column = 0;
   int other_column = -1;        // the column kSwapped compares against, -1 if none
   bool term_frequency = false;  // the exact level's weight depends on how common the value is
+  bool location = false;        // postcode, place or address: see Model
   std::vector<Level> levels;
 
   size_t level_count() const { return levels.size() + 2; }

@@ -72,7 +72,10 @@ TEST(MatcherTest, AnExplanationAddsUpToThePairsWeight) {
   EXPECT_EQ(explanation.fields[1].level, "exact");
   EXPECT_EQ(explanation.fields[2].level, "damerau_levenshtein <= 1");
   double sum = explanation.prior_weight;
-  for (const auto& field : explanation.fields) sum += field.weight + field.frequency_adjustment;
+  for (const auto& field : explanation.fields) {
+    EXPECT_DOUBLE_EQ(field.counted, field.weight + field.frequency_adjustment);  // no locations
+    sum += field.counted;
+  }
   EXPECT_NEAR(sum, explanation.weight, 1e-9);
   EXPECT_NEAR(explanation.weight, model.weight(table, 0, 1), 1e-9);
   EXPECT_NEAR(explanation.probability, probability_from_weight(explanation.weight), 1e-12);

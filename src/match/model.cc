@@ -28,6 +28,7 @@ Model::Model(std::vector<Comparison> comparisons, std::vector<std::vector<double
     : comparisons_(std::move(comparisons)), m_(std::move(m)), u_(std::move(u)), prior_(prior) {
   CDP_CHECK(comparisons_.size() <= kMaxComparisons);
   CDP_CHECK(m_.size() == comparisons_.size() && u_.size() == comparisons_.size());
+  for (const auto& comparison : comparisons_) location_.push_back(comparison.location);
   compute_weights();
 }
 
@@ -58,36 +59,60 @@ double Model::frequency_adjustment(const RecordTable& table, size_t comparison, 
   return log2_ratio(u_[comparison][1], frequency);
 }
 
-double Model::weight(const RecordTable& table, uint32_t a, uint32_t b) const {
-  double weight = prior_weight_;
+Model::Contributions Model::contributions(const RecordTable& table, uint32_t a, uint32_t b) const {
+  Contributions out{};
+  int strongest_for = -1;      // the location comparison with the largest positive weight
+  int strongest_against = -1;  // and the one with the most negative
   for (size_t c = 0; c < comparisons_.size(); ++c) {
-    const uint8_t level = comparisons_[c].evaluate(table, a, b);
-    weight += weights_[c][level];
-    if (comparisons_[c].term_frequency && is_exact_level(comparisons_[c], level)) {
-      weight += frequency_adjustment(table, c, a, b);
+    Contribution& contribution = out[c];
+    contribution.level = comparisons_[c].evaluate(table, a, b);
+    contribution.weight = weights_[c][contribution.level];
+    if (comparisons_[c].term_frequency && is_exact_level(comparisons_[c], contribution.level)) {
+      contribution.adjustment = frequency_adjustment(table, c, a, b);
+    }
+    contribution.counted = contribution.weight + contribution.adjustment;
+    if (!location_[c]) continue;
+    const double total = contribution.counted;
+    if (total > 0 && (strongest_for < 0 || total > out[strongest_for].counted)) {
+      strongest_for = static_cast<int>(c);
+    }
+    if (total < 0 && (strongest_against < 0 || total < out[strongest_against].counted)) {
+      strongest_against = static_cast<int>(c);
     }
   }
+  for (size_t c = 0; c < comparisons_.size(); ++c) {
+    if (location_[c] && static_cast<int>(c) != strongest_for &&
+        static_cast<int>(c) != strongest_against) {
+      out[c].counted = 0;
+    }
+  }
+  return out;
+}
+
+double Model::weight(const RecordTable& table, uint32_t a, uint32_t b) const {
+  const Contributions parts = contributions(table, a, b);
+  double weight = prior_weight_;
+  for (size_t c = 0; c < comparisons_.size(); ++c) weight += parts[c].counted;
   return weight;
 }
 
 Explanation Model::explain(const RecordTable& table, uint32_t a, uint32_t b) const {
+  const Contributions parts = contributions(table, a, b);
   Explanation out;
   out.prior_weight = prior_weight_;
   out.weight = prior_weight_;
   for (size_t c = 0; c < comparisons_.size(); ++c) {
-    const uint8_t level = comparisons_[c].evaluate(table, a, b);
     FieldEvidence evidence;
     evidence.comparison = comparisons_[c].name;
-    evidence.level = comparisons_[c].level_label(level);
-    if (level > 0) {
-      evidence.m = m_[c][level];
-      evidence.u = u_[c][level];
-      evidence.weight = weights_[c][level];
+    evidence.level = comparisons_[c].level_label(parts[c].level);
+    if (parts[c].level > 0) {
+      evidence.m = m_[c][parts[c].level];
+      evidence.u = u_[c][parts[c].level];
     }
-    if (comparisons_[c].term_frequency && is_exact_level(comparisons_[c], level)) {
-      evidence.frequency_adjustment = frequency_adjustment(table, c, a, b);
-    }
-    out.weight += evidence.weight + evidence.frequency_adjustment;
+    evidence.weight = parts[c].weight;
+    evidence.frequency_adjustment = parts[c].adjustment;
+    evidence.counted = parts[c].counted;
+    out.weight += evidence.counted;
     out.fields.push_back(std::move(evidence));
   }
   out.probability = probability_from_weight(out.weight);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -38,12 +39,14 @@ struct FieldEvidence {
   double u = 0;
   double weight = 0;                // log2(m / u); 0 for a missing value
   double frequency_adjustment = 0;  // term frequency: log2(u / frequency of the value)
+  double counted = 0;  // what entered the pair's weight: weight + adjustment, or 0 for a
+                       // location field outweighed by another (see Model)
 };
 
 struct Explanation {
   double prior_weight = 0;  // log2 of the prior odds
   std::vector<FieldEvidence> fields;
-  double weight = 0;  // prior_weight + every field's weight and adjustment
+  double weight = 0;  // prior_weight + every field's `counted`
   double probability = 0;
 };
 
@@ -52,6 +55,11 @@ struct Explanation {
 // log2(prior odds) + sum of log2(m / u) over its comparisons; exact matches on a comparison
 // with term frequencies use the value's own frequency instead of the average u, so a match on
 // a rare surname counts for more than one on "smith".
+//
+// Location comparisons (postcode, place, address) are not independent: two records in the same
+// postcode are in the same town, and strangers in one household agree on all of them. Summing
+// them would count one fact several times, so of the location comparisons only the strongest
+// evidence for and the strongest against enter the weight.
 //
 // Thread-safe for concurrent reads.
 class Model {
@@ -70,6 +78,14 @@ class Model {
   double prior() const { return prior_; }
 
  private:
+  struct Contribution {
+    uint8_t level = 0;
+    double weight = 0;
+    double adjustment = 0;
+    double counted = 0;
+  };
+  using Contributions = std::array<Contribution, kMaxComparisons>;
+  Contributions contributions(const RecordTable& table, uint32_t a, uint32_t b) const;
   double frequency_adjustment(const RecordTable& table, size_t comparison, uint32_t a,
                               uint32_t b) const;
   void compute_weights();
@@ -78,6 +94,7 @@ class Model {
   std::vector<std::vector<double>> m_;
   std::vector<std::vector<double>> u_;
   std::vector<std::vector<double>> weights_;
+  std::vector<bool> location_;
   double prior_ = 0;
   double prior_weight_ = 0;
 };

@@ -70,15 +70,19 @@ ModelSpec default_model_spec(const RecordTable& table) {
   }
 
   // Training: each session leaves the fields it blocks on untrained, so the sessions block on
-  // different fields and every comparison is trained by at least one.
+  // different fields and every comparison is trained by at least one. Locations are not
+  // blocked on: a block of one postcode is full of households and neighbours who agree on
+  // surname and address, and EM takes them for matches (measured on synthetic households:
+  // precision 0.47).
   if (first >= 0 && surname >= 0) {
     spec.training.push_back(rule_on({first, surname}));
   } else if (full >= 0) {
     spec.training.push_back(rule_on({full}));
   }
-  for (int column : {date, postcode, email, phone, identifier}) {
+  for (int column : {date, email, phone, identifier}) {
     if (column >= 0) spec.training.push_back(rule_on({column}));
   }
+  if (spec.training.size() < 2 && postcode >= 0) spec.training.push_back(rule_on({postcode}));
   if (spec.training.size() < 2 && place >= 0) spec.training.push_back(rule_on({place}));
 
   // The prior: pairs these rules find are nearly always the same person.

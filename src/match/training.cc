@@ -36,6 +36,13 @@ uint64_t comparable_pairs(const RecordTable& table, LinkMode mode) {
   return comparable_pairs(per_source, mode);
 }
 
+// Postcode, place and address move together: within a block on one of them the others agree
+// for strangers too (neighbours, households), so they are no evidence there and are left out of
+// that session with the blocked field.
+bool is_location(FieldKind kind) {
+  return kind == FieldKind::kPostcode || kind == FieldKind::kPlace || kind == FieldKind::kAddress;
+}
+
 PatternCounts count_patterns(const RecordTable& table, const Model& model,
                              const std::vector<RecordPair>& pairs, int threads) {
   std::vector<PatternCounts> partial(static_cast<size_t>(std::max(threads, 1)));
@@ -202,7 +209,11 @@ Model train(const RecordTable& table, const ModelSpec& spec, const TrainingOptio
     std::vector<bool> fixed(comparisons.size(), false);
     for (size_t c = 0; c < comparisons.size(); ++c) {
       for (const auto& key : rule.keys) {
-        if (key.column == comparisons[c].column) fixed[c] = true;
+        if (key.column == comparisons[c].column ||
+            (is_location(table.column(key.column).spec.kind) &&
+             is_location(table.column(comparisons[c].column).spec.kind))) {
+          fixed[c] = true;
+        }
       }
       session.trained[c] = !fixed[c];
     }
