@@ -43,6 +43,7 @@ constexpr std::array<const char*, 24> kSyllables = {
     "mor", "nor", "ost", "par", "quin", "ros", "sto", "tan", "ver", "wil", "yar", "zel"};
 constexpr std::array<const char*, 8> kSurnameEndings = {"son", "ton",  "ley",  "er",
                                                         "by",  "ford", "well", "man"};
+constexpr std::array<const char*, 8> kFirstEndings = {"a", "o", "ie", "y", "en", "ia", "el", "us"};
 constexpr std::array<const char*, 8> kDomains = {"gmail.com",   "yahoo.com",  "outlook.com",
                                                  "hotmail.com", "mail.com",   "proton.me",
                                                  "icloud.com",  "example.org"};
@@ -60,23 +61,29 @@ class Generator {
 
   // Surnames follow a long-tailed distribution: a few very common, most rare.
   std::string surname() {
-    const uint64_t rank = static_cast<uint64_t>(std::pow(below(1'000'000) + 1, 1.6)) % 60'000;
+    const uint64_t rank = static_cast<uint64_t>(std::pow(below(1'000'000) + 1, 1.5)) % 150'000;
     std::mt19937_64 named(rank);  // the same rank is always the same name
     std::string out = kSyllables[named() % kSyllables.size()];
     out += kSyllables[named() % kSyllables.size()];
+    if (named() % 2 == 0) out += kSyllables[named() % kSyllables.size()];
     out += kSurnameEndings[named() % kSurnameEndings.size()];
     return out;
   }
 
+  // A quarter of people have one of the formal names with a well-known nickname; the others
+  // draw from 5,000 generated names with a long-tailed popularity, like real first names.
   std::string first(bool* has_nickname, size_t* index) {
-    *index = below(kFirstNames.size() * 4);
-    *has_nickname = *index < kFirstNames.size();
-    if (*has_nickname) return kFirstNames[*index].first;
-    // Names without a nickname: generated, so there are many of them.
-    std::mt19937_64 named(*index);
+    *index = 0;
+    *has_nickname = chance(0.25);
+    if (*has_nickname) {
+      *index = below(kFirstNames.size());
+      return kFirstNames[*index].first;
+    }
+    const uint64_t rank = static_cast<uint64_t>(std::pow(below(1'000'000) + 1, 1.4)) % 5'000;
+    std::mt19937_64 named(rank + 1'000'000);
     std::string out = kSyllables[named() % kSyllables.size()];
     out += kSyllables[named() % kSyllables.size()];
-    out += "a";
+    out += kFirstEndings[named() % kFirstEndings.size()];
     return out;
   }
 
@@ -99,9 +106,21 @@ class Generator {
     person->postcode = postcode;
   }
 
+  // Addresses people pick: name-based in several patterns, or a handle unrelated to the name.
   std::string email(const Person& person) {
-    return person.first + "." + person.surname + std::to_string(below(100)) + "@" +
-           kDomains[below(kDomains.size())];
+    std::string user;
+    switch (below(4)) {
+      case 0: user = person.first + "." + person.surname; break;
+      case 1:
+        user = person.first.substr(0, 1) + person.surname + std::to_string(below(10'000));
+        break;
+      case 2: user = person.first + std::to_string(below(10'000)); break;
+      default:
+        user = std::string(kSyllables[below(kSyllables.size())]) +
+               kSyllables[below(kSyllables.size())] + std::to_string(below(100'000));
+        break;
+    }
+    return user + "@" + kDomains[below(kDomains.size())];
   }
 
   std::string typo(std::string text) {

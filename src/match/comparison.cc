@@ -153,7 +153,9 @@ uint8_t Comparison::evaluate(const RecordTable& table, uint32_t a, uint32_t b) c
         break;
       }
       case LevelKind::kEmailUser:
-        holds = jaro_winkler(email_user(left), email_user(right)) >= level.threshold;
+        holds = level.threshold >= 1.0
+                    ? email_user(left) == email_user(right)
+                    : jaro_winkler(email_user(left), email_user(right)) >= level.threshold;
         break;
       case LevelKind::kLastDigits: {
         const auto n = static_cast<size_t>(level.threshold);

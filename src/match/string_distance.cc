@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 
 namespace cdp::match {
@@ -19,27 +20,48 @@ double jaro(std::string_view a, std::string_view b) {
   if (a.empty() && b.empty()) return 1.0;
   if (a.empty() || b.empty()) return 0.0;
   const size_t window = std::max<size_t>(std::max(a.size(), b.size()) / 2, 1) - 1;
-  std::array<bool, kMaxLength> a_matched{};
-  std::array<bool, kMaxLength> b_matched{};
+  // Bit-parallel matching: where each byte occurs in b, as a 64-bit mask (b has at most 64
+  // bytes), so each character of a finds its first unmatched partner in the window with a few
+  // mask operations instead of a scan.
+  std::array<uint64_t, 256> positions;  // valid only for the bytes marked in `present`
+  std::array<uint64_t, 4> present{};
+  for (size_t j = 0; j < b.size(); ++j) {
+    const auto c = static_cast<unsigned char>(b[j]);
+    const uint64_t bit = uint64_t{1} << (c & 63);
+    if ((present[c >> 6] & bit) == 0) {
+      present[c >> 6] |= bit;
+      positions[c] = 0;
+    }
+    positions[c] |= uint64_t{1} << j;
+  }
+  uint64_t b_matched = 0;
+  uint64_t a_matched = 0;
   size_t matches = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     const size_t from = i > window ? i - window : 0;
     const size_t to = std::min(i + window + 1, b.size());
-    for (size_t j = from; j < to; ++j) {
-      if (b_matched[j] || a[i] != b[j]) continue;
-      a_matched[i] = b_matched[j] = true;
-      ++matches;
-      break;
-    }
+    if (from >= to) continue;
+    const uint64_t in_window = (to - from == 64 ? ~uint64_t{0} : ((uint64_t{1} << (to - from)) - 1))
+                               << from;
+    const auto c = static_cast<unsigned char>(a[i]);
+    if ((present[c >> 6] & (uint64_t{1} << (c & 63))) == 0) continue;  // not in b at all
+    const uint64_t candidates = positions[c] & in_window & ~b_matched;
+    if (candidates == 0) continue;
+    b_matched |= candidates & (~candidates + 1);  // the lowest set bit
+    a_matched |= uint64_t{1} << i;
+    ++matches;
   }
   if (matches == 0) return 0.0;
+  // Transpositions: the matched characters of a and b, in order, compared pairwise.
   size_t transpositions = 0;
-  size_t j = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!a_matched[i]) continue;
-    while (!b_matched[j]) ++j;
-    if (a[i] != b[j]) ++transpositions;
-    ++j;
+  uint64_t a_left = a_matched;
+  uint64_t b_left = b_matched;
+  while (a_left != 0) {
+    const int i = std::countr_zero(a_left);
+    const int j = std::countr_zero(b_left);
+    if (a[static_cast<size_t>(i)] != b[static_cast<size_t>(j)]) ++transpositions;
+    a_left &= a_left - 1;
+    b_left &= b_left - 1;
   }
   const double m = static_cast<double>(matches);
   return (m / static_cast<double>(a.size()) + m / static_cast<double>(b.size()) +
