@@ -139,7 +139,6 @@ void App::stop() {
   // Stop taking requests, then finish the queued writes (their answers go nowhere, but what was
   // queued is stored: a client that retries finds it deduplicated), then close storage.
   if (http_) http_->stop();
-  if (tracking_) tracking_->stop();
   if (writer_) writer_->stop();
   if (processor_) processor_->stop();
   log::info("server_stopped");

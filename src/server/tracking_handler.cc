@@ -80,8 +80,7 @@ TrackingHandler::TrackingHandler(const Config& config, ingest::SourceRegistry& s
                             "Time from a tracking request's arrival to its acknowledgement")),
       parse_latency_(
           metrics.histogram("cdp_ingest_parse_seconds",
-                            "Time to parse, validate and normalise one tracking request's body")),
-      parse_pool_(std::make_unique<internal::WorkPool>(config.http_threads, kMaxQueuedParses)) {}
+                            "Time to parse, validate and normalise one tracking request's body")) {}
 
 bool TrackingHandler::handles(std::string_view target) {
   const auto path = path_of(target);
@@ -137,18 +136,8 @@ void TrackingHandler::handle(Request&& request, const RequestInfo& info, Respond
     return respond(reject_request(request, http::status::method_not_allowed, "method_not_allowed",
                                   "the tracking API takes POST requests", "method_not_allowed"));
   }
-  if (request.body().size() >= kParseOffloadBytes) {
-    std::function<void()> job = [this, request = std::move(request), info,
-                                 respond = std::move(respond)]() mutable {
-      track(std::move(request), info, std::move(respond));
-    };
-    if (parse_pool_->try_post(job)) return;
-    return job();  // the parse threads are behind: parse here
-  }
   track(std::move(request), info, std::move(respond));
 }
-
-void TrackingHandler::stop() { parse_pool_->stop(); }
 
 void TrackingHandler::track(Request&& request, const RequestInfo& info, Responder respond) {
   const auto started = std::chrono::steady_clock::now();

@@ -226,28 +226,6 @@ TEST_F(TrackingApiTest, BatchReportsRejectedItemsAndStoresTheRest) {
   EXPECT_EQ(stored_events().size(), 2u);
 }
 
-// Batches past kParseOffloadBytes are parsed on the parse threads; the answer is the same.
-TEST_F(TrackingApiTest, LargeBatchesAreParsedOffTheIoThreadsWithTheSameAnswer) {
-  std::string body = R"({"writeKey":"web-key","batch":[)";
-  const std::string padding(200, 'x');
-  for (int i = 0; i < 150; ++i) {
-    if (i > 0) body += ",";
-    body += R"({"type":"track","userId":"u)" + std::to_string(i) +
-            R"(","event":"Viewed","properties":{"note":")" + padding + R"("}})";
-  }
-  body += R"(,{"type":"track","userId":"u1"}]})";
-  ASSERT_GE(body.size(), TrackingHandler::kParseOffloadBytes);
-  auto response = post("/v1/batch", body);
-  ASSERT_EQ(response.result(), http::status::ok) << response.body();
-  EXPECT_EQ(text(json(response), "accepted"), "150");
-  EXPECT_EQ(json(response).find("rejected")->elements.size(), 1u);
-  EXPECT_EQ(stored_events().size(), 150u);
-  // And a malformed large body is still a 400 with its error.
-  auto broken = post("/v1/batch", body.substr(0, body.size() - 3));
-  EXPECT_EQ(broken.result(), http::status::bad_request);
-  EXPECT_EQ(error_code(broken), "invalid_json");
-}
-
 TEST_F(TrackingApiTest, BatchWithOnlyRejectedItemsIsStill200) {
   auto response =
       post("/v1/batch", R"({"writeKey":"web-key","batch":[{"type":"track","userId":"u1"}]})");
