@@ -22,20 +22,66 @@ uint64_t hash_bytes(std::string_view bytes, uint64_t seed) {
 
 }  // namespace
 
+std::string BlockingKey::label(const RecordTable& table) const {
+  const std::string& name = table.column(column).spec.column;
+  switch (transform) {
+    case Transform::kValue: return name;
+    case Transform::kPrefix: return "prefix(" + name + ", " + std::to_string(length) + ")";
+    case Transform::kYear: return "year(" + name + ")";
+  }
+  return name;
+}
+
 std::string BlockingRule::label(const RecordTable& table) const {
   std::string out;
   for (const auto& key : keys) {
     if (!out.empty()) out += " & ";
-    const std::string& name = table.column(key.column).spec.column;
-    switch (key.transform) {
-      case BlockingKey::Transform::kValue: out += name; break;
-      case BlockingKey::Transform::kPrefix:
-        out += "prefix(" + name + ", " + std::to_string(key.length) + ")";
-        break;
-      case BlockingKey::Transform::kYear: out += "year(" + name + ")"; break;
-    }
+    out += key.label(table);
   }
   return out;
+}
+
+Result<BlockingKey> parse_blocking_key(const RecordTable& table, std::string_view text) {
+  auto column_named = [&](std::string_view name) -> int {
+    for (size_t i = 0; i < table.column_count(); ++i) {
+      if (table.column(i).spec.column == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  BlockingKey key;
+  std::string_view name = text;
+  if (text.starts_with("prefix(") && text.ends_with(")")) {
+    const std::string_view inside = text.substr(7, text.size() - 8);
+    const size_t comma = inside.rfind(',');
+    std::string_view length = comma == std::string_view::npos ? "" : inside.substr(comma + 1);
+    while (!length.empty() && length.front() == ' ') length.remove_prefix(1);
+    size_t value = 0;
+    for (char c : length) value = c >= '0' && c <= '9' ? value * 10 + (c - '0') : 0;
+    if (length.empty() || value == 0 || value > 64) {
+      return Status::invalid_argument("blocking key \"" + std::string(text) +
+                                      "\": write prefix(COLUMN, N) with N from 1 to 64");
+    }
+    key.transform = BlockingKey::Transform::kPrefix;
+    key.length = value;
+    name = inside.substr(0, comma);
+  } else if (text.starts_with("year(") && text.ends_with(")")) {
+    key.transform = BlockingKey::Transform::kYear;
+    name = text.substr(5, text.size() - 6);
+  }
+  const int column = column_named(name);
+  if (column < 0) {
+    return Status::invalid_argument("blocking key \"" + std::string(text) + "\": no column \"" +
+                                    std::string(name) +
+                                    "\" is declared (keys are COLUMN, prefix(COLUMN, N) or "
+                                    "year(COLUMN))");
+  }
+  if (key.transform == BlockingKey::Transform::kYear &&
+      table.column(static_cast<size_t>(column)).spec.kind != FieldKind::kDate) {
+    return Status::invalid_argument("blocking key \"" + std::string(text) +
+                                    "\": year() needs a column of kind date");
+  }
+  key.column = static_cast<size_t>(column);
+  return key;
 }
 
 std::vector<uint64_t> blocking_keys(const RecordTable& table, const BlockingRule& rule) {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "match/record_table.h"
 
 namespace cdp::match {
@@ -19,7 +20,12 @@ struct BlockingKey {
   size_t column = 0;
   Transform transform = Transform::kValue;
   size_t length = 0;
+
+  // "surname", "prefix(first_name, 2)", "year(dob)": also the syntax parse_blocking_key reads.
+  std::string label(const RecordTable& table) const;
 };
+
+Result<BlockingKey> parse_blocking_key(const RecordTable& table, std::string_view text);
 
 // Records whose keys are all present and equal are compared. A rule with several keys is
 // their conjunction: "first_name and surname".

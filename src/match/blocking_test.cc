@@ -62,6 +62,21 @@ TEST(BlockingTest, PrefixKeysBlockOnTheFirstCharacters) {
   EXPECT_EQ(rule.label(table), "prefix(first, 3)");
 }
 
+TEST(BlockingTest, KeyLabelsParseBack) {
+  const auto table = names({{"ann", "lee"}});
+  for (std::string_view text : {"first", "prefix(last, 2)"}) {
+    auto key = parse_blocking_key(table, text);
+    ASSERT_TRUE(key.has_value()) << key.status().message();
+    EXPECT_EQ(key->label(table), text);
+  }
+  EXPECT_FALSE(parse_blocking_key(table, "middle").has_value());
+  EXPECT_FALSE(parse_blocking_key(table, "prefix(first)").has_value());
+  EXPECT_FALSE(parse_blocking_key(table, "prefix(first, 0)").has_value());
+  auto year = parse_blocking_key(table, "year(first)");
+  ASSERT_FALSE(year.has_value());
+  EXPECT_NE(year.status().message().find("kind date"), std::string::npos);
+}
+
 TEST(EvaluationTest, PairwiseAndBCubedScoresCountThePairsOfTheMode) {
   const auto table = names({{"a", "a"}, {"b", "b"}, {"c", "c"}, {"d", "d"}});
   // Truth: {0,1,2} {3}. Predicted: {0,1} {2,3}.

@@ -71,27 +71,74 @@ std::optional<double> number_of(std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+// How each level kind is written in labels, model files and specifications: its name, and the
+// comparison its threshold takes ("" when it has none).
+struct LevelSyntax {
+  LevelKind kind;
+  std::string_view name;
+  std::string_view relation;
+};
+
+constexpr LevelSyntax kLevelSyntax[] = {
+    {LevelKind::kExact, "exact", ""},
+    {LevelKind::kNickname, "nickname", ""},
+    {LevelKind::kSwapped, "swapped_names", ">="},
+    {LevelKind::kJaroWinkler, "jaro_winkler", ">="},
+    {LevelKind::kDamerauLevenshtein, "damerau_levenshtein", "<="},
+    {LevelKind::kLevenshtein, "levenshtein", "<="},
+    {LevelKind::kDaysApart, "days_apart", "<="},
+    {LevelKind::kRelativeDifference, "relative_difference", "<="},
+    {LevelKind::kEmailUser, "email_user", ">="},
+    {LevelKind::kLastDigits, "last_digits", "="},
+    {LevelKind::kPrefix, "prefix", "="},
+    {LevelKind::kSameTokens, "same_words", ""},
+    {LevelKind::kTokenOverlap, "word_overlap", ">="},
+};
+
+}  // namespace
+
 std::string Level::label() const {
-  char threshold_text[32];
-  std::snprintf(threshold_text, sizeof(threshold_text), "%g", threshold);
-  switch (kind) {
-    case LevelKind::kExact: return "exact";
-    case LevelKind::kNickname: return "nickname";
-    case LevelKind::kSwapped: return std::string("swapped_names");
-    case LevelKind::kJaroWinkler: return std::string("jaro_winkler >= ") + threshold_text;
-    case LevelKind::kDamerauLevenshtein:
-      return std::string("damerau_levenshtein <= ") + threshold_text;
-    case LevelKind::kLevenshtein: return std::string("levenshtein <= ") + threshold_text;
-    case LevelKind::kDaysApart: return std::string("days_apart <= ") + threshold_text;
-    case LevelKind::kRelativeDifference:
-      return std::string("relative_difference <= ") + threshold_text;
-    case LevelKind::kEmailUser: return std::string("email_user jaro_winkler >= ") + threshold_text;
-    case LevelKind::kLastDigits: return std::string("last_digits ") + threshold_text;
-    case LevelKind::kPrefix: return std::string("prefix ") + threshold_text;
-    case LevelKind::kSameTokens: return "same_words";
-    case LevelKind::kTokenOverlap: return std::string("word_overlap >= ") + threshold_text;
+  for (const auto& syntax : kLevelSyntax) {
+    if (syntax.kind != kind) continue;
+    std::string out(syntax.name);
+    if (syntax.relation.empty()) return out;
+    char threshold_text[32];
+    std::snprintf(threshold_text, sizeof(threshold_text), "%g", threshold);
+    return out + " " + std::string(syntax.relation) + " " + threshold_text;
   }
   return "?";
+}
+
+Result<Level> parse_level(std::string_view text) {
+  const size_t space = text.find(' ');
+  const std::string_view name = text.substr(0, space);
+  for (const auto& syntax : kLevelSyntax) {
+    if (syntax.name != name) continue;
+    if (syntax.relation.empty()) {
+      if (space == std::string_view::npos) return Level{syntax.kind, 0};
+      break;
+    }
+    const std::string expected_relation = " " + std::string(syntax.relation) + " ";
+    if (space == std::string_view::npos ||
+        text.substr(space, expected_relation.size()) != expected_relation) {
+      break;
+    }
+    const std::string number(text.substr(space + expected_relation.size()));
+    char* end = nullptr;
+    const double threshold = std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || !(threshold >= 0)) break;
+    return Level{syntax.kind, threshold};
+  }
+  std::string known;
+  for (const auto& syntax : kLevelSyntax) {
+    if (!known.empty()) known += ", ";
+    known += std::string(syntax.name) +
+             (syntax.relation.empty() ? "" : " " + std::string(syntax.relation) + " N");
+  }
+  return Status::invalid_argument("unknown comparison level \"" + std::string(text) +
+                                  "\"; levels are: " + known);
 }
 
 std::string Comparison::level_label(size_t level) const {

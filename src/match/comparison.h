@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "match/record_table.h"
 
 namespace cdp::match {
@@ -30,9 +31,13 @@ struct Level {
   LevelKind kind = LevelKind::kExact;
   double threshold = 0;
 
-  // A readable name: "exact", "jaro_winkler >= 0.92", "days_apart <= 31", ...
+  // A readable name, also the syntax of model and specification files: "exact",
+  // "jaro_winkler >= 0.92", "days_apart <= 31", "prefix = 3", ...
   std::string label() const;
 };
+
+// The level a label() names; an error lists the level syntax.
+Result<Level> parse_level(std::string_view text);
 
 // One comparison of a field between two records: ordered levels, most similar first; the first
 // level that holds is the pair's level. Level 0 means a value is missing (no evidence either

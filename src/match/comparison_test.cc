@@ -46,7 +46,7 @@ TEST(ComparisonTest, FirstNamesGoThroughExactNicknameSimilarAndSwapped) {
   EXPECT_EQ(level(table, 0, 0, 1), "exact");
   EXPECT_EQ(level(table, 0, 0, 2), "nickname");
   EXPECT_EQ(level(table, 0, 0, 3), "jaro_winkler >= 0.92");
-  EXPECT_EQ(level(table, 0, 0, 4), "swapped_names");
+  EXPECT_EQ(level(table, 0, 0, 4), "swapped_names >= 0.92");
   EXPECT_EQ(level(table, 0, 0, 5), "else");
   EXPECT_EQ(level(table, 0, 0, 6), "missing");
 }
@@ -75,7 +75,7 @@ TEST(ComparisonTest, EmailsCompareTheirLocalParts) {
                              {"", "", "", "zed@other.net", ""},
                              {"", "", "", "not an email", ""}});
   EXPECT_EQ(level(table, 3, 0, 1), "exact");
-  EXPECT_EQ(level(table, 3, 0, 2), "email_user jaro_winkler >= 1");
+  EXPECT_EQ(level(table, 3, 0, 2), "email_user >= 1");
   EXPECT_EQ(level(table, 3, 0, 3), "jaro_winkler >= 0.88");
   EXPECT_EQ(level(table, 3, 0, 4), "else");
   EXPECT_EQ(level(table, 3, 0, 5), "missing");
@@ -89,7 +89,7 @@ TEST(ComparisonTest, PostcodesCompareByTypoThenDistrict) {
                              {"", "", "", "", "SW1A 1AA"}});
   EXPECT_EQ(level(table, 4, 0, 1), "exact");
   EXPECT_EQ(level(table, 4, 0, 2), "damerau_levenshtein <= 1");
-  EXPECT_EQ(level(table, 4, 0, 3), "prefix 3");
+  EXPECT_EQ(level(table, 4, 0, 3), "prefix = 3");
   EXPECT_EQ(level(table, 4, 0, 4), "else");
 }
 
@@ -115,6 +115,24 @@ TEST(ComparisonTest, NumbersCompareByTypoThenRelativeDifference) {
   EXPECT_EQ(level(table, 0, 0, 3), "damerau_levenshtein <= 1");  // one inserted digit
   EXPECT_EQ(level(table, 0, 0, 4), "relative_difference <= 0.1");
   EXPECT_EQ(level(table, 0, 0, 5), "else");
+}
+
+TEST(ComparisonTest, LevelLabelsParseBackToTheSameLevel) {
+  const auto table = people({{"a", "b", "", "", ""}});
+  for (size_t column = 0; column < table.column_count(); ++column) {
+    for (const Level& level : default_comparison(table, column).levels) {
+      auto parsed = parse_level(level.label());
+      ASSERT_TRUE(parsed.has_value()) << level.label();
+      EXPECT_EQ(parsed->kind, level.kind);
+      EXPECT_EQ(parsed->threshold, level.threshold);
+    }
+  }
+  EXPECT_FALSE(parse_level("jaro_winkler").has_value());
+  EXPECT_FALSE(parse_level("jaro_winkler >= x").has_value());
+  EXPECT_FALSE(parse_level("exact 1").has_value());
+  auto unknown = parse_level("soundex");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.status().message().find("jaro_winkler >= N"), std::string::npos);
 }
 
 TEST(FieldNormalizerTest, PlaceholdersAreMissingAndTextIsFolded) {

@@ -47,31 +47,40 @@ StageReport StageTimer::end(std::string name) {
 
 MatchRun run_matching(const RecordTable& table, const ModelSpec& spec,
                       const MatchOptions& options) {
-  MatchRun run;
   StageTimer timer;
   TrainingOptions training = options.training;
   training.max_block_size = options.max_block_size;
-  run.model = train(table, spec, training, &run.training);
-  run.stages.push_back(timer.end("train"));
+  TrainingReport report;
+  const Model model = train(table, spec, training, &report);
+  StageReport train_stage = timer.end("train");
+  MatchRun run = run_matching(table, spec, model, options);
+  run.training = std::move(report);
+  run.stages.insert(run.stages.begin(), std::move(train_stage));
+  return run;
+}
 
-  run.candidates = generate_pairs(table, spec.blocking, training.mode, options.max_block_size);
+MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const Model& model,
+                      const MatchOptions& options) {
+  MatchRun run;
+  run.model = model;
+  StageTimer timer;
+  run.candidates =
+      generate_pairs(table, spec.blocking, options.training.mode, options.max_block_size);
   for (const auto& rule : spec.blocking) run.rule_labels.push_back(rule.label(table));
   run.stages.push_back(timer.end("block"));
 
   const double review_weight = weight_from_probability(options.review_threshold);
+  const int threads = options.training.threads;
   const auto& pairs = run.candidates.pairs;
-  std::vector<std::vector<ScoredPair>> partial(static_cast<size_t>(std::max(training.threads, 1)));
-  internal::parallel_for(pairs.size(), training.threads,
-                         [&](size_t begin, size_t end, size_t worker) {
-                           auto& kept = partial[worker];
-                           for (size_t i = begin; i < end; ++i) {
-                             const auto [a, b] = pairs[i];
-                             const double weight = run.model.weight(table, a, b);
-                             if (weight >= review_weight) {
-                               kept.push_back({a, b, static_cast<float>(weight)});
-                             }
-                           }
-                         });
+  std::vector<std::vector<ScoredPair>> partial(static_cast<size_t>(std::max(threads, 1)));
+  internal::parallel_for(pairs.size(), threads, [&](size_t begin, size_t end, size_t worker) {
+    auto& kept = partial[worker];
+    for (size_t i = begin; i < end; ++i) {
+      const auto [a, b] = pairs[i];
+      const double weight = model.weight(table, a, b);
+      if (weight >= review_weight) kept.push_back({a, b, static_cast<float>(weight)});
+    }
+  });
   for (auto& kept : partial) run.links.insert(run.links.end(), kept.begin(), kept.end());
   run.stages.push_back(timer.end("score"));
 

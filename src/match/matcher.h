@@ -51,6 +51,10 @@ class StageTimer {
 // The whole matching pipeline on `table`: train (u, prior, EM), block, score, cluster.
 MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const MatchOptions& options);
 
+// The same with a model trained before (a saved one): block, score, cluster.
+MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const Model& model,
+                      const MatchOptions& options);
+
 // Match weight of a probability (log2 of its odds).
 double weight_from_probability(double probability);
 

@@ -132,32 +132,59 @@ int main(int argc, char** argv) {
                   "Rebuild even though retention deleted the oldest events (they leave every "
                   "profile)");
 
-  cdp::server::MatchEvalOptions match_options;
-  auto* match = cli.add_subcommand("match", "Probabilistic record matching");
+  cdp::server::MatchCommandOptions match_options;
+  auto* match = cli.add_subcommand("match", "Probabilistic record matching of CSV files");
   match->require_subcommand(1);
   auto* match_eval = match->add_subcommand(
-      "eval", "Match CSV files with known truth and print precision, recall, F1 and costs");
-  match_eval->add_option("--file", match_options.files, "CSV file (several: link them)")
-      ->required()
+      "eval", "Match files with known truth; print precision, recall, F1, pairs and costs");
+  auto* match_train =
+      match->add_subcommand("train", "Train a model without labels and save it (--out)");
+  auto* match_run = match->add_subcommand(
+      "run", "Match files with a saved model and write each record's cluster (--out)");
+  auto* match_explain =
+      match->add_subcommand("explain", "Show how a saved model scores one pair (--pair)");
+  for (auto* command : {match_eval, match_train, match_run, match_explain}) {
+    command->add_option("--file", match_options.files, "CSV file (several: link them)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    command->add_option("--encoding", match_options.encoding, "utf-8 (default) or latin-1");
+    command->add_option("--mode", match_options.mode, "dedupe, link or link_and_dedupe");
+    command->add_option("--threads", match_options.threads, "Worker threads (default 2)");
+  }
+  for (auto* command : {match_eval, match_train}) {
+    command->add_option("--column", match_options.columns,
+                        "COLUMN=KIND, e.g. given_name=first_name (repeat per column)");
+    command->add_option("--spec", match_options.spec, "Model specification file (TOML)")
+        ->check(CLI::ExistingFile);
+  }
+  for (auto* command : {match_eval, match_run}) {
+    command->add_option("--threshold", match_options.threshold,
+                        "Match probability at which records join (default 0.9)");
+    command->add_option("--min-link-share", match_options.min_link_share,
+                        "Share of links two clusters need to join (default 0.25)");
+  }
+  match_eval->add_option("--model", match_options.model, "Saved model instead of training")
       ->check(CLI::ExistingFile);
-  match_eval
-      ->add_option("--column", match_options.columns,
-                   "COLUMN=KIND, e.g. given_name=first_name (repeat per column)")
-      ->required();
   match_eval
       ->add_option("--truth", match_options.truth,
                    "Column with the true entity, or COLUMN:REGEX whose first group is it")
       ->required();
-  match_eval->add_option("--mode", match_options.mode, "dedupe, link or link_and_dedupe");
-  match_eval->add_option("--encoding", match_options.encoding, "utf-8 (default) or latin-1");
-  match_eval->add_option("--threshold", match_options.threshold,
-                         "Match probability at which records join (default 0.9)");
-  match_eval->add_option("--min-link-share", match_options.min_link_share,
-                         "Share of links two clusters need to join (default 0.25)");
-  match_eval->add_option("--threads", match_options.threads, "Worker threads (default 2)");
   match_eval->add_flag("--json", match_options.json, "Print the results as JSON");
-  match_eval->add_option("--clusters-out", match_options.clusters_out,
+  match_eval->add_option("--clusters-out", match_options.out,
                          "Write each record's cluster to this CSV (file,row,cluster)");
+  match_train->add_option("--out", match_options.out, "Where to save the model (JSON)")->required();
+  for (auto* command : {match_run, match_explain}) {
+    command->add_option("--model", match_options.model, "Saved model (from match train)")
+        ->required()
+        ->check(CLI::ExistingFile);
+  }
+  match_run->add_option("--out", match_options.out, "Clusters CSV to write (file,row,cluster)")
+      ->required();
+  match_explain
+      ->add_option("--pair", match_options.pair,
+                   "ROW,ROW (rows count the header as 1), or FILE:ROW,FILE:ROW")
+      ->required();
+  match_explain->add_flag("--json", match_options.json, "Print the explanation as JSON");
 
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
 
@@ -168,5 +195,8 @@ int main(int argc, char** argv) {
   if (plan->parsed()) return cdp::server::run_identity_plan(identity_options);
   if (apply->parsed()) return cdp::server::run_identity_apply(identity_options);
   if (match_eval->parsed()) return cdp::server::run_match_eval(match_options);
+  if (match_train->parsed()) return cdp::server::run_match_train(match_options);
+  if (match_run->parsed()) return cdp::server::run_match_run(match_options);
+  if (match_explain->parsed()) return cdp::server::run_match_explain(match_options);
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -10,17 +11,19 @@
 #include "common/json_writer.h"
 #include "ingest/csv_reader.h"
 #include "match/evaluation.h"
+#include "match/match_config.h"
 #include "match/matcher.h"
+#include "match/model_file.h"
 #include "match/record_table.h"
 
 namespace cdp::server {
 namespace {
 
+// The records of the input files, with where each came from and (for eval) its true entity.
 struct Input {
-  std::vector<match::FieldSpec> fields;
   std::unique_ptr<match::RecordTable> table;
-  std::vector<uint32_t> truth;
-  std::vector<uint64_t> rows;  // each record's row in its file (the header is row 1)
+  std::vector<uint64_t> rows;   // each record's row in its file (the header is row 1)
+  std::vector<uint32_t> truth;  // empty unless a truth column was given
 };
 
 Status parse_columns(const std::vector<std::string>& columns,
@@ -40,13 +43,56 @@ Status parse_columns(const std::vector<std::string>& columns,
     }
     fields->push_back({column.substr(0, equals), *kind});
   }
-  if (fields->empty()) return Status::invalid_argument("declare at least one --column");
   return Status::ok();
 }
 
-Result<Input> load(const MatchEvalOptions& options) {
+// The configuration: a saved model's, else the specification file's, else the defaults for the
+// --column declarations; command-line settings override it.
+Result<match::MatchConfig> configuration(const MatchCommandOptions& options,
+                                         std::optional<match::SavedModel>* saved) {
+  match::MatchConfig config;
+  if (!options.model.empty()) {
+    auto loaded = match::load_saved_model(options.model);
+    if (!loaded) return loaded.status();
+    config = loaded->config;
+    *saved = std::move(*loaded);
+  } else if (!options.spec.empty()) {
+    auto loaded = match::load_match_config(options.spec);
+    if (!loaded) return loaded.status();
+    config = std::move(*loaded);
+  }
+  if (!options.columns.empty()) {
+    if (!config.columns.empty()) {
+      return Status::invalid_argument(
+          "--column cannot be combined with --spec or --model, which declare the columns");
+    }
+    CDP_RETURN_IF_ERROR(parse_columns(options.columns, &config.columns));
+  }
+  if (config.columns.empty()) {
+    return Status::invalid_argument(
+        "declare the columns: --column NAME=KIND for each, or --spec FILE");
+  }
+  if (options.threshold > 0) config.options.match_threshold = options.threshold;
+  if (options.min_link_share >= 0) config.options.min_link_share = options.min_link_share;
+  config.options.training.threads = options.threads;
+  if (options.mode.empty()) {
+    config.options.training.mode =
+        options.files.size() > 1 ? match::LinkMode::kLink : match::LinkMode::kDedupe;
+  } else if (options.mode == "dedupe") {
+    config.options.training.mode = match::LinkMode::kDedupe;
+  } else if (options.mode == "link") {
+    config.options.training.mode = match::LinkMode::kLink;
+  } else if (options.mode == "link_and_dedupe") {
+    config.options.training.mode = match::LinkMode::kLinkAndDedupe;
+  } else {
+    return Status::invalid_argument("--mode " + options.mode +
+                                    ": use dedupe, link or link_and_dedupe");
+  }
+  return config;
+}
+
+Result<Input> load(const MatchCommandOptions& options, const match::MatchConfig& config) {
   Input input;
-  CDP_RETURN_IF_ERROR(parse_columns(options.columns, &input.fields));
   std::string truth_column = options.truth;
   std::unique_ptr<RE2> truth_pattern;
   if (const auto colon = options.truth.find(':'); colon != std::string::npos) {
@@ -57,70 +103,135 @@ Result<Input> load(const MatchEvalOptions& options) {
                                       ": the regex needs a capturing group for the entity");
     }
   }
-  input.table = std::make_unique<match::RecordTable>(input.fields);
+  const auto& fields = config.columns;
+  input.table = std::make_unique<match::RecordTable>(fields);
   std::unordered_map<std::string, uint32_t> entities;
   ingest::CsvReader::Options csv;
   csv.encoding = options.encoding == "latin-1" ? ingest::CsvReader::Encoding::kLatin1
                                                : ingest::CsvReader::Encoding::kUtf8;
   for (uint32_t source = 0; source < options.files.size(); ++source) {
     const std::string& path = options.files[source];
-    std::vector<int> positions;
-    int truth_position = -1;
+    std::vector<size_t> positions;
+    std::optional<size_t> truth_position;
     std::string error;
-    std::vector<std::string_view> values(input.fields.size());
+    std::vector<std::string_view> values(fields.size());
     auto status = ingest::CsvReader::read_file(
         path, csv, [&](uint64_t row, std::span<const std::string> cells) {
           if (row == 1) {
-            for (const auto& field : input.fields) {
+            for (const auto& field : fields) {
               const auto found = std::find(cells.begin(), cells.end(), field.column);
               if (found == cells.end()) {
                 error = path + ": no column \"" + field.column + "\" in the header";
                 return false;
               }
-              positions.push_back(static_cast<int>(found - cells.begin()));
+              positions.push_back(static_cast<size_t>(found - cells.begin()));
             }
-            const auto found = std::find(cells.begin(), cells.end(), truth_column);
-            if (found == cells.end()) {
-              error = path + ": no truth column \"" + truth_column + "\" in the header";
-              return false;
+            if (!truth_column.empty()) {
+              const auto found = std::find(cells.begin(), cells.end(), truth_column);
+              if (found == cells.end()) {
+                error = path + ": no truth column \"" + truth_column + "\" in the header";
+                return false;
+              }
+              truth_position = static_cast<size_t>(found - cells.begin());
             }
-            truth_position = static_cast<int>(found - cells.begin());
             return true;
           }
           for (size_t i = 0; i < positions.size(); ++i) {
-            values[i] = static_cast<size_t>(positions[i]) < cells.size()
-                            ? std::string_view(cells[static_cast<size_t>(positions[i])])
-                            : std::string_view();
+            values[i] = positions[i] < cells.size() ? std::string_view(cells[positions[i]])
+                                                    : std::string_view();
           }
           input.table->add(values, source);
           input.rows.push_back(row);
-          std::string entity = static_cast<size_t>(truth_position) < cells.size()
-                                   ? cells[static_cast<size_t>(truth_position)]
-                                   : std::string();
-          if (truth_pattern) {
-            std::string group;
-            if (RE2::PartialMatch(entity, *truth_pattern, &group)) entity = group;
+          if (truth_position) {
+            std::string entity = *truth_position < cells.size() ? cells[*truth_position] : "";
+            if (truth_pattern) {
+              std::string group;
+              if (RE2::PartialMatch(entity, *truth_pattern, &group)) entity = group;
+            }
+            input.truth.push_back(
+                entities.emplace(entity, static_cast<uint32_t>(entities.size())).first->second);
           }
-          const auto [it, added] = entities.emplace(entity, static_cast<uint32_t>(entities.size()));
-          input.truth.push_back(it->second);
           return true;
         });
     if (!error.empty()) return Status::invalid_argument(error);
     if (!status.is_ok()) return Status(status.code(), path + ": " + status.message());
   }
+  if (input.table->size() == 0) return Status::invalid_argument("the files hold no records");
   input.table->finish();
   return input;
 }
 
-Result<match::LinkMode> link_mode(const MatchEvalOptions& options) {
-  if (options.mode.empty()) {
-    return options.files.size() > 1 ? match::LinkMode::kLink : match::LinkMode::kDedupe;
+// Everything a command needs before it does its own part.
+struct Prepared {
+  match::MatchConfig config;
+  std::optional<match::SavedModel> saved;
+  Input input;
+  match::ModelSpec spec;
+  std::optional<match::Model> model;  // restored from --model
+  std::vector<match::StageReport> stages;
+};
+
+Result<Prepared> prepare(const MatchCommandOptions& options) {
+  Prepared prepared;
+  match::StageTimer timer;
+  auto config = configuration(options, &prepared.saved);
+  if (!config) return config.status();
+  prepared.config = std::move(*config);
+  auto input = load(options, prepared.config);
+  if (!input) return input.status();
+  prepared.input = std::move(*input);
+  prepared.stages.push_back(timer.end("load"));
+  const auto& table = *prepared.input.table;
+  if (prepared.saved) {
+    auto restored = match::restore_model(table, *prepared.saved);
+    if (!restored) return restored.status();
+    prepared.spec = std::move(restored->spec);
+    prepared.model = std::move(restored->model);
+  } else {
+    auto spec = match::build_model_spec(table, prepared.config);
+    if (!spec) {
+      const std::string origin = options.spec.empty() ? "" : options.spec + ": ";
+      return Status(spec.status().code(), origin + spec.status().message());
+    }
+    prepared.spec = std::move(*spec);
   }
-  if (options.mode == "dedupe") return match::LinkMode::kDedupe;
-  if (options.mode == "link") return match::LinkMode::kLink;
-  if (options.mode == "link_and_dedupe") return match::LinkMode::kLinkAndDedupe;
-  return Status::invalid_argument("--mode " + options.mode +
-                                  ": use dedupe, link or link_and_dedupe");
+  return prepared;
+}
+
+int fail(const Status& status) {
+  std::cerr << "cdp: " << status.message() << "\n";
+  return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+// Parses "ROW" (one file) or "FILE:ROW" (file numbered from 1, in --file order).
+Result<uint32_t> find_record(const Input& input, std::string_view text, size_t files) {
+  uint64_t file = 1;
+  if (const auto colon = text.find(':'); colon != std::string_view::npos) {
+    file = std::strtoull(std::string(text.substr(0, colon)).c_str(), nullptr, 10);
+    text.remove_prefix(colon + 1);
+  }
+  const uint64_t row = std::strtoull(std::string(text).c_str(), nullptr, 10);
+  if (file < 1 || file > files) {
+    return Status::invalid_argument("--pair: file " + std::to_string(file) + " is not one of the " +
+                                    std::to_string(files) + " --file arguments");
+  }
+  for (uint32_t record = 0; record < input.table->size(); ++record) {
+    if (input.rows[record] == row && input.table->source(record) == file - 1) return record;
+  }
+  return Status::invalid_argument("--pair: there is no record at row " + std::to_string(row) +
+                                  " of file " + std::to_string(file) +
+                                  " (rows count the header as row 1)");
+}
+
+Status write_clusters(const std::string& path, const Input& input, const match::MatchRun& run) {
+  std::ofstream out(path);
+  out << "file,row,cluster\n";
+  for (size_t record = 0; record < input.table->size(); ++record) {
+    out << input.table->source(record) + 1 << "," << input.rows[record] << ","
+        << run.clusters.cluster_of[record] << "\n";
+  }
+  if (!out) return Status::unavailable("cannot write " + path);
+  return Status::ok();
 }
 
 std::string megabytes(uint64_t bytes) {
@@ -237,42 +348,25 @@ void print_json(const match::RecordTable& table, const match::MatchRun& run,
 
 }  // namespace
 
-int run_match_eval(const MatchEvalOptions& options) {
-  auto mode = link_mode(options);
-  if (!mode) {
-    std::cerr << "cdp: " << mode.status().message() << "\n";
-    return 2;
-  }
-  match::StageTimer timer;
-  auto input = load(options);
-  if (!input) {
-    std::cerr << "cdp: " << input.status().message() << "\n";
-    return 2;
-  }
-  std::vector<match::StageReport> stages{timer.end("load")};
-  const match::RecordTable& table = *input->table;
-  match::MatchOptions match_options;
-  match_options.training.mode = *mode;
-  match_options.training.threads = options.threads;
-  match_options.match_threshold = options.threshold;
-  match_options.min_link_share = options.min_link_share;
-  const match::ModelSpec spec = match::default_model_spec(table);
-  const match::MatchRun run = match::run_matching(table, spec, match_options);
+int run_match_eval(const MatchCommandOptions& options) {
+  if (options.truth.empty()) return fail(Status::invalid_argument("eval needs --truth"));
+  auto prepared = prepare(options);
+  if (!prepared) return fail(prepared.status());
+  const auto& table = *prepared->input.table;
+  const auto& match_options = prepared->config.options;
+  const match::MatchRun run =
+      prepared->model ? match::run_matching(table, prepared->spec, *prepared->model, match_options)
+                      : match::run_matching(table, prepared->spec, match_options);
+  auto stages = prepared->stages;
   stages.insert(stages.end(), run.stages.begin(), run.stages.end());
+  const auto mode = match_options.training.mode;
   const auto quality =
-      match::evaluate_clusters(table, *mode, run.clusters.cluster_of, input->truth);
+      match::evaluate_clusters(table, mode, run.clusters.cluster_of, prepared->input.truth);
   const auto blocking =
-      match::evaluate_blocking(run.candidates.pairs, input->truth, quality.true_pairs);
-  if (!options.clusters_out.empty()) {
-    std::ofstream out(options.clusters_out);
-    out << "file,row,cluster\n";
-    for (size_t record = 0; record < table.size(); ++record) {
-      out << table.source(record) << "," << input->rows[record] << ","
-          << run.clusters.cluster_of[record] << "\n";
-    }
-    if (!out) {
-      std::cerr << "cdp: cannot write " << options.clusters_out << "\n";
-      return 1;
+      match::evaluate_blocking(run.candidates.pairs, prepared->input.truth, quality.true_pairs);
+  if (!options.out.empty()) {
+    if (auto status = write_clusters(options.out, prepared->input, run); !status.is_ok()) {
+      return fail(status);
     }
   }
   if (options.json) {
@@ -280,6 +374,107 @@ int run_match_eval(const MatchEvalOptions& options) {
   } else {
     print_text(table, run, quality, blocking, stages);
   }
+  return 0;
+}
+
+int run_match_train(const MatchCommandOptions& options) {
+  auto prepared = prepare(options);
+  if (!prepared) return fail(prepared.status());
+  const auto& table = *prepared->input.table;
+  match::TrainingOptions training = prepared->config.options.training;
+  training.max_block_size = prepared->config.options.max_block_size;
+  match::TrainingReport report;
+  const match::Model model = match::train(table, prepared->spec, training, &report);
+  std::ofstream out(options.out);
+  out << match::save_model(table, prepared->spec, model, prepared->config.options, report);
+  if (!out) return fail(Status::unavailable("cannot write " + options.out));
+  std::printf("trained on %zu records: prior %.3g, u from %llu random pairs\n", table.size(),
+              model.prior(), static_cast<unsigned long long>(report.u_pairs));
+  for (const auto& session : report.sessions) {
+    std::printf("  EM on %-40s %9llu pairs, %2d iterations, match share %.3f\n",
+                session.rule.c_str(), static_cast<unsigned long long>(session.pairs),
+                session.iterations, session.match_share);
+  }
+  for (const auto& name : report.untrained) {
+    std::printf("  warning: no training rule could estimate m for %s (defaults kept)\n",
+                name.c_str());
+  }
+  std::printf("model saved to %s\n", options.out.c_str());
+  return 0;
+}
+
+int run_match_run(const MatchCommandOptions& options) {
+  auto prepared = prepare(options);
+  if (!prepared) return fail(prepared.status());
+  const auto& table = *prepared->input.table;
+  const match::MatchRun run =
+      match::run_matching(table, prepared->spec, *prepared->model, prepared->config.options);
+  if (auto status = write_clusters(options.out, prepared->input, run); !status.is_ok()) {
+    return fail(status);
+  }
+  const double threshold_weight =
+      match::weight_from_probability(prepared->config.options.match_threshold);
+  size_t review = 0;
+  for (const auto& link : run.links) review += link.weight < threshold_weight ? 1 : 0;
+  std::printf(
+      "%zu records, %zu candidate pairs, %zu links at or above the threshold, %zu for "
+      "review; %zu clusters, largest %zu; clusters written to %s\n",
+      table.size(), run.candidates.pairs.size(), run.links.size() - review, review,
+      run.clusters.count, run.clusters.largest, options.out.c_str());
+  return 0;
+}
+
+int run_match_explain(const MatchCommandOptions& options) {
+  auto prepared = prepare(options);
+  if (!prepared) return fail(prepared.status());
+  const auto comma = options.pair.find(',');
+  if (comma == std::string::npos) {
+    return fail(Status::invalid_argument("--pair: write ROW,ROW (or FILE:ROW,FILE:ROW)"));
+  }
+  const auto& input = prepared->input;
+  auto a =
+      find_record(input, std::string_view(options.pair).substr(0, comma), options.files.size());
+  auto b =
+      find_record(input, std::string_view(options.pair).substr(comma + 1), options.files.size());
+  if (!a) return fail(a.status());
+  if (!b) return fail(b.status());
+  const auto explanation = prepared->model->explain(*input.table, *a, *b);
+  if (options.json) {
+    JsonWriter out;
+    out.begin_object();
+    out.key("prior_weight").number(explanation.prior_weight);
+    out.key("fields").begin_array();
+    for (const auto& field : explanation.fields) {
+      out.begin_object();
+      out.key("comparison").string(field.comparison);
+      out.key("level").string(field.level);
+      out.key("m").number(field.m);
+      out.key("u").number(field.u);
+      out.key("weight").number(field.weight);
+      out.key("frequency_adjustment").number(field.frequency_adjustment);
+      out.key("counted").number(field.counted);
+      out.end_object();
+    }
+    out.end_array();
+    out.key("weight").number(explanation.weight);
+    out.key("probability").number(explanation.probability);
+    out.end_object();
+    std::cout << out.take() << "\n";
+    return 0;
+  }
+  const auto& table = *input.table;
+  std::printf("%-20s %-28s %-28s %-30s %8s %8s\n", "comparison", "record a", "record b", "level",
+              "weight", "counted");
+  for (size_t c = 0; c < explanation.fields.size(); ++c) {
+    const auto& field = explanation.fields[c];
+    const auto& column = table.column(prepared->spec.comparisons[c].column);
+    std::printf("%-20s %-28.28s %-28.28s %-30s %+8.2f %+8.2f\n", field.comparison.c_str(),
+                std::string(column.value(*a)).c_str(), std::string(column.value(*b)).c_str(),
+                field.level.c_str(), field.weight + field.frequency_adjustment, field.counted);
+  }
+  std::printf("%-20s %88s %+8.2f\n", "prior", "", explanation.prior_weight);
+  std::printf("match weight %+.2f, probability %.6f (threshold %.2f)\n", explanation.weight,
+              explanation.probability, prepared->config.options.match_threshold);
   return 0;
 }
 

@@ -5,24 +5,32 @@
 
 namespace cdp::server {
 
-// `cdp match eval`: runs the probabilistic matcher on CSV files with known truth and prints
-// how good its clusters are (pairwise precision, recall and F1, B-cubed, largest cluster,
-// blocking recall and pair count) and what each stage cost (wall time, peak memory). Training
-// is unsupervised; the truth column is read only to measure.
-struct MatchEvalOptions {
+// `cdp match ...`: probabilistic matching of CSV files (docs/matching.md).
+//   eval     match files with known truth; print precision, recall, F1, pairs and costs
+//   train    train a model without labels and save it (--out model.json)
+//   run      match files with a saved model; write every record's cluster (--out clusters.csv)
+//   explain  show how a saved model scores one pair of records (--pair ROW,ROW)
+// The columns come from --column NAME=KIND, a specification file (--spec) or the saved model.
+struct MatchCommandOptions {
   std::vector<std::string> files;    // one file: dedupe it; several: link them to each other
   std::vector<std::string> columns;  // "column=kind", e.g. "given_name=first_name"
-  std::string truth;                 // "column" or "column:regex" (first group = the entity)
+  std::string spec;                  // TOML model specification
+  std::string model;                 // saved model (train's output)
+  std::string truth;                 // eval: "column" or "column:regex" (group 1 = the entity)
   std::string mode;                  // dedupe | link | link_and_dedupe (default by file count)
   std::string encoding = "utf-8";    // or latin-1
-  double threshold = 0.9;
-  double min_link_share = 0.25;
+  std::string out;                   // train: the model; run and eval: clusters CSV
+  std::string pair;                  // explain: "ROW,ROW" or "FILE:ROW,FILE:ROW"
+  double threshold = -1;             // overrides the specification's when > 0
+  double min_link_share = -1;        // overrides when >= 0
   int threads = 2;
   bool json = false;
-  std::string clusters_out;  // optional CSV of file,row,cluster per record
 };
 
-// Returns the process exit code; errors are printed to stderr.
-int run_match_eval(const MatchEvalOptions& options);
+// Each returns the process exit code (2 for bad input); errors are printed to stderr.
+int run_match_eval(const MatchCommandOptions& options);
+int run_match_train(const MatchCommandOptions& options);
+int run_match_run(const MatchCommandOptions& options);
+int run_match_explain(const MatchCommandOptions& options);
 
 }  // namespace cdp::server
