@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Probabilistic matching quality and speed (batch sources issue): runs `cdp match eval` on the
 # record-linkage data sets in ../shared/datasets with the default model (only the column kinds
-# are declared), RUNS times each, and prints a Markdown table of medians.
+# are declared), RUNS times each, and prints a Markdown table of medians. The reference sets:
+# Febrl 3 and 4, Splink's fake_1000 and historical_50k (the issue's targets), NC voters linked
+# across 5 parties with 20% corruption, and pseudopeople's census (dedupe, households as hard
+# negatives) and census to Social Security (link).
 #
 #   cmake --preset release && cmake --build build/release
 #   flock /tmp/cdp-build.lock bench/matching.sh          # ~3 minutes
@@ -30,6 +33,18 @@ declare -A sets=(
   [fake_1000]="--file $DATA/splink_fake_1000/fake_1000.csv --column first_name=first_name
     --column surname=surname --column dob=date --column city=place --column email=email
     --truth cluster"
+  [ncvr_5party_ocp20]="$(for p in 0 1 2 3 4; do
+    echo --file "$DATA/ncvr_5party/ncvr_numrec_5000_modrec_2_ocp_20_myp_${p}_nump_5.csv"; done)
+    --column givenname=first_name --column surname=surname --column suburb=place
+    --column postcode=postcode --truth recid"
+  [pseudopeople_census]="--file $DATA/pseudopeople_samples/decennial_census.csv
+    --column first_name=first_name --column last_name=surname --column middle_initial=category
+    --column date_of_birth=date --column street_number=number --column street_name=address
+    --column zipcode=postcode --column city=place --column sex=category --truth simulant_id"
+  [pseudopeople_census_ssa]="--file $DATA/pseudopeople_samples/decennial_census.csv
+    --file $DATA/pseudopeople_samples/social_security.csv --column first_name=first_name
+    --column last_name=surname --column date_of_birth=date --column sex=category
+    --truth simulant_id"
   [historical_50k]="--file $DATA/splink_historical_50k/historical_50k.csv
     --column first_name=first_name --column surname=surname --column dob=date
     --column birth_place=place --column postcode_fake=postcode --column gender=category
@@ -41,7 +56,8 @@ for n in $SCALE; do
   "$PEOPLE" --records "$n" --out "$OUT/people-$n.csv"
   sets[people_$n]="--file $OUT/people-$n.csv $people"
 done
-names=(febrl3 febrl4 fake_1000 historical_50k)
+names=(febrl3 febrl4 fake_1000 historical_50k ncvr_5party_ocp20 pseudopeople_census
+       pseudopeople_census_ssa)
 for n in $SCALE; do names+=("people_$n"); done
 for name in "${names[@]}"; do
   runs=$RUNS

@@ -152,10 +152,11 @@ bool pair_allowed(const RecordTable& table, LinkMode mode, uint32_t a, uint32_t 
 }
 
 CandidatePairs generate_pairs(const RecordTable& table, const std::vector<BlockingRule>& rules,
-                              LinkMode mode, size_t max_block_size, uint64_t max_pairs,
-                              uint64_t seed) {
+                              const PairOptions& options) {
+  const size_t max_block_size = options.max_block_size;
+  const uint64_t max_pairs = options.max_pairs;
   CandidatePairs out;
-  std::mt19937_64 random(seed);
+  std::mt19937_64 random(options.seed);
   std::vector<std::vector<uint64_t>> keys;
   keys.reserve(rules.size());
   std::vector<std::pair<uint64_t, uint32_t>> sorted;
@@ -194,11 +195,18 @@ CandidatePairs generate_pairs(const RecordTable& table, const std::vector<Blocki
         begin = end;
         continue;
       }
+      // Records are in index order within a block, so the new ones come last.
+      const size_t first_new = static_cast<size_t>(
+          std::partition_point(
+              sorted.begin() + static_cast<std::ptrdiff_t>(begin),
+              sorted.begin() + static_cast<std::ptrdiff_t>(end),
+              [&](const auto& entry) { return entry.second < options.first_new; }) -
+          sorted.begin());
       for (size_t i = begin; i < end; ++i) {
-        for (size_t j = i + 1; j < end; ++j) {
+        for (size_t j = std::max(i + 1, first_new); j < end; ++j) {
           const uint32_t a = sorted[i].second;
           const uint32_t b = sorted[j].second;
-          if (!pair_allowed(table, mode, a, b)) continue;
+          if (!pair_allowed(table, options.mode, a, b)) continue;
           if (keep_below != UINT64_MAX && random() >= keep_below) continue;
           bool seen = false;
           for (size_t earlier = 0; earlier < rule && !seen; ++earlier) {

@@ -46,14 +46,24 @@ struct CandidatePairs {
 // The key of every record under `rule` (a 64-bit hash of its parts); 0 where a part is missing.
 std::vector<uint64_t> blocking_keys(const RecordTable& table, const BlockingRule& rule);
 
+struct PairOptions {
+  LinkMode mode = LinkMode::kDedupe;
+  // Blocks larger than this many records are skipped (and counted): one over-common key would
+  // otherwise make pairs quadratic in its size.
+  size_t max_block_size = 20'000;
+  // A rule that would make more pairs keeps a uniform random sample of about this many (for
+  // training, which needs a sample, not every pair).
+  uint64_t max_pairs = UINT64_MAX;
+  uint64_t seed = 1;
+  // Incremental matching: only pairs with at least one record at or after this index (the new
+  // records); pairs of two earlier records were compared before.
+  uint32_t first_new = 0;
+};
+
 // Generates the union of the rules' pairs without duplicates: a pair found by rule k is kept
-// only if no rule before k also holds for it. Blocks larger than `max_block_size` records are
-// skipped (and counted): one over-common key would otherwise make pairs quadratic in its size.
-// With `max_pairs`, a rule that would make more pairs keeps a uniform random sample of about
-// that many (for training, which needs a sample, not every pair).
+// only if no rule before k also holds for it.
 CandidatePairs generate_pairs(const RecordTable& table, const std::vector<BlockingRule>& rules,
-                              LinkMode mode, size_t max_block_size, uint64_t max_pairs = UINT64_MAX,
-                              uint64_t seed = 1);
+                              const PairOptions& options);
 
 // How many pairs `rule` would make at most (before link mode and other rules remove some):
 // the sum of n·(n-1)/2 over its blocks. Cheap: one pass over the keys.

@@ -25,7 +25,8 @@ RecordTable names(std::initializer_list<std::array<std::string_view, 2>> rows,
 TEST(BlockingTest, RulesAreUnionedWithoutDuplicates) {
   const auto table = names({{"ann", "lee"}, {"ann", "lee"}, {"ann", "kim"}, {"bob", "lee"}});
   const std::vector<BlockingRule> rules = {{{{0}}}, {{{1}}}};
-  const auto pairs = generate_pairs(table, rules, LinkMode::kDedupe, 100);
+  const auto pairs =
+      generate_pairs(table, rules, {.mode = LinkMode::kDedupe, .max_block_size = 100});
   // first name: (0,1) (0,2) (1,2); surname: (0,1) again, (0,3) (1,3).
   EXPECT_EQ(pairs.per_rule, (std::vector<uint64_t>{3, 2}));
   auto sorted = pairs.pairs;
@@ -35,19 +36,22 @@ TEST(BlockingTest, RulesAreUnionedWithoutDuplicates) {
 
 TEST(BlockingTest, MissingValuesNeverBlockTogether) {
   const auto table = names({{"", "lee"}, {"", "lee"}, {"ann", ""}});
-  const auto pairs = generate_pairs(table, {{{{0}}}}, LinkMode::kDedupe, 100);
+  const auto pairs =
+      generate_pairs(table, {{{{0}}}}, {.mode = LinkMode::kDedupe, .max_block_size = 100});
   EXPECT_TRUE(pairs.pairs.empty());
 }
 
 TEST(BlockingTest, LinkModeComparesOnlyAcrossSources) {
   const auto table = names({{"ann", "lee"}, {"ann", "lee"}, {"ann", "lee"}}, {0, 0, 1});
-  const auto pairs = generate_pairs(table, {{{{0}}}}, LinkMode::kLink, 100);
+  const auto pairs =
+      generate_pairs(table, {{{{0}}}}, {.mode = LinkMode::kLink, .max_block_size = 100});
   EXPECT_EQ(pairs.pairs, (std::vector<RecordPair>{{0, 2}, {1, 2}}));
 }
 
 TEST(BlockingTest, OversizedBlocksAreSkippedAndCounted) {
   const auto table = names({{"ann", "a"}, {"ann", "b"}, {"ann", "c"}, {"bob", "d"}, {"bob", "e"}});
-  const auto pairs = generate_pairs(table, {{{{0}}}}, LinkMode::kDedupe, 2);
+  const auto pairs =
+      generate_pairs(table, {{{{0}}}}, {.mode = LinkMode::kDedupe, .max_block_size = 2});
   EXPECT_EQ(pairs.pairs, (std::vector<RecordPair>{{3, 4}}));
   EXPECT_EQ(pairs.skipped_blocks[0], 1U);
   EXPECT_EQ(pairs.skipped_pairs[0], 3U);
@@ -57,7 +61,8 @@ TEST(BlockingTest, PrefixKeysBlockOnTheFirstCharacters) {
   const auto table = names({{"jonathan", "x"}, {"jon", "y"}, {"jo", "z"}});
   BlockingRule rule;
   rule.keys = {{0, BlockingKey::Transform::kPrefix, 3}};
-  const auto pairs = generate_pairs(table, {rule}, LinkMode::kDedupe, 100);
+  const auto pairs =
+      generate_pairs(table, {rule}, {.mode = LinkMode::kDedupe, .max_block_size = 100});
   EXPECT_EQ(pairs.pairs, (std::vector<RecordPair>{{0, 1}}));
   EXPECT_EQ(rule.label(table), "prefix(first, 3)");
 }

@@ -37,12 +37,23 @@ class Forest {
 }  // namespace
 
 Clusters cluster_records(size_t records, std::vector<ScoredPair> links,
-                         const ClusterOptions& options) {
+                         const ClusterOptions& options, std::span<const uint32_t> initial) {
   std::erase_if(links, [&](const ScoredPair& link) { return link.weight < options.min_weight; });
   std::sort(links.begin(), links.end(), [](const ScoredPair& x, const ScoredPair& y) {
     return x.weight != y.weight ? x.weight > y.weight : (x.a != y.a ? x.a < y.a : x.b < y.b);
   });
   Forest forest(records);
+  {
+    std::unordered_map<uint32_t, uint32_t> first_of_cluster;
+    for (uint32_t record = 0; record < initial.size(); ++record) {
+      const auto [it, added] = first_of_cluster.emplace(initial[record], record);
+      if (!added) {
+        const uint32_t a = forest.find(it->second);
+        const uint32_t b = forest.find(record);
+        if (a != b) forest.join(a, b);
+      }
+    }
+  }
   // Links seen so far between clusters that have not joined, by root, both directions.
   std::unordered_map<uint32_t, std::unordered_map<uint32_t, uint32_t>> pending;
   Clusters out;

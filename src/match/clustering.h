@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace cdp::match {
@@ -39,7 +40,10 @@ struct Clusters {
 // grow into "super clusters" on large data. Requiring support between established clusters
 // keeps true clusters whole (their members link to each other densely) while a single link
 // between two of them is not enough.
+//
+// `initial` (optional) gives the first initial.size() records the clusters they already have
+// (incremental matching): they start joined, and links then grow them as above.
 Clusters cluster_records(size_t records, std::vector<ScoredPair> links,
-                         const ClusterOptions& options);
+                         const ClusterOptions& options, std::span<const uint32_t> initial = {});
 
 }  // namespace cdp::match

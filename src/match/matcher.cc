@@ -61,11 +61,19 @@ MatchRun run_matching(const RecordTable& table, const ModelSpec& spec,
 
 MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const Model& model,
                       const MatchOptions& options) {
+  return match_new_records(table, 0, {}, spec, model, options);
+}
+
+MatchRun match_new_records(const RecordTable& table, uint32_t first_new,
+                           std::span<const uint32_t> existing_clusters, const ModelSpec& spec,
+                           const Model& model, const MatchOptions& options) {
   MatchRun run;
   run.model = model;
   StageTimer timer;
-  run.candidates =
-      generate_pairs(table, spec.blocking, options.training.mode, options.max_block_size);
+  run.candidates = generate_pairs(table, spec.blocking,
+                                  {.mode = options.training.mode,
+                                   .max_block_size = options.max_block_size,
+                                   .first_new = first_new});
   for (const auto& rule : spec.blocking) run.rule_labels.push_back(rule.label(table));
   run.stages.push_back(timer.end("block"));
 
@@ -88,7 +96,7 @@ MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const Mod
   cluster_options.min_weight = weight_from_probability(options.match_threshold);
   cluster_options.min_link_share = options.min_link_share;
   cluster_options.max_cluster_size = options.max_cluster_size;
-  run.clusters = cluster_records(table.size(), run.links, cluster_options);
+  run.clusters = cluster_records(table.size(), run.links, cluster_options, existing_clusters);
   run.stages.push_back(timer.end("cluster"));
   return run;
 }

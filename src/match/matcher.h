@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,16 @@ MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const Mat
 // The same with a model trained before (a saved one): block, score, cluster.
 MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const Model& model,
                       const MatchOptions& options);
+
+// Incremental matching: the records from `first_new` on are new; the earlier ones were matched
+// before and are in existing_clusters[record]. Only pairs with a new record are compared
+// (new-to-new and new-to-existing), and clustering starts from the existing clusters, so the
+// cost follows the new records, not the whole data set. Existing clusters are never split;
+// new links may join them (under the same support rule as any two clusters).
+// REQUIRES: existing_clusters.size() == first_new.
+MatchRun match_new_records(const RecordTable& table, uint32_t first_new,
+                           std::span<const uint32_t> existing_clusters, const ModelSpec& spec,
+                           const Model& model, const MatchOptions& options);
 
 // Match weight of a probability (log2 of its odds).
 double weight_from_probability(double probability);

@@ -111,7 +111,8 @@ double estimate_prior(const RecordTable& table, const ModelSpec& spec,
   const uint64_t total = comparable_pairs(table, options.mode);
   uint64_t found = 0;
   if (!spec.deterministic.empty()) {
-    found = generate_pairs(table, spec.deterministic, options.mode, options.max_block_size)
+    found = generate_pairs(table, spec.deterministic,
+                           {.mode = options.mode, .max_block_size = options.max_block_size})
                 .pairs.size();
   }
   if (report) {
@@ -201,8 +202,11 @@ Model train(const RecordTable& table, const ModelSpec& spec, const TrainingOptio
   for (const BlockingRule& rule : spec.training) {
     EmSession session;
     session.rule = rule.label(table);
-    const auto pairs = generate_pairs(table, {rule}, options.mode, options.max_block_size,
-                                      options.max_training_pairs, options.seed)
+    const auto pairs = generate_pairs(table, {rule},
+                                      {.mode = options.mode,
+                                       .max_block_size = options.max_block_size,
+                                       .max_pairs = options.max_training_pairs,
+                                       .seed = options.seed})
                            .pairs;
     session.pairs = pairs.size();
     session.trained.assign(comparisons.size(), true);
