@@ -23,7 +23,7 @@ OUT=${OUT:-build/release/bench-out/matching-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 [ -d "$DATA" ] || { echo "no data sets at $DATA"; exit 1; }
 
-febrl="--column given_name=first_name --column surname=surname --column street_number=number
+febrl="--column given_name=first_name --column surname=surname --column street_number=house_number
   --column address_1=address --column address_2=text --column suburb=place
   --column postcode=postcode --column state=category --column date_of_birth=date
   --column soc_sec_id=identifier --truth rec_id:^rec-(\d+)-"
@@ -39,7 +39,7 @@ declare -A sets=(
     --column postcode=postcode --truth recid"
   [pseudopeople_census]="--file $DATA/pseudopeople_samples/decennial_census.csv
     --column first_name=first_name --column last_name=surname --column middle_initial=category
-    --column date_of_birth=date --column street_number=number --column street_name=address
+    --column date_of_birth=date --column street_number=house_number --column street_name=address
     --column zipcode=postcode --column city=place --column sex=category --truth simulant_id"
   [pseudopeople_census_ssa]="--file $DATA/pseudopeople_samples/decennial_census.csv
     --file $DATA/pseudopeople_samples/social_security.csv --column first_name=first_name

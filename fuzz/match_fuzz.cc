@@ -60,10 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   using cdp::match::FieldKind;
   static const FieldKind kinds[] = {
-      FieldKind::kFirstName, FieldKind::kSurname, FieldKind::kFullName,   FieldKind::kDate,
-      FieldKind::kEmail,     FieldKind::kPhone,   FieldKind::kPostcode,   FieldKind::kPlace,
-      FieldKind::kAddress,   FieldKind::kNumber,  FieldKind::kIdentifier, FieldKind::kCategory,
-      FieldKind::kText};
+      FieldKind::kFirstName, FieldKind::kSurname,     FieldKind::kFullName, FieldKind::kDate,
+      FieldKind::kEmail,     FieldKind::kPhone,       FieldKind::kPostcode, FieldKind::kPlace,
+      FieldKind::kAddress,   FieldKind::kHouseNumber, FieldKind::kNumber,   FieldKind::kIdentifier,
+      FieldKind::kCategory,  FieldKind::kText};
   std::vector<cdp::match::FieldSpec> fields;
   for (FieldKind kind : kinds) {
     fields.push_back({std::string(cdp::match::field_kind_name(kind)), kind});

@@ -71,7 +71,7 @@ Clusters cluster_records(size_t records, std::vector<ScoredPair> links,
       const uint32_t seen = ++pending[a][b];
       ++pending[b][a];
       const double needed =
-          std::ceil(options.min_link_share * static_cast<double>(size_a * size_b));
+          std::max(2.0, std::ceil(options.min_link_share * static_cast<double>(size_a * size_b)));
       if (seen < needed) continue;
     }
     const uint32_t root = forest.join(a, b);

@@ -231,8 +231,7 @@ Comparison default_comparison(const RecordTable& table, size_t column) {
   Comparison comparison;
   comparison.name = spec.column;
   comparison.column = column;
-  comparison.location = spec.kind == FieldKind::kPostcode || spec.kind == FieldKind::kPlace ||
-                        spec.kind == FieldKind::kAddress;
+  comparison.location = is_location(spec.kind);
   using K = LevelKind;
   switch (spec.kind) {
     case FieldKind::kFirstName:
@@ -284,6 +283,9 @@ Comparison default_comparison(const RecordTable& table, size_t column) {
     case FieldKind::kAddress:
       comparison.term_frequency = true;
       comparison.levels = {{K::kExact}, {K::kJaroWinkler, 0.92}, {K::kTokenOverlap, 0.5}};
+      break;
+    case FieldKind::kHouseNumber:
+      comparison.levels = {{K::kExact}, {K::kDamerauLevenshtein, 1}};
       break;
     case FieldKind::kNumber:
       comparison.levels = {{K::kExact}, {K::kDamerauLevenshtein, 1}, {K::kRelativeDifference, 0.1}};

@@ -6,7 +6,7 @@
 namespace cdp::match {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, FieldKind>, 13> kNames = {{
+constexpr std::array<std::pair<std::string_view, FieldKind>, 14> kNames = {{
     {"first_name", FieldKind::kFirstName},
     {"surname", FieldKind::kSurname},
     {"full_name", FieldKind::kFullName},
@@ -16,13 +16,14 @@ constexpr std::array<std::pair<std::string_view, FieldKind>, 13> kNames = {{
     {"postcode", FieldKind::kPostcode},
     {"place", FieldKind::kPlace},
     {"address", FieldKind::kAddress},
+    {"house_number", FieldKind::kHouseNumber},
     {"number", FieldKind::kNumber},
     {"identifier", FieldKind::kIdentifier},
     {"category", FieldKind::kCategory},
     {"text", FieldKind::kText},
 }};
 
-constexpr std::array<std::pair<std::string_view, FieldKind>, 14> kSynonyms = {{
+constexpr std::array<std::pair<std::string_view, FieldKind>, 15> kSynonyms = {{
     {"given_name", FieldKind::kFirstName},
     {"forename", FieldKind::kFirstName},
     {"last_name", FieldKind::kSurname},
@@ -34,12 +35,18 @@ constexpr std::array<std::pair<std::string_view, FieldKind>, 14> kSynonyms = {{
     {"postal_code", FieldKind::kPostcode},
     {"city", FieldKind::kPlace},
     {"street", FieldKind::kAddress},
+    {"street_number", FieldKind::kHouseNumber},
     {"id", FieldKind::kIdentifier},
     {"gender", FieldKind::kCategory},
     {"state", FieldKind::kCategory},
 }};
 
 }  // namespace
+
+bool is_location(FieldKind kind) {
+  return kind == FieldKind::kPostcode || kind == FieldKind::kPlace || kind == FieldKind::kAddress ||
+         kind == FieldKind::kHouseNumber;
+}
 
 std::string_view field_kind_name(FieldKind kind) {
   for (const auto& [name, value] : kNames) {

@@ -190,6 +190,7 @@ NormalizedValue FieldNormalizer::normalize(FieldKind kind, std::string_view raw)
       }
       return out;
     case FieldKind::kPostcode:
+    case FieldKind::kHouseNumber:
     case FieldKind::kIdentifier: out.text = compact(raw); return out;
     case FieldKind::kAddress: out.text = abbreviate_street_types(fold_text(raw)); return out;
     case FieldKind::kFirstName:

@@ -56,10 +56,10 @@ struct Explanation {
 // with term frequencies use the value's own frequency instead of the average u, so a match on
 // a rare surname counts for more than one on "smith".
 //
-// Location comparisons (postcode, place, address) are not independent: two records in the same
-// postcode are in the same town, and strangers in one household agree on all of them. Summing
-// them would count one fact several times, so of the location comparisons only the strongest
-// evidence for and the strongest against enter the weight.
+// Location comparisons (postcode, place, address, house number) are not independent: two records in
+// the same postcode are in the same town, and strangers in one household agree on all of them.
+// Summing them would count one fact several times, so of the location comparisons only the
+// strongest evidence for and the strongest against enter the weight.
 //
 // Thread-safe for concurrent reads.
 class Model {

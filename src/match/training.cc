@@ -36,13 +36,6 @@ uint64_t comparable_pairs(const RecordTable& table, LinkMode mode) {
   return comparable_pairs(per_source, mode);
 }
 
-// Postcode, place and address move together: within a block on one of them the others agree
-// for strangers too (neighbours, households), so they are no evidence there and are left out of
-// that session with the blocked field.
-bool is_location(FieldKind kind) {
-  return kind == FieldKind::kPostcode || kind == FieldKind::kPlace || kind == FieldKind::kAddress;
-}
-
 PatternCounts count_patterns(const RecordTable& table, const Model& model,
                              const std::vector<RecordPair>& pairs, int threads) {
   std::vector<PatternCounts> partial(static_cast<size_t>(std::max(threads, 1)));
@@ -211,6 +204,8 @@ Model train(const RecordTable& table, const ModelSpec& spec, const TrainingOptio
     session.pairs = pairs.size();
     session.trained.assign(comparisons.size(), true);
     std::vector<bool> fixed(comparisons.size(), false);
+    // A blocked field is no evidence in its own block; nor are the other locations when the
+    // block is on one (neighbours and households agree on all of them).
     for (size_t c = 0; c < comparisons.size(); ++c) {
       for (const auto& key : rule.keys) {
         if (key.column == comparisons[c].column ||
