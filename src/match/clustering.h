@@ -17,7 +17,8 @@ struct ScoredPair {
 struct ClusterOptions {
   double min_weight = 3.17;  // log2 odds of the match threshold (0.9)
   // Two clusters of two or more records join only when at least this share of the possible
-  // links between them has been seen: one weak link must not join two large clusters.
+  // links between them, and at least two, have been seen: one weak link must not join two
+  // clusters.
   double min_link_share = 0.25;
   size_t max_cluster_size = 1000;
 };
