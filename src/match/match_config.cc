@@ -225,7 +225,10 @@ Result<MatchConfig> load_match_config(const std::string& path) {
 Result<ModelSpec> build_model_spec(const RecordTable& table, const MatchConfig& config) {
   ModelSpec spec = default_model_spec(table);
   spec.deterministic_recall = config.deterministic_recall;
-  for (const auto& [name, comparison_override] : config.comparisons) {
+  // Named members, not a structured binding: clang 14 cannot capture one in the lambda below.
+  for (const auto& entry : config.comparisons) {
+    const std::string& name = entry.first;
+    const ComparisonOverride& comparison_override = entry.second;
     auto found = std::find_if(spec.comparisons.begin(), spec.comparisons.end(),
                               [&](const Comparison& c) { return c.name == name; });
     if (found == spec.comparisons.end()) {
