@@ -124,25 +124,13 @@ void IdentityHandler::unmerge(const Request& request, std::string_view ref_text,
 
   rocksdb::ManagedSnapshot snapshot(&deps_.database.db());
   profile::ProfileStore store(deps_.database, snapshot.snapshot());
-  const auto ref = percent_decode(ref_text);
-  if (!ref || ref->empty()) {
-    return refuse(http::status::bad_request, "invalid_profile_ref",
-                  "the profile reference is not valid percent-encoding");
+  auto resolved = lookup_profile(store, normalizer_, ref_text, version);
+  if (auto* answer = std::get_if<Response>(&resolved)) return respond(std::move(*answer));
+  auto& lookup = std::get<ProfileLookup>(resolved);
+  if (!lookup.profile) {
+    return refuse(http::status::not_found, "profile_not_found", "no profile has " + lookup.ref);
   }
-  Result<std::optional<profile::Profile>> found = std::optional<profile::Profile>();
-  if (auto direct = profile::parse_profile_id(*ref)) {
-    found = store.live(*direct);
-  } else if (auto identifier = identity::parse_identifier(*ref)) {
-    if (auto value = normalizer_.normalize(identifier->type, identifier->value)) {
-      identifier->value = std::move(*value);
-      found = store.find(*identifier);
-    }
-  }
-  if (!found) return respond(storage_error(version, found.status()));
-  if (!found->has_value()) {
-    return refuse(http::status::not_found, "profile_not_found", "no profile has " + *ref);
-  }
-  auto& profile = **found;
+  auto& profile = *lookup.profile;
   const auto id_text = profile::profile_id_text(profile.id);
   if (profile.event_count > profile::kMaxUnmergeEvents) {
     return refuse(http::status::conflict, "too_large",

@@ -48,6 +48,48 @@ Response storage_error(unsigned version, const Status& status) {
                     status.message() + "; retry later");
 }
 
+std::variant<ProfileLookup, Response> lookup_profile(
+    profile::ProfileStore& store, const identity::IdentifierNormalizer& normalizer,
+    std::string_view ref_text, unsigned version) {
+  auto ref = percent_decode(ref_text);
+  if (!ref || ref->empty()) {
+    return json_error(http::status::bad_request, version, "invalid_profile_ref",
+                      "the profile reference is not valid percent-encoding");
+  }
+  ProfileLookup lookup;
+  lookup.ref = std::move(*ref);
+  std::string_view id_text = lookup.ref;
+  const bool explicit_id = id_text.starts_with("profile_id:");
+  if (explicit_id) id_text.remove_prefix(11);
+  lookup.requested = profile::parse_profile_id(id_text);
+  if (explicit_id && !lookup.requested) {
+    return json_error(http::status::bad_request, version, "invalid_profile_ref",
+                      "\"" + std::string(id_text) + "\" is not a profile id such as p_42");
+  }
+  if (lookup.requested) {
+    auto live = store.live(*lookup.requested);
+    if (!live) return storage_error(version, live.status());
+    lookup.profile = std::move(*live);
+    return lookup;
+  }
+  auto identifier = identity::parse_identifier(lookup.ref);
+  if (!identifier) {
+    return json_error(http::status::bad_request, version, "invalid_profile_ref",
+                      identifier.status().message() + ", or a profile id such as p_42");
+  }
+  auto normalized = normalizer.normalize(identifier->type, identifier->value);
+  if (!normalized) {
+    return json_error(
+        http::status::bad_request, version, "invalid_profile_ref",
+        "\"" + identifier->value + "\" is not a usable " + identifier->type + " value");
+  }
+  identifier->value = std::move(*normalized);
+  auto holder = store.find(*identifier);
+  if (!holder) return storage_error(version, holder.status());
+  lookup.profile = std::move(*holder);
+  return lookup;
+}
+
 std::optional<std::string> percent_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -107,63 +149,31 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
                       "unknown profile resource \"" + std::string(sub) +
                           "\"; use traits, identifiers, events or merges");
   }
-  auto ref = percent_decode(ref_text);
-  if (!ref || ref->empty()) {
-    return json_error(http::status::bad_request, version, "invalid_profile_ref",
-                      "the profile reference is not valid percent-encoding");
-  }
-  std::string_view id_text = *ref;
-  const bool explicit_id = id_text.starts_with("profile_id:");
-  if (explicit_id) id_text.remove_prefix(11);
-  std::optional<profile::Profile> found;
-  const auto direct = profile::parse_profile_id(id_text);
-  if (explicit_id && !direct) {
-    return json_error(http::status::bad_request, version, "invalid_profile_ref",
-                      "\"" + std::string(id_text) + "\" is not a profile id such as p_42");
-  }
-  if (direct) {
-    auto live = store.live(*direct);
-    if (!live) return storage_error(version, live.status());
-    if (live->has_value() && (*live)->id != *direct) {
-      // A merged-away id: send clients to the survivor, keeping the sub-resource and query.
-      const auto survivor = profile::profile_id_text((*live)->id);
-      std::string location = std::string(kProfilesPrefix) + survivor;
-      if (!sub.empty()) location += "/" + std::string(sub);
-      const std::string_view target = request.target();
-      if (const auto query = target.find('?'); query != std::string_view::npos) {
-        location += std::string(target.substr(query));
-      }
-      auto response = json_error(
-          http::status::permanent_redirect, version, "merged",
-          "profile " + profile::profile_id_text(*direct) + " was merged into " + survivor);
-      response.set(http::field::location, location);
-      return response;
+  auto resolved = lookup_profile(store, normalizer_, ref_text, version);
+  if (auto* answer = std::get_if<Response>(&resolved)) return std::move(*answer);
+  auto& lookup = std::get<ProfileLookup>(resolved);
+  if (lookup.requested && lookup.profile && lookup.profile->id != *lookup.requested) {
+    // A merged-away id: send clients to the survivor, keeping the sub-resource and query.
+    const auto survivor = profile::profile_id_text(lookup.profile->id);
+    std::string location = std::string(kProfilesPrefix) + survivor;
+    if (!sub.empty()) location += "/" + std::string(sub);
+    const std::string_view target = request.target();
+    if (const auto query = target.find('?'); query != std::string_view::npos) {
+      location += std::string(target.substr(query));
     }
-    found = std::move(*live);
-  } else {
-    auto identifier = identity::parse_identifier(*ref);
-    if (!identifier) {
-      return json_error(http::status::bad_request, version, "invalid_profile_ref",
-                        identifier.status().message() + ", or a profile id such as p_42");
-    }
-    auto normalized = normalizer_.normalize(identifier->type, identifier->value);
-    if (!normalized) {
-      return json_error(
-          http::status::bad_request, version, "invalid_profile_ref",
-          "\"" + identifier->value + "\" is not a usable " + identifier->type + " value");
-    }
-    identifier->value = std::move(*normalized);
-    auto holder = store.find(*identifier);
-    if (!holder) return storage_error(version, holder.status());
-    found = std::move(*holder);
+    auto response = json_error(
+        http::status::permanent_redirect, version, "merged",
+        "profile " + profile::profile_id_text(*lookup.requested) + " was merged into " + survivor);
+    response.set(http::field::location, location);
+    return response;
   }
-  if (!found) {
+  if (!lookup.profile) {
     return json_error(http::status::not_found, version, "profile_not_found",
-                      "no profile has " + *ref +
+                      "no profile has " + lookup.ref +
                           " (events are applied within moments of "
                           "arriving; check the identifier's type and spelling)");
   }
-  const auto& profile = *found;
+  const auto& profile = *lookup.profile;
   if (sub == "events") return events(request, store, profile);
 
   JsonWriter out;

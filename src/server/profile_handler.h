@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "identity/normalizer.h"
@@ -51,6 +52,21 @@ class ProfileHandler {
 // The answer to a failed read of profile state: 500 `corrupt_state` for corruption, else 503
 // `storage_error` (retry later).
 Response storage_error(unsigned version, const Status& status);
+
+// A profile reference from a URL, resolved: "p_42", "profile_id:p_42" or "type:value"
+// ("email:jane@example.com", normalised like stored identifiers), percent-encoded.
+struct ProfileLookup {
+  std::string ref;                              // decoded, as the client wrote it
+  std::optional<profile::ProfileId> requested;  // set when the reference named a profile id
+  std::optional<profile::Profile> profile;      // the live profile holding it; nullopt: none
+};
+
+// Resolves `ref_text` on `store`. A profile id that was merged away resolves to the survivor
+// (requested != profile->id). An invalid reference (400) or a failed read is the Response to
+// send instead.
+std::variant<ProfileLookup, Response> lookup_profile(
+    profile::ProfileStore& store, const identity::IdentifierNormalizer& normalizer,
+    std::string_view ref_text, unsigned version);
 
 // Percent-decodes a URL path segment or query value ('+' stays '+'); nullopt on a bad escape.
 std::optional<std::string> percent_decode(std::string_view text);
