@@ -31,6 +31,12 @@ void CsvReader::on_field(void* data, size_t length, void* self) {
     reader->stopped_ = true;
     return;
   }
+  if (reader->fields_.size() >= reader->options_.max_fields_per_row) {
+    reader->error_ = "row " + std::to_string(reader->rows_ + 1) + " has more than " +
+                     std::to_string(reader->options_.max_fields_per_row) + " fields";
+    reader->stopped_ = true;
+    return;
+  }
   const std::string_view bytes(static_cast<const char*>(data), data ? length : 0);
   std::string field;
   if (reader->options_.encoding == Encoding::kLatin1) {
@@ -91,9 +97,16 @@ Status CsvReader::feed(std::string_view chunk) {
 }
 
 Status CsvReader::parse(std::string_view chunk) {
-  const size_t parsed = csv_parse(&parser_->state, chunk.data(), chunk.size(), &CsvReader::on_field,
-                                  &CsvReader::on_row, this);
-  if (parsed != chunk.size() && !stopped_) return check("malformed CSV");
+  csv_parse(&parser_->state, chunk.data(), chunk.size(), &CsvReader::on_field, &CsvReader::on_row,
+            this);
+  // libcsv gathers a field in its own buffer before handing it over: an unterminated quote
+  // would otherwise take in the rest of the file.
+  if (error_.empty() && parser_->state.entry_pos > options_.max_field_bytes) {
+    error_ = "row " + std::to_string(rows_ + 1) + ": field " + std::to_string(fields_.size() + 1) +
+             " is longer than " + std::to_string(options_.max_field_bytes) +
+             " bytes (an unterminated quote takes in the rest of the file)";
+    stopped_ = true;
+  }
   return check("malformed CSV");
 }
 

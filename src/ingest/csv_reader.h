@@ -26,6 +26,7 @@ class CsvReader {
     char delimiter = ',';
     Encoding encoding = Encoding::kUtf8;
     size_t max_field_bytes = 1 << 20;  // a longer field is an error, not a memory blow-up
+    size_t max_fields_per_row = 10'000;
   };
 
   // Called once per row; `row` counts rows from 1 (the header is row 1). Returns false to stop.

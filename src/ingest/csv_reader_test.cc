@@ -72,6 +72,19 @@ TEST(CsvReaderTest, OverlongFieldsAreRefused) {
   EXPECT_NE(rows.status().message().find("longer than 8 bytes"), std::string::npos);
 }
 
+TEST(CsvReaderTest, AnUnterminatedQuoteStopsAtTheFieldLimitNotAtTheEndOfTheFile) {
+  CsvReader::Options options;
+  options.max_field_bytes = 64;
+  auto rows = parse("a\n\"open" + std::string(1000, 'x') + "\n", options, 16);
+  ASSERT_FALSE(rows.has_value());
+  EXPECT_NE(rows.status().message().find("longer than 64 bytes"), std::string::npos)
+      << rows.status().message();
+  options.max_fields_per_row = 3;
+  auto wide = parse("a,b,c,d\n", options);
+  ASSERT_FALSE(wide.has_value());
+  EXPECT_NE(wide.status().message().find("more than 3 fields"), std::string::npos);
+}
+
 TEST(CsvReaderTest, TheHandlerCanStopReading) {
   const auto path = std::filesystem::temp_directory_path() / "cdp_csv_reader_test.csv";
   std::ofstream(path) << "a\n1\n2\n3\n";

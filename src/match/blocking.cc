@@ -1,6 +1,7 @@
 #include "match/blocking.h"
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 #include <string_view>
 
@@ -56,8 +57,8 @@ Result<BlockingKey> parse_blocking_key(const RecordTable& table, std::string_vie
     std::string_view length = comma == std::string_view::npos ? "" : inside.substr(comma + 1);
     while (!length.empty() && length.front() == ' ') length.remove_prefix(1);
     size_t value = 0;
-    for (char c : length) value = c >= '0' && c <= '9' ? value * 10 + (c - '0') : 0;
-    if (length.empty() || value == 0 || value > 64) {
+    const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), value);
+    if (error != std::errc() || end != length.data() + length.size() || value == 0 || value > 64) {
       return Status::invalid_argument("blocking key \"" + std::string(text) +
                                       "\": write prefix(COLUMN, N) with N from 1 to 64");
     }
@@ -98,7 +99,12 @@ std::vector<uint64_t> blocking_keys(const RecordTable& table, const BlockingRule
           value = value.size() >= key.length ? value.substr(0, key.length) : std::string_view();
           break;
         case BlockingKey::Transform::kYear:
-          value = value.size() >= 8 ? value.substr(0, 4) : std::string_view();
+          // Dates read as "YYYYMMDD" (also impossible ones such as 19371233: a typo keeps its
+          // year); other text, kept for typo levels, has no year.
+          value = value.size() == 8 && std::all_of(value.begin(), value.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; })
+                      ? value.substr(0, 4)
+                      : std::string_view();
           break;
       }
       if (value.empty()) {
@@ -162,7 +168,7 @@ CandidatePairs generate_pairs(const RecordTable& table, const std::vector<Blocki
   std::vector<std::pair<uint64_t, uint32_t>> sorted;
   for (size_t rule = 0; rule < rules.size(); ++rule) {
     keys.push_back(blocking_keys(table, rules[rule]));
-    const auto& rule_keys = keys.back();
+    auto& rule_keys = keys.back();
     sorted.clear();
     for (uint32_t record = 0; record < table.size(); ++record) {
       if (rule_keys[record] != 0) sorted.emplace_back(rule_keys[record], record);
@@ -192,6 +198,8 @@ CandidatePairs generate_pairs(const RecordTable& table, const std::vector<Blocki
       if (size > max_block_size) {
         ++skipped_blocks;
         skipped_pairs += size * (size - 1) / 2;
+        // This rule made none of the block's pairs: later rules must not take them as seen.
+        for (size_t i = begin; i < end; ++i) rule_keys[sorted[i].second] = 0;
         begin = end;
         continue;
       }

@@ -57,6 +57,15 @@ TEST(BlockingTest, OversizedBlocksAreSkippedAndCounted) {
   EXPECT_EQ(pairs.skipped_pairs[0], 3U);
 }
 
+TEST(BlockingTest, PairsOfASkippedBlockAreLeftToLaterRules) {
+  const auto table = names({{"ann", "lee"}, {"ann", "lee"}, {"ann", "kim"}});
+  // The first-name block (3 records) is over the cap; the surname rule still finds (0, 1).
+  const auto pairs =
+      generate_pairs(table, {{{{0}}}, {{{1}}}}, {.mode = LinkMode::kDedupe, .max_block_size = 2});
+  EXPECT_EQ(pairs.pairs, (std::vector<RecordPair>{{0, 1}}));
+  EXPECT_EQ(pairs.per_rule, (std::vector<uint64_t>{0, 1}));
+}
+
 TEST(BlockingTest, PrefixKeysBlockOnTheFirstCharacters) {
   const auto table = names({{"jonathan", "x"}, {"jon", "y"}, {"jo", "z"}});
   BlockingRule rule;

@@ -1,6 +1,7 @@
 #include "match/comparison.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -105,8 +106,10 @@ std::string Level::label() const {
     std::string out(syntax.name);
     if (syntax.relation.empty()) return out;
     char threshold_text[32];
-    std::snprintf(threshold_text, sizeof(threshold_text), "%g", threshold);
-    return out + " " + std::string(syntax.relation) + " " + threshold_text;
+    const auto written =
+        std::to_chars(threshold_text, threshold_text + sizeof(threshold_text), threshold);
+    return out + " " + std::string(syntax.relation) + " " +
+           std::string(threshold_text, written.ptr);
   }
   return "?";
 }
@@ -129,6 +132,17 @@ Result<Level> parse_level(std::string_view text) {
     char* end = nullptr;
     const double threshold = std::strtod(number.c_str(), &end);
     if (number.empty() || end != number.c_str() + number.size() || !(threshold >= 0)) break;
+    const bool similarity =
+        syntax.kind == LevelKind::kJaroWinkler || syntax.kind == LevelKind::kSwapped ||
+        syntax.kind == LevelKind::kEmailUser || syntax.kind == LevelKind::kTokenOverlap ||
+        syntax.kind == LevelKind::kRelativeDifference;
+    const double most = similarity ? 1.0 : syntax.kind == LevelKind::kDaysApart ? 1e6 : 64;
+    if (threshold > most || (!similarity && threshold != std::floor(threshold))) {
+      return Status::invalid_argument("comparison level \"" + std::string(text) + "\": " +
+                                      (similarity ? "the threshold must be from 0 to 1"
+                                                  : "the threshold must be a whole number up to " +
+                                                        std::to_string(static_cast<int>(most))));
+    }
     return Level{syntax.kind, threshold};
   }
   std::string known;

@@ -57,7 +57,7 @@ struct Comparison {
 };
 
 // At most this many comparisons per model (pair patterns are packed 4 bits per comparison)
-// and 14 levels per comparison.
+// and kMaxLevels levels per comparison (with missing and else, at most 14 level numbers).
 inline constexpr size_t kMaxComparisons = 16;
 inline constexpr size_t kMaxLevels = 12;
 

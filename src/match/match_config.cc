@@ -71,6 +71,8 @@ Result<std::optional<std::vector<RuleText>>> rules(const toml::table& table,
   return std::optional<std::vector<RuleText>>(std::move(out));
 }
 
+}  // namespace
+
 Status check_settings(const MatchConfig& config, std::string_view origin) {
   const auto& o = config.options;
   auto probability = [&](double value, const char* name) -> Status {
@@ -93,6 +95,8 @@ Status check_settings(const MatchConfig& config, std::string_view origin) {
   }
   return Status::ok();
 }
+
+namespace {
 
 Result<std::vector<BlockingRule>> build_rules(const RecordTable& table,
                                               const std::vector<RuleText>& texts) {
@@ -164,6 +168,13 @@ Result<MatchConfig> parse_match_config(std::string_view text, std::string_view o
     CDP_RETURN_IF_ERROR(read<double>(*settings, origin, "threshold", o.match_threshold));
     CDP_RETURN_IF_ERROR(read<double>(*settings, origin, "review_threshold", o.review_threshold));
     CDP_RETURN_IF_ERROR(read<double>(*settings, origin, "min_link_share", o.min_link_share));
+    for (const char* key : {"max_cluster_size", "max_block_size", "u_sample_pairs"}) {
+      if (auto value = settings->get(key);
+          value && value->value<int64_t>() &&
+          (*value->value<int64_t>() < 1 || *value->value<int64_t>() > int64_t{1} << 40)) {
+        return error(origin, std::string("[settings] ") + key + " must be a positive count");
+      }
+    }
     CDP_RETURN_IF_ERROR(read<int64_t>(*settings, origin, "max_cluster_size", o.max_cluster_size));
     CDP_RETURN_IF_ERROR(read<int64_t>(*settings, origin, "max_block_size", o.max_block_size));
     CDP_RETURN_IF_ERROR(
@@ -241,8 +252,13 @@ Result<ModelSpec> build_model_spec(const RecordTable& table, const MatchConfig& 
                                         std::to_string(kMaxLevels) + " levels");
       }
       found->levels.clear();
-      for (const auto& text : comparison_override.levels)
-        found->levels.push_back(*parse_level(text));
+      for (const auto& text : comparison_override.levels) {
+        auto level = parse_level(text);
+        if (!level) {
+          return Status::invalid_argument("[comparisons." + name + "] " + level.status().message());
+        }
+        found->levels.push_back(*level);
+      }
     }
     if (comparison_override.term_frequency) {
       found->term_frequency = *comparison_override.term_frequency;

@@ -39,6 +39,10 @@ struct MatchConfig {
 Result<MatchConfig> parse_match_config(std::string_view toml, std::string_view origin);
 Result<MatchConfig> load_match_config(const std::string& path);
 
+// Checks the settings' ranges (probabilities in (0, 1), review threshold not above the match
+// threshold, counts positive); `origin` names where they came from in the error.
+Status check_settings(const MatchConfig& config, std::string_view origin);
+
 // The specification for `table` (built from config.columns): the defaults for its kinds, with
 // the config's comparisons and rules in their place where given.
 Result<ModelSpec> build_model_spec(const RecordTable& table, const MatchConfig& config);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/check.h"
 #include "match/internal/parallel.h"
 
 namespace cdp::match {
@@ -67,6 +68,7 @@ MatchRun run_matching(const RecordTable& table, const ModelSpec& spec, const Mod
 MatchRun match_new_records(const RecordTable& table, uint32_t first_new,
                            std::span<const uint32_t> existing_clusters, const ModelSpec& spec,
                            const Model& model, const MatchOptions& options) {
+  CDP_CHECK(existing_clusters.size() == first_new && first_new <= table.size());
   MatchRun run;
   run.model = model;
   StageTimer timer;

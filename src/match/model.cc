@@ -51,12 +51,12 @@ Pattern Model::pattern(const RecordTable& table, uint32_t a, uint32_t b) const {
   return pattern;
 }
 
-double Model::frequency_adjustment(const RecordTable& table, size_t comparison, uint32_t a,
-                                   uint32_t b) const {
+double Model::frequency_adjustment(const RecordTable& table, size_t comparison, uint8_t level,
+                                   uint32_t a, uint32_t b) const {
   const auto& frequencies = table.column(comparisons_[comparison].column).frequencies;
   const double frequency = std::max(frequencies[a], frequencies[b]);
   if (frequency <= 0) return 0;
-  return log2_ratio(u_[comparison][1], frequency);
+  return log2_ratio(u_[comparison][level], frequency);
 }
 
 Model::Contributions Model::contributions(const RecordTable& table, uint32_t a, uint32_t b) const {
@@ -68,7 +68,7 @@ Model::Contributions Model::contributions(const RecordTable& table, uint32_t a, 
     contribution.level = comparisons_[c].evaluate(table, a, b);
     contribution.weight = weights_[c][contribution.level];
     if (comparisons_[c].term_frequency && is_exact_level(comparisons_[c], contribution.level)) {
-      contribution.adjustment = frequency_adjustment(table, c, a, b);
+      contribution.adjustment = frequency_adjustment(table, c, contribution.level, a, b);
     }
     contribution.counted = contribution.weight + contribution.adjustment;
     if (!location_[c]) continue;

@@ -86,8 +86,8 @@ class Model {
   };
   using Contributions = std::array<Contribution, kMaxComparisons>;
   Contributions contributions(const RecordTable& table, uint32_t a, uint32_t b) const;
-  double frequency_adjustment(const RecordTable& table, size_t comparison, uint32_t a,
-                              uint32_t b) const;
+  double frequency_adjustment(const RecordTable& table, size_t comparison, uint8_t level,
+                              uint32_t a, uint32_t b) const;
   void compute_weights();
 
   std::vector<Comparison> comparisons_;

@@ -195,7 +195,11 @@ Result<SavedModel> parse_saved_model(std::string_view json) {
         {"max_block_size", &o.max_block_size}}) {
     auto value = number(settings->find(key), std::string("settings.") + key);
     if (!value) return value.status();
+    if (!(*value >= 1 && *value <= 1e12)) return invalid(std::string(key) + " is out of range");
     *target = static_cast<size_t>(*value);
+  }
+  if (auto status = check_settings(saved.config, "saved model"); !status.is_ok()) {
+    return invalid(status.message());
   }
   auto prior = number(model.find("prior"), "prior");
   if (!prior) return prior.status();

@@ -135,6 +135,26 @@ TEST(ModelFileTest, DamagedModelsAreRefusedWithTheReason) {
   ASSERT_FALSE(damaged.has_value());
   EXPECT_NE(damaged.status().message().find("m and"), std::string::npos)
       << damaged.status().message();
+
+  // An unknown level is refused when the model is restored, not a crash.
+  std::string relabelled = save_model(table, *spec, trained, config->options, report);
+  const size_t exact = relabelled.find("\"exact\"");
+  relabelled.replace(exact, 7, "\"bogus\"");
+  auto parsed = parse_saved_model(relabelled);
+  ASSERT_TRUE(parsed.has_value());
+  auto restored = restore_model(table, *parsed);
+  ASSERT_FALSE(restored.has_value());
+  EXPECT_NE(restored.status().message().find("unknown comparison level"), std::string::npos);
+
+  // Settings out of range are refused.
+  std::string threshold = save_model(table, *spec, trained, config->options, report);
+  const size_t at = threshold.find("\"threshold\":") + 12;
+  threshold.replace(at, threshold.find(',', at) - at, "7");
+  auto out_of_range = parse_saved_model(threshold);
+  ASSERT_FALSE(out_of_range.has_value());
+  EXPECT_NE(out_of_range.status().message().find("threshold must be between 0 and 1"),
+            std::string::npos)
+      << out_of_range.status().message();
 }
 
 }  // namespace

@@ -78,7 +78,10 @@ Levels estimate_u(const RecordTable& table, const std::vector<Comparison>& compa
     std::mt19937_64 random(options.seed + worker);
     std::uniform_int_distribution<uint32_t> pick(0, static_cast<uint32_t>(table.size() - 1));
     auto& counts = partial[worker];
-    for (size_t i = begin; i < end;) {
+    // Linking a small file to a large one accepts few random pairs; a bounded number of draws
+    // keeps that from running for ever (u then rests on fewer pairs).
+    uint64_t draws_left = 50 * (end - begin) + 10'000;
+    for (size_t i = begin; i < end && draws_left > 0; --draws_left) {
       const uint32_t a = pick(random);
       const uint32_t b = pick(random);
       if (a == b || !pair_allowed(table, options.mode, a, b)) continue;
@@ -93,9 +96,14 @@ Levels estimate_u(const RecordTable& table, const std::vector<Comparison>& compa
       for (size_t level = 0; level < counts[c].size(); ++level) u[c][level] += counts[c][level];
     }
   }
+  if (sampled) {
+    *sampled = 0;
+    if (!u.empty()) {
+      for (double count : u[0]) *sampled += static_cast<uint64_t>(count);
+    }
+  }
   // A level no random pair reached counts as one pair of the sample.
   for (auto& levels : u) normalise(levels, 1.0);
-  if (sampled) *sampled = target;
   return u;
 }
 

@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     command->add_option("--encoding", match_options.encoding, "utf-8 (default) or latin-1");
     command->add_option("--mode", match_options.mode, "dedupe, link or link_and_dedupe");
-    command->add_option("--threads", match_options.threads, "Worker threads (default 2)");
+    command->add_option("--threads", match_options.threads, "Worker threads (default 2)")
+        ->check(CLI::Range(1, 64));
   }
   for (auto* command : {match_eval, match_train}) {
     command->add_option("--column", match_options.columns,

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -72,8 +73,17 @@ Result<match::MatchConfig> configuration(const MatchCommandOptions& options,
     return Status::invalid_argument(
         "declare the columns: --column NAME=KIND for each, or --spec FILE");
   }
-  if (options.threshold > 0) config.options.match_threshold = options.threshold;
-  if (options.min_link_share >= 0) config.options.min_link_share = options.min_link_share;
+  if (config.columns.size() > match::kMaxComparisons) {
+    return Status::invalid_argument("at most " + std::to_string(match::kMaxComparisons) +
+                                    " columns can be compared; " +
+                                    std::to_string(config.columns.size()) + " are declared");
+  }
+  if (options.threshold != -1) config.options.match_threshold = options.threshold;
+  if (options.min_link_share != -1) config.options.min_link_share = options.min_link_share;
+  CDP_RETURN_IF_ERROR(match::check_settings(config, "command line"));
+  if (options.encoding != "utf-8" && options.encoding != "latin-1") {
+    return Status::invalid_argument("--encoding " + options.encoding + ": use utf-8 or latin-1");
+  }
   config.options.training.threads = options.threads;
   if (options.mode.empty()) {
     config.options.training.mode =
@@ -148,6 +158,9 @@ Result<Input> load(const MatchCommandOptions& options, const match::MatchConfig&
               std::string group;
               if (RE2::PartialMatch(entity, *truth_pattern, &group)) entity = group;
             }
+            // A record without a truth value is an entity of its own.
+            if (entity.empty())
+              entity = "\x01row " + std::to_string(source) + ":" + std::to_string(row);
             input.truth.push_back(
                 entities.emplace(entity, static_cast<uint32_t>(entities.size())).first->second);
           }
@@ -203,23 +216,35 @@ int fail(const Status& status) {
   return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
+std::optional<uint64_t> whole_number(std::string_view text) {
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return {};
+  return value;
+}
+
 // Parses "ROW" (one file) or "FILE:ROW" (file numbered from 1, in --file order).
 Result<uint32_t> find_record(const Input& input, std::string_view text, size_t files) {
-  uint64_t file = 1;
+  std::optional<uint64_t> file = 1;
   if (const auto colon = text.find(':'); colon != std::string_view::npos) {
-    file = std::strtoull(std::string(text.substr(0, colon)).c_str(), nullptr, 10);
+    file = whole_number(text.substr(0, colon));
     text.remove_prefix(colon + 1);
   }
-  const uint64_t row = std::strtoull(std::string(text).c_str(), nullptr, 10);
-  if (file < 1 || file > files) {
-    return Status::invalid_argument("--pair: file " + std::to_string(file) + " is not one of the " +
-                                    std::to_string(files) + " --file arguments");
+  const std::optional<uint64_t> parsed_row = whole_number(text);
+  if (!file || !parsed_row) {
+    return Status::invalid_argument("--pair: write ROW,ROW or FILE:ROW,FILE:ROW with numbers");
+  }
+  const uint64_t row = *parsed_row;
+  if (*file < 1 || *file > files) {
+    return Status::invalid_argument("--pair: file " + std::to_string(*file) +
+                                    " is not one of the " + std::to_string(files) +
+                                    " --file arguments");
   }
   for (uint32_t record = 0; record < input.table->size(); ++record) {
-    if (input.rows[record] == row && input.table->source(record) == file - 1) return record;
+    if (input.rows[record] == row && input.table->source(record) == *file - 1) return record;
   }
   return Status::invalid_argument("--pair: there is no record at row " + std::to_string(row) +
-                                  " of file " + std::to_string(file) +
+                                  " of file " + std::to_string(*file) +
                                   " (rows count the header as row 1)");
 }
 

@@ -21,8 +21,8 @@ struct MatchCommandOptions {
   std::string encoding = "utf-8";    // or latin-1
   std::string out;                   // train: the model; run and eval: clusters CSV
   std::string pair;                  // explain: "ROW,ROW" or "FILE:ROW,FILE:ROW"
-  double threshold = -1;             // overrides the specification's when > 0
-  double min_link_share = -1;        // overrides when >= 0
+  double threshold = -1;             // overrides the specification's; -1: not given
+  double min_link_share = -1;        // the same
   int threads = 2;
   bool json = false;
 };

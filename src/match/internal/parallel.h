@@ -8,10 +8,11 @@
 namespace cdp::match::internal {
 
 // Runs body(begin, end, worker) over [0, n) split into `threads` contiguous ranges, one thread
-// each (the calling thread takes the first). Waits for all.
+// each (the calling thread takes the first); worker < max(threads, 1). Waits for all.
 template <typename Body>
 void parallel_for(size_t n, int threads, Body body) {
-  const size_t workers = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threads), n));
+  const size_t workers =
+      std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), n));
   if (workers <= 1) {
     body(size_t{0}, n, size_t{0});
     return;
