@@ -18,7 +18,6 @@ DURATION=${DURATION:-20}
 INGEST_RATE=${INGEST_RATE:-10000}
 PROFILE_RATE=${PROFILE_RATE:-2000}
 PROBE_RATE=${PROBE_RATE:-20}
-SETTLE_SECONDS=${SETTLE_SECONDS:-300}  # longest wait for the fill's compactions
 BATCH_SIZE=${BATCH_SIZE:-100}  # events per batch request of the mixed load's ingest
 PORT=${PORT:-18601}
 HTTP_THREADS=${HTTP_THREADS:-2}
@@ -58,16 +57,6 @@ echo "== fill: batch ingest over $USERS users for ${FILL_SECONDS} s"
 started=$(date +%s)
 while [ "$(metric cdp_processor_lag_events)" != "0" ]; do sleep 1; done
 echo "processor caught up $(($(date +%s) - started)) s after the fill"
-# The fill leaves minutes of compaction behind it; measured during that backlog, the first run
-# showed a saturated CPU (system time for write-back) and the processor behind by up to 0.4 s.
-# The runs measure the steady state, so they wait for it (at most SETTLE_SECONDS).
-settled=$(date +%s)
-while [ "$(metric cdp_storage_pending_compaction_bytes)" != "0" ] ||
-      [ "$(metric cdp_storage_running_compactions)" != "0" ]; do
-  [ $(($(date +%s) - settled)) -ge "$SETTLE_SECONDS" ] && { echo "compaction still busy"; break; }
-  sleep 1
-done
-echo "compaction settled $(($(date +%s) - settled)) s later"
 sleep 12  # a maintenance pass (malloc_trim) before reading RSS
 {
   echo "events=$(metric cdp_processor_events_total)"
