@@ -259,6 +259,21 @@ Status write_clusters(const std::string& path, const Input& input, const match::
   return Status::ok();
 }
 
+void print_training(const match::TrainingReport& report, double prior) {
+  std::printf("training: u from %llu random pairs; prior %.3g from %llu deterministic pairs\n",
+              static_cast<unsigned long long>(report.u_pairs), prior,
+              static_cast<unsigned long long>(report.deterministic_pairs));
+  for (const auto& session : report.sessions) {
+    std::printf("  EM on %-40s %9llu pairs, %2d iterations, match share %.3f\n",
+                session.rule.c_str(), static_cast<unsigned long long>(session.pairs),
+                session.iterations, session.match_share);
+  }
+  for (const auto& name : report.untrained) {
+    std::printf("  warning: no training rule could estimate m for %s (defaults kept)\n",
+                name.c_str());
+  }
+}
+
 std::string megabytes(uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.0f MB", static_cast<double>(bytes) / 1e6);
@@ -283,17 +298,11 @@ void print_text(const match::RecordTable& table, const match::MatchRun& run,
     }
     std::printf("\n");
   }
-  std::printf("\ntraining: u from %llu random pairs; prior %.3g from %llu deterministic pairs\n",
-              static_cast<unsigned long long>(run.training.u_pairs), run.model.prior(),
-              static_cast<unsigned long long>(run.training.deterministic_pairs));
-  for (const auto& session : run.training.sessions) {
-    std::printf("  EM on %-40s %9llu pairs, %2d iterations, match share %.3f\n",
-                session.rule.c_str(), static_cast<unsigned long long>(session.pairs),
-                session.iterations, session.match_share);
-  }
-  for (const auto& name : run.training.untrained) {
-    std::printf("  warning: no training rule could estimate m for %s (defaults kept)\n",
-                name.c_str());
+  std::printf("\n");
+  if (run.training.u_pairs > 0) {
+    print_training(run.training, run.model.prior());
+  } else {
+    std::printf("model: the saved one (prior %.3g)\n", run.model.prior());
   }
   std::printf("\nmodel (match weight per level):\n");
   const auto& model = run.model;
@@ -413,17 +422,8 @@ int run_match_train(const MatchCommandOptions& options) {
   std::ofstream out(options.out);
   out << match::save_model(table, prepared->spec, model, prepared->config.options, report);
   if (!out) return fail(Status::unavailable("cannot write " + options.out));
-  std::printf("trained on %zu records: prior %.3g, u from %llu random pairs\n", table.size(),
-              model.prior(), static_cast<unsigned long long>(report.u_pairs));
-  for (const auto& session : report.sessions) {
-    std::printf("  EM on %-40s %9llu pairs, %2d iterations, match share %.3f\n",
-                session.rule.c_str(), static_cast<unsigned long long>(session.pairs),
-                session.iterations, session.match_share);
-  }
-  for (const auto& name : report.untrained) {
-    std::printf("  warning: no training rule could estimate m for %s (defaults kept)\n",
-                name.c_str());
-  }
+  std::printf("trained on %zu records\n", table.size());
+  print_training(report, model.prior());
   std::printf("model saved to %s\n", options.out.c_str());
   return 0;
 }
