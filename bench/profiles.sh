@@ -18,6 +18,7 @@ DURATION=${DURATION:-20}
 INGEST_RATE=${INGEST_RATE:-10000}
 PROFILE_RATE=${PROFILE_RATE:-2000}
 PROBE_RATE=${PROBE_RATE:-20}
+BG_WRITE_MB=${BG_WRITE_MB:-160}  # [storage] background_write_mb_per_s (the default)
 BATCH_SIZE=${BATCH_SIZE:-100}  # events per batch request of the mixed load's ingest
 PORT=${PORT:-18601}
 HTTP_THREADS=${HTTP_THREADS:-2}
@@ -34,6 +35,7 @@ read_token = "bench-read"
 [storage]
 data = "$data"
 sync = true
+background_write_mb_per_s = $BG_WRITE_MB
 [log]
 level = "warn"
 [[sources]]
