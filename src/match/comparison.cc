@@ -177,12 +177,8 @@ uint8_t Comparison::evaluate(const RecordTable& table, uint32_t a, uint32_t b) c
     switch (level.kind) {
       case LevelKind::kExact: holds = left == right; break;
       case LevelKind::kNickname:
-        if (!values.nicknames.empty()) {
-          for (uint16_t group : values.nicknames[a]) {
-            const auto& other = values.nicknames[b];
-            if (std::find(other.begin(), other.end(), group) != other.end()) holds = true;
-          }
-        }
+        holds = !values.nicknames.empty() &&
+                Nicknames::share_group(values.nicknames[a], values.nicknames[b]);
         break;
       case LevelKind::kSwapped:
         if (other_column >= 0) {

@@ -187,10 +187,12 @@ std::span<const uint16_t> Nicknames::groups(std::string_view name) {
 }
 
 bool Nicknames::same_name(std::string_view a, std::string_view b) {
-  auto left = groups(a);
-  auto right = groups(b);
-  for (uint16_t group : left) {
-    if (std::find(right.begin(), right.end(), group) != right.end()) return true;
+  return share_group(groups(a), groups(b));
+}
+
+bool Nicknames::share_group(std::span<const uint16_t> a, std::span<const uint16_t> b) {
+  for (uint16_t group : a) {
+    if (std::find(b.begin(), b.end(), group) != b.end()) return true;
   }
   return false;
 }

@@ -20,6 +20,8 @@ class Nicknames {
 
   // True when the two names share a group.
   static bool same_name(std::string_view a, std::string_view b);
+  // The same for groups() looked up before.
+  static bool share_group(std::span<const uint16_t> a, std::span<const uint16_t> b);
 };
 
 }  // namespace cdp::match

@@ -74,20 +74,27 @@ Levels estimate_u(const RecordTable& table, const std::vector<Comparison>& compa
                               zeros(comparisons));
   const uint64_t comparable = comparable_pairs(table, options.mode);
   const uint64_t target = std::min(options.u_sample_pairs, comparable);
-  internal::parallel_for(target, options.threads, [&](size_t begin, size_t end, size_t worker) {
-    std::mt19937_64 random(options.seed + worker);
-    std::uniform_int_distribution<uint32_t> pick(0, static_cast<uint32_t>(table.size() - 1));
+  // The sample is drawn in fixed chunks, each from its own seed, so it is the same whatever
+  // the number of threads: training is reproducible.
+  constexpr uint64_t kChunk = 4096;
+  const uint64_t chunks = (target + kChunk - 1) / kChunk;
+  internal::parallel_for(chunks, options.threads, [&](size_t first, size_t last, size_t worker) {
     auto& counts = partial[worker];
-    // Linking a small file to a large one accepts few random pairs; a bounded number of draws
-    // keeps that from running for ever (u then rests on fewer pairs).
-    uint64_t draws_left = 50 * (end - begin) + 10'000;
-    for (size_t i = begin; i < end && draws_left > 0; --draws_left) {
-      const uint32_t a = pick(random);
-      const uint32_t b = pick(random);
-      if (a == b || !pair_allowed(table, options.mode, a, b)) continue;
-      const Pattern pattern = levels_only.pattern(table, a, b);
-      for (size_t c = 0; c < comparisons.size(); ++c) counts[c][pattern_level(pattern, c)] += 1;
-      ++i;
+    for (size_t chunk = first; chunk < last; ++chunk) {
+      std::mt19937_64 random(options.seed + 0x9e3779b97f4a7c15ULL * (chunk + 1));
+      std::uniform_int_distribution<uint32_t> pick(0, static_cast<uint32_t>(table.size() - 1));
+      const uint64_t wanted = std::min(kChunk, target - chunk * kChunk);
+      // Linking a small file to a large one accepts few random pairs; a bounded number of
+      // draws keeps that from running for ever (u then rests on fewer pairs).
+      uint64_t draws_left = 50 * wanted + 1000;
+      for (uint64_t i = 0; i < wanted && draws_left > 0; --draws_left) {
+        const uint32_t a = pick(random);
+        const uint32_t b = pick(random);
+        if (a == b || !pair_allowed(table, options.mode, a, b)) continue;
+        const Pattern pattern = levels_only.pattern(table, a, b);
+        for (size_t c = 0; c < comparisons.size(); ++c) counts[c][pattern_level(pattern, c)] += 1;
+        ++i;
+      }
     }
   });
   Levels u = zeros(comparisons);

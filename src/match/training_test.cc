@@ -66,6 +66,27 @@ TEST(ExpectationMaximisationTest, FixedComparisonsKeepTheirM) {
   EXPECT_NE(result.m[1], start[1]);
 }
 
+TEST(TrainingTest, TheRandomSampleForUDoesNotDependOnTheThreadCount) {
+  RecordTable table({{"first", FieldKind::kFirstName}, {"last", FieldKind::kSurname}});
+  const std::array<std::string_view, 5> names = {"ann", "bob", "cy", "dee", "ed"};
+  for (size_t i = 0; i < 300; ++i) {
+    table.add(std::array<std::string_view, 2>{names[i % 5], names[(i / 5) % 5]});
+  }
+  table.finish();
+  const auto comparisons = default_model_spec(table).comparisons;
+  TrainingOptions options;
+  options.u_sample_pairs = 20'000;
+  uint64_t one_sampled = 0;
+  uint64_t three_sampled = 0;
+  options.threads = 1;
+  const auto one = estimate_u(table, comparisons, options, &one_sampled);
+  options.threads = 3;
+  const auto three = estimate_u(table, comparisons, options, &three_sampled);
+  EXPECT_EQ(one, three);
+  EXPECT_EQ(one_sampled, 20'000U);
+  EXPECT_EQ(three_sampled, 20'000U);
+}
+
 TEST(TrainingTest, UnsupervisedTrainingSeparatesDuplicatesFromStrangers) {
   // 400 people, each twice, the copy with a typo in one field; names drawn from small pools so
   // that strangers share values too.
