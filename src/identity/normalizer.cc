@@ -30,8 +30,10 @@ bool is_ascii(std::string_view text) {
   return true;
 }
 
-// NFC, and case folding when asked. nullopt for invalid UTF-8.
-std::optional<std::string> unicode_normalize(std::string_view text, bool fold_case) {
+}  // namespace
+
+std::optional<std::string> normalize_unicode(std::string_view text, bool fold_case,
+                                             bool strip_marks) {
   if (is_ascii(text)) {
     // ASCII is already NFC; folding it is lower-casing. The common case avoids utf8proc.
     std::string out(text);
@@ -45,6 +47,7 @@ std::optional<std::string> unicode_normalize(std::string_view text, bool fold_ca
   utf8proc_uint8_t* mapped = nullptr;
   int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
   if (fold_case) options |= UTF8PROC_CASEFOLD;
+  if (strip_marks) options |= UTF8PROC_STRIPMARK;
   const auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
                                    static_cast<utf8proc_ssize_t>(text.size()), &mapped,
                                    static_cast<utf8proc_option_t>(options));
@@ -52,8 +55,6 @@ std::optional<std::string> unicode_normalize(std::string_view text, bool fold_ca
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(mapped, &std::free);
   return std::string(reinterpret_cast<const char*>(mapped), static_cast<size_t>(length));
 }
-
-}  // namespace
 
 IdentifierNormalizer::IdentifierNormalizer(std::string default_region)
     : default_region_(std::move(default_region)) {}
@@ -63,7 +64,7 @@ std::optional<std::string> IdentifierNormalizer::normalize(std::string_view type
   const auto text = trim(raw);
   if (text.empty()) return std::nullopt;
   if (type == kPhone) return normalize_phone(text);
-  auto value = unicode_normalize(text, type == kEmail);
+  auto value = normalize_unicode(text, type == kEmail);
   if (!value || value->empty()) return std::nullopt;
   return value;
 }

@@ -30,6 +30,11 @@ class IdentifierNormalizer {
   std::string default_region_;
 };
 
+// NFC text, case-folded when `fold_case`, without accents (combining marks) when `strip_marks`
+// ("José" -> "jose" with both). nullopt for invalid UTF-8. ASCII input skips utf8proc.
+std::optional<std::string> normalize_unicode(std::string_view text, bool fold_case,
+                                             bool strip_marks = false);
+
 // True when `region` is a region libphonenumber knows (for validating configuration).
 bool is_known_phone_region(std::string_view region);
 

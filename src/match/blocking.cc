@@ -21,6 +21,21 @@ uint64_t hash_bytes(std::string_view bytes, uint64_t seed) {
   return hash;
 }
 
+// n·(n-1)/2 summed over the runs of equal keys in `sorted`, leaving out runs longer than
+// `max_block_size`.
+template <typename Entry, typename KeyOf>
+uint64_t pairs_within_blocks(const std::vector<Entry>& sorted, KeyOf key_of,
+                             size_t max_block_size) {
+  uint64_t pairs = 0;
+  for (size_t begin = 0; begin < sorted.size();) {
+    size_t end = begin + 1;
+    while (end < sorted.size() && key_of(sorted[end]) == key_of(sorted[begin])) ++end;
+    if (end - begin <= max_block_size) pairs += (end - begin) * (end - begin - 1) / 2;
+    begin = end;
+  }
+  return pairs;
+}
+
 }  // namespace
 
 std::string BlockingKey::label(const RecordTable& table) const {
@@ -122,14 +137,8 @@ uint64_t pair_bound(const RecordTable& table, const BlockingRule& rule) {
   auto keys = blocking_keys(table, rule);
   std::erase(keys, 0);
   std::sort(keys.begin(), keys.end());
-  uint64_t pairs = 0;
-  for (size_t begin = 0; begin < keys.size();) {
-    size_t end = begin + 1;
-    while (end < keys.size() && keys[end] == keys[begin]) ++end;
-    pairs += (end - begin) * (end - begin - 1) / 2;
-    begin = end;
-  }
-  return pairs;
+  return pairs_within_blocks(
+      keys, [](uint64_t key) { return key; }, SIZE_MAX);
 }
 
 uint64_t comparable_pairs(const std::vector<uint64_t>& records_per_source, LinkMode mode) {
@@ -176,13 +185,8 @@ CandidatePairs generate_pairs(const RecordTable& table, const std::vector<Blocki
     std::sort(sorted.begin(), sorted.end());
     // An upper bound of the rule's pairs (before the mode and earlier rules remove some) sets
     // the sampling rate.
-    uint64_t possible = 0;
-    for (size_t begin = 0; begin < sorted.size();) {
-      size_t end = begin + 1;
-      while (end < sorted.size() && sorted[end].first == sorted[begin].first) ++end;
-      if (end - begin <= max_block_size) possible += (end - begin) * (end - begin - 1) / 2;
-      begin = end;
-    }
+    const uint64_t possible = pairs_within_blocks(
+        sorted, [](const auto& entry) { return entry.first; }, max_block_size);
     const uint64_t keep_below =
         possible <= max_pairs
             ? UINT64_MAX

@@ -1,11 +1,8 @@
 #include "match/field_normalizer.h"
 
-#include <utf8proc.h>
-
 #include <array>
 #include <chrono>
-#include <cstdlib>
-#include <memory>
+#include <cstdio>
 #include <utility>
 
 namespace cdp::match {
@@ -35,30 +32,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 18> kStreetT
     {"south", "s"},
 }};
 
-bool is_ascii(std::string_view text) {
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
-  }
-  return true;
-}
-
-// Decomposes, strips accents and folds case; the ASCII common case skips utf8proc.
+// Accents stripped and case folded; invalid UTF-8 is a missing value.
 std::string strip_and_fold(std::string_view raw) {
-  if (is_ascii(raw)) {
-    std::string out(raw);
-    for (char& c : out) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-  }
-  utf8proc_uint8_t* mapped = nullptr;
-  const int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD;
-  const auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(raw.data()),
-                                   static_cast<utf8proc_ssize_t>(raw.size()), &mapped,
-                                   static_cast<utf8proc_option_t>(options));
-  if (length < 0) return {};  // invalid UTF-8: treated as missing
-  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(mapped, &std::free);
-  return std::string(reinterpret_cast<const char*>(mapped), static_cast<size_t>(length));
+  return identity::normalize_unicode(raw, /*fold_case=*/true, /*strip_marks=*/true).value_or("");
 }
 
 bool is_alnum_byte(unsigned char c) {
