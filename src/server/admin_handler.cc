@@ -29,19 +29,6 @@ Response source_response(http::status status, unsigned version, const ingest::So
   return json_response(status, version, out.take());
 }
 
-Response status_error(const Status& status, unsigned version) {
-  http::status code = http::status::internal_server_error;
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument: code = http::status::bad_request; break;
-    case StatusCode::kNotFound: code = http::status::not_found; break;
-    case StatusCode::kAlreadyExists: code = http::status::conflict; break;
-    case StatusCode::kFailedPrecondition: code = http::status::conflict; break;
-    case StatusCode::kUnavailable: code = http::status::service_unavailable; break;
-    default: break;
-  }
-  return json_error(code, version, status_code_name(status.code()), status.message());
-}
-
 }  // namespace
 
 std::string_view query_parameter(std::string_view target, std::string_view name) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "common/log.h"
 #include "common/uuid.h"
@@ -103,6 +104,33 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   app->identity_ = std::make_unique<IdentityHandler>(
       IdentityHandler::Deps{app->admin_token_, *app->database_, *app->writer_, *app->processor_,
                             cfg.identity.phone_default_region, SystemClock::instance()});
+  importer::Importer::Options import_options;
+  import_options.data_dir = cfg.data_dir;
+  import_options.max_event_bytes = cfg.limits.max_event_bytes;
+  auto importer = importer::Importer::open(*app->database_, *app->writer_, import_options);
+  if (!importer) return importer.status();
+  app->importer_ = std::move(*importer);
+  app->imports_ = std::make_unique<ImportHandler>(
+      app->admin_token_, *app->importer_, static_cast<uint64_t>(cfg.import_max_file_mb) << 20);
+  for (const auto& watch : cfg.import_watch) {
+    std::ifstream file(watch.mapping);
+    if (!file) {
+      return Status::invalid_argument("config [[import.watch]] mapping " + watch.mapping +
+                                      " cannot be read");
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    auto mapping = importer::ImportMapping::parse_toml(text.str(), watch.mapping);
+    if (!mapping) return mapping.status();
+    mapping->name = std::filesystem::path(watch.mapping).stem().string();
+    importer::WatchFolder::Options watch_options;
+    watch_options.dir = watch.dir;
+    watch_options.mapping = std::move(*mapping);
+    watch_options.poll = std::chrono::milliseconds(static_cast<int64_t>(watch.poll_seconds * 1000));
+    auto folder = importer::WatchFolder::start(*app->importer_, std::move(watch_options));
+    if (!folder) return folder.status();
+    app->watch_folders_.push_back(std::move(*folder));
+  }
   app->register_gauges();
 
   HttpServer::Options http_options;
@@ -113,6 +141,11 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   // it.
   http_options.max_body_bytes = cfg.limits.max_body_bytes;
   App* self = app.get();
+  http_options.file_body =
+      [self](const http::request_header<>& header) -> std::optional<HttpServer::FileBody> {
+    if (!self->imports_->wants_file_body(header)) return std::nullopt;
+    return HttpServer::FileBody{self->importer_->incoming_dir(), self->imports_->max_file_bytes()};
+  };
   app->http_ = std::make_unique<HttpServer>(
       http_options, [self](Request&& request, const RequestInfo& info, Responder respond) {
         self->route(std::move(request), info, std::move(respond));
@@ -139,6 +172,9 @@ void App::stop() {
   // Stop taking requests, then finish the queued writes (their answers go nowhere, but what was
   // queued is stored: a client that retries finds it deduplicated), then close storage.
   if (http_) http_->stop();
+  // Imports stop after their current batch, before the writer they append through.
+  watch_folders_.clear();
+  if (importer_) importer_->stop();
   if (writer_) writer_->stop();
   if (processor_) processor_->stop();
   log::info("server_stopped");
@@ -238,6 +274,7 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
   };
   if (TrackingHandler::handles(path))
     return tracking_->handle(std::move(request), info, std::move(counted));
+  if (ImportHandler::handles(path)) return counted(imports_->handle(request, info));
   if (AdminHandler::handles(path)) return counted(admin_->handle(request));
   if (IdentityHandler::handles(path)) return identity_->handle(request, std::move(counted));
   if (ProfileHandler::handles(path)) return counted(profiles_->handle(request));

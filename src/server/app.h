@@ -6,14 +6,18 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
+#include "importer/importer.h"
+#include "importer/watch_folder.h"
 #include "ingest/source_registry.h"
 #include "pipeline/processor.h"
 #include "server/admin_handler.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/identity_handler.h"
+#include "server/import_handler.h"
 #include "server/profile_handler.h"
 #include "server/tracking_handler.h"
 #include "storage/database.h"
@@ -54,6 +58,9 @@ class App {
   std::unique_ptr<AdminHandler> admin_;
   std::unique_ptr<ProfileHandler> profiles_;
   std::unique_ptr<IdentityHandler> identity_;
+  std::unique_ptr<importer::Importer> importer_;
+  std::vector<std::unique_ptr<importer::WatchFolder>> watch_folders_;
+  std::unique_ptr<ImportHandler> imports_;
   std::unique_ptr<HttpServer> http_;
 
   std::mutex maintenance_mutex_;

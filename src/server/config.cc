@@ -189,9 +189,9 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
                                     std::string(error.description()));
   }
   Config config;
-  CDP_RETURN_IF_ERROR(
-      check_keys(root, "top level", {"server", "storage", "limits", "log", "identity", "sources"}));
-  for (std::string_view section : {"server", "storage", "limits", "log", "identity"}) {
+  CDP_RETURN_IF_ERROR(check_keys(
+      root, "top level", {"server", "storage", "limits", "log", "identity", "sources", "import"}));
+  for (std::string_view section : {"server", "storage", "limits", "log", "identity", "import"}) {
     if (root.contains(section) && !root[section].is_table()) {
       return Status::invalid_argument("config " + std::string(section) + " must be a [" +
                                       std::string(section) + "] table");
@@ -274,6 +274,36 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   }
   if (const auto* identity = root["identity"].as_table()) {
     CDP_RETURN_IF_ERROR(read_identity(*identity, config.identity));
+  }
+  if (const auto* import = root["import"].as_table()) {
+    CDP_RETURN_IF_ERROR(check_keys(*import, "import", {"max_file_mb", "watch"}));
+    CDP_RETURN_IF_ERROR(read<int64_t>(*import, "import", "max_file_mb", config.import_max_file_mb));
+    CDP_RETURN_IF_ERROR(positive(config.import_max_file_mb, "[import] max_file_mb"));
+    if (import->contains("watch") && !(*import)["watch"].is_array()) {
+      return Status::invalid_argument("config import.watch must be [[import.watch]] tables");
+    }
+    if (const auto* watches = (*import)["watch"].as_array()) {
+      for (const auto& node : *watches) {
+        const auto* table = node.as_table();
+        if (table == nullptr)
+          return Status::invalid_argument("config [[import.watch]] entries must be tables");
+        CDP_RETURN_IF_ERROR(check_keys(*table, "import.watch", {"dir", "mapping", "poll_seconds"}));
+        ImportWatch watch;
+        CDP_RETURN_IF_ERROR(read<std::string>(*table, "import.watch", "dir", watch.dir));
+        CDP_RETURN_IF_ERROR(read<std::string>(*table, "import.watch", "mapping", watch.mapping));
+        CDP_RETURN_IF_ERROR(
+            read<double>(*table, "import.watch", "poll_seconds", watch.poll_seconds));
+        if (watch.dir.empty() || watch.mapping.empty()) {
+          return Status::invalid_argument(
+              "config [[import.watch]] needs dir (the folder to watch) and mapping (the "
+              "mapping file for what is dropped there)");
+        }
+        if (!(watch.poll_seconds > 0)) {
+          return Status::invalid_argument("config [[import.watch]] poll_seconds must be > 0");
+        }
+        config.import_watch.push_back(std::move(watch));
+      }
+    }
   }
   if (const auto* sources = root["sources"].as_array()) {
     for (const auto& node : *sources) {

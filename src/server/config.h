@@ -11,6 +11,14 @@
 
 namespace cdp::server {
 
+// A folder watched for files to import (the SFTP-drop case): what lands there is imported with
+// the mapping file's mapping.
+struct ImportWatch {
+  std::string dir;
+  std::string mapping;  // path of a mapping file (TOML)
+  double poll_seconds = 2;
+};
+
 // Every setting of `cdp serve`. Defaults here; a TOML file (--config) overrides them; flags
 // override the file. docs/configuration.md lists each key.
 struct Config {
@@ -40,6 +48,10 @@ struct Config {
 
   // [identity] (docs/identity.md)
   identity::IdentityRules identity = identity::IdentityRules::defaults();
+
+  // [import]
+  int64_t import_max_file_mb = 4096;
+  std::vector<ImportWatch> import_watch;
 
   // [[sources]]
   std::vector<ingest::Source> sources;

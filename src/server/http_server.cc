@@ -9,9 +9,12 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "common/log.h"
+#include "common/uuid.h"
 
 namespace cdp::server {
 namespace {
@@ -38,6 +41,14 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  ~Session() {
+    // An upload cut off by a stopping server.
+    if (!body_file_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(body_file_, ignored);
+    }
+  }
+
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
@@ -45,7 +56,10 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(options_.max_body_bytes);
+    // The limit is set once the header shows which one applies (uploads have their own): Beast
+    // checks Content-Length against the limit in force while it reads the header. (Not
+    // boost::none: Boost 1.74 then refuses every Content-Length.)
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
     parser_->header_limit(16 * 1024);
     stream_.expires_after(options_.idle_timeout);
     http::async_read_header(
@@ -59,12 +73,89 @@ class Session : public std::enable_shared_from_this<Session> {
   // that idle keep-alive connections stay small.
   void on_header(beast::error_code header_error) {
     if (header_error) return on_read(header_error);
+    if (options_.file_body) {
+      if (auto file_body = options_.file_body(parser_->get().base())) {
+        return read_file_body(*file_body);
+      }
+    }
+    parser_->body_limit(options_.max_body_bytes);
+    if (const auto length = parser_->content_length();
+        length && *length > options_.max_body_bytes) {
+      return on_read(http::error::body_limit);
+    }
     if (const auto length = parser_->content_length(); length && *length > kSmallBuffer) {
       buffer_.reserve(std::min<uint64_t>(*length, kLargeBuffer));
     }
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  // Streams the body to a new file, one read at a time so that the idle timeout restarts with
+  // each read (an upload may take longer than the timeout, a stalled one may not).
+  void read_file_body(const HttpServer::FileBody& file_body) {
+    body_file_ = file_body.dir + "/upload-" + new_uuid_v4();
+    file_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    file_parser_->body_limit(file_body.max_bytes);
+    file_limit_ = file_body.max_bytes;
+    if (const auto length = file_parser_->content_length();
+        length && *length > file_body.max_bytes) {
+      file_parser_.reset();
+      return reject_upload();
+    }
+    beast::error_code ec;
+    file_parser_->get().body().open(body_file_.c_str(), beast::file_mode::write, ec);
+    if (ec) {
+      body_file_.clear();
+      file_parser_.reset();
+      log::error("upload_file_failed", {{"error", ec.message()}});
+      auto response = json_error(http::status::insufficient_storage, 11, "storage_unavailable",
+                                 "cannot store the upload: " + ec.message());
+      response.keep_alive(false);
+      drain_after_write_ = true;
+      return write(std::move(response));
+    }
+    buffer_.reserve(kLargeBuffer);
+    read_file_chunk();
+  }
+
+  void read_file_chunk() {
+    stream_.expires_after(options_.idle_timeout);
+    http::async_read_some(stream_, buffer_, *file_parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            if (!ec && !self->file_parser_->is_done()) {
+                              return self->read_file_chunk();
+                            }
+                            self->on_file_read(ec);
+                          });
+  }
+
+  void on_file_read(beast::error_code ec) {
+    file_parser_->get().body().close();
+    if (ec) {
+      std::error_code ignored;
+      std::filesystem::remove(body_file_, ignored);
+      body_file_.clear();
+      file_parser_.reset();
+      if (ec == http::error::body_limit) return reject_upload();
+      return close();
+    }
+    Request request(std::move(file_parser_->get().base()));
+    file_parser_.reset();
+    RequestInfo info = info_;
+    info.body_file = std::move(body_file_);
+    body_file_.clear();
+    dispatch(std::move(request), info);
+  }
+
+  void reject_upload() {
+    auto response = json_error(http::status::payload_too_large, 11, "body_too_large",
+                               "the upload is larger than " + std::to_string(file_limit_ >> 20) +
+                                   " MB ([import] max_file_mb)");
+    response.keep_alive(false);
+    drain_after_write_ = true;
+    write(std::move(response));
   }
 
   void on_read(beast::error_code ec) {
@@ -90,11 +181,14 @@ class Session : public std::enable_shared_from_this<Session> {
       response.keep_alive(false);
       return write(std::move(response));
     }
-    Request request = parser_->release();
+    dispatch(parser_->release(), info_);
+  }
+
+  void dispatch(Request&& request, const RequestInfo& info) {
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
     auto self = shared_from_this();
-    handler_(std::move(request), info_, [self, keep_alive, version](Response response) {
+    handler_(std::move(request), info, [self, keep_alive, version](Response response) {
       response.version(version);
       response.keep_alive(keep_alive && response.keep_alive());
       if (response.find(http::field::connection) == response.end() && !keep_alive) {
@@ -153,6 +247,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::file_body>> file_parser_;
+  std::string body_file_;
+  uint64_t file_limit_ = 0;
   std::shared_ptr<Response> response_;
   const HttpServer::Options& options_;
   const HttpServer::Handler& handler_;

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,12 +25,23 @@ class HttpServer {
  public:
   using Handler = std::function<void(Request&&, const RequestInfo&, Responder)>;
 
+  // Where a request's body goes when it is written to a file instead of memory.
+  struct FileBody {
+    std::string dir;
+    uint64_t max_bytes = 0;
+  };
+  using FileBodyPolicy = std::function<std::optional<FileBody>(const http::request_header<>&)>;
+
   struct Options {
     std::string host = "127.0.0.1";
     unsigned short port = 8080;  // 0 picks a free port
     int threads = 2;
     size_t max_body_bytes = 512 * 1024;  // raw (possibly compressed) body
     std::chrono::seconds idle_timeout{75};
+    // Requests for which this returns a FileBody have their body streamed to a new file in its
+    // directory, up to its own limit, instead of memory (file uploads of any size); the idle
+    // timeout then applies to each read, not to the whole body.
+    FileBodyPolicy file_body;
   };
 
   HttpServer(Options options, Handler handler);

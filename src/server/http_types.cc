@@ -40,4 +40,17 @@ bool has_bearer_token(const Request& request, std::initializer_list<std::string_
   return match;
 }
 
+Response status_error(const Status& status, unsigned version) {
+  http::status code = http::status::internal_server_error;
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument: code = http::status::bad_request; break;
+    case StatusCode::kNotFound: code = http::status::not_found; break;
+    case StatusCode::kAlreadyExists: code = http::status::conflict; break;
+    case StatusCode::kFailedPrecondition: code = http::status::conflict; break;
+    case StatusCode::kUnavailable: code = http::status::service_unavailable; break;
+    default: break;
+  }
+  return json_error(code, version, status_code_name(status.code()), status.message());
+}
+
 }  // namespace cdp::server

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "common/status.h"
+
 namespace cdp::server {
 
 namespace http = boost::beast::http;
@@ -17,12 +19,18 @@ using Responder = std::function<void(Response)>;
 
 struct RequestInfo {
   std::string client_ip;
+  // Set for requests whose body the server wrote to this file instead of memory (uploads, see
+  // HttpServer::Options::file_body); the handler owns the file and must move or remove it.
+  std::string body_file;
 };
 
 // Builds a JSON error body {"error":{"code":..., "message":...}} with the given status.
 Response json_error(http::status status, unsigned version, std::string_view code,
                     std::string_view message);
 Response json_response(http::status status, unsigned version, std::string body);
+// The JSON error for a Status: invalid argument 400, not found 404, already exists and failed
+// precondition 409, unavailable 503, anything else 500; the code is the status code's name.
+Response status_error(const Status& status, unsigned version);
 
 // True when the request carries "Authorization: Bearer <t>" for one of the non-empty `tokens`
 // (compared in constant time).

@@ -8,6 +8,7 @@
 #include "server/config.h"
 #include "server/events_command.h"
 #include "server/identity_command.h"
+#include "server/import_command.h"
 #include "server/match_command.h"
 
 namespace {
@@ -187,6 +188,43 @@ int main(int argc, char** argv) {
       ->required();
   match_explain->add_flag("--json", match_options.json, "Print the explanation as JSON");
 
+  cdp::server::ImportCommandOptions import_options;
+  auto* import = cli.add_subcommand(
+      "import", "Import CSV or JSON Lines files into a running server, with a mapping file");
+  import->add_option("files", import_options.files, "Files to import")
+      ->required()
+      ->check(CLI::ExistingFile);
+  import
+      ->add_option("--mapping", import_options.mapping_path,
+                   "Mapping file (TOML): what each column is (docs/import.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  import->add_option("--name", import_options.mapping_name,
+                     "Store the mapping under this name (default: the mapping file's stem)");
+  import->add_flag("--no-wait", import_options.no_wait,
+                   "Return once the server has the file instead of following the import");
+  auto* imports = cli.add_subcommand("imports", "List file imports and their quarantined rows");
+  imports->require_subcommand(1);
+  auto* imports_list = imports->add_subcommand("list", "The latest imports, newest first");
+  auto* imports_show = imports->add_subcommand("show", "One import's state and counts");
+  auto* imports_quarantine =
+      imports->add_subcommand("quarantine", "The rows of an import that failed validation");
+  for (auto* command : {imports_show, imports_quarantine}) {
+    command->add_option("id", import_options.id, "Import id")->required();
+  }
+  for (auto* command : {imports_list, imports_quarantine}) {
+    command->add_option("--limit", import_options.limit, "At most this many (default 100)");
+  }
+  for (auto* command : {import, imports_list, imports_show, imports_quarantine}) {
+    command->add_option("--server", import_options.server,
+                        "The server's address (default http://127.0.0.1:8080)");
+    command->add_option("--token", import_options.token,
+                        "Admin token (default: $CDP_ADMIN_TOKEN, else <data>/admin-token)");
+    command->add_option("--data", import_options.data_dir,
+                        "The server's data directory, to read its admin token from");
+    command->add_flag("--json", import_options.json, "Print JSON");
+  }
+
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
 
   CLI11_PARSE(cli, argc, argv);
@@ -199,5 +237,9 @@ int main(int argc, char** argv) {
   if (match_train->parsed()) return cdp::server::run_match_train(match_options);
   if (match_run->parsed()) return cdp::server::run_match_run(match_options);
   if (match_explain->parsed()) return cdp::server::run_match_explain(match_options);
+  if (import->parsed()) return cdp::server::run_import(import_options);
+  if (imports_list->parsed()) return cdp::server::run_imports_list(import_options);
+  if (imports_show->parsed()) return cdp::server::run_imports_show(import_options);
+  if (imports_quarantine->parsed()) return cdp::server::run_imports_quarantine(import_options);
   return 0;
 }

@@ -18,9 +18,9 @@ namespace cdp::storage {
 namespace {
 
 // Order matters: it is the order of Database::handles_ (see the accessors in database.h).
-constexpr const char* kColumnFamilies[] = {"default",        "raw_log",        "dedup",
-                                           "meta",           "identifiers",    "profiles",
-                                           "profile_events", "identity_edges", "accounts"};
+constexpr const char* kColumnFamilies[] = {
+    "default",  "raw_log",        "dedup",          "meta",     "identifiers",
+    "profiles", "profile_events", "identity_edges", "accounts", "imports"};
 constexpr const char* kFormatKey = "format_version";
 
 // Drops dedup entries that have left the window, so the dedup column family stays bounded.
@@ -101,10 +101,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
   scanned_table.cache_index_and_filter_blocks = true;
   scanned.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned_table));
 
-  return {
-      {kColumnFamilies[0], small},   {kColumnFamilies[1], raw},     {kColumnFamilies[2], dedup},
-      {kColumnFamilies[3], small},   {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
-      {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned}, {kColumnFamilies[8], state}};
+  return {{kColumnFamilies[0], small},   {kColumnFamilies[1], raw},     {kColumnFamilies[2], dedup},
+          {kColumnFamilies[3], small},   {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
+          {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned}, {kColumnFamilies[8], state},
+          {kColumnFamilies[9], small}};
 }
 
 // RocksDB's warnings and errors, written to our log instead of a LOG file in the data directory.
@@ -251,8 +251,9 @@ Status Database::check_format_version() {
                               **stored + "'");
   }
   if (version < kFormatVersion && !follower_) {
-    // Older formats are subsets of this one (version 2 added the profile column families, which
-    // open() creates): stamping the new version keeps older servers from opening it.
+    // Older formats are subsets of this one (version 2 added the profile column families and
+    // version 3 `imports`, which open() creates): stamping the new version keeps older servers from
+    // opening it.
     return put_meta(kFormatKey, std::to_string(kFormatVersion));
   }
   if (version > kFormatVersion) {

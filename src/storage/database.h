@@ -18,6 +18,7 @@ namespace cdp::storage {
 //   dedup    source \0 messageId -> receivedAt (u64 BE ms)   messageId dedup window
 //   meta     text key -> value                      format version, last seq, sources, cursors
 //   identifiers, profiles, profile_events, identity_edges, accounts    profile state
+//   imports  file imports, their quarantined rows and mappings
 // On-disk formats are described in docs/formats/. Thread-safe (RocksDB is).
 //
 // Rationale: one database means one WAL, so an event, its dedup entry and the log cursor are
@@ -25,7 +26,7 @@ namespace cdp::storage {
 class Database {
  public:
   // The format this build writes. A data directory with a newer format is refused.
-  static constexpr int kFormatVersion = 2;
+  static constexpr int kFormatVersion = 3;
 
   struct Options {
     std::string path;
@@ -59,6 +60,8 @@ class Database {
   rocksdb::ColumnFamilyHandle* profile_events() { return handles_[6]; }
   rocksdb::ColumnFamilyHandle* identity_edges() { return handles_[7]; }
   rocksdb::ColumnFamilyHandle* accounts() { return handles_[8]; }
+  // File imports: their records, quarantined rows and mappings (docs/formats/imports.md).
+  rocksdb::ColumnFamilyHandle* imports() { return handles_[9]; }
   const std::string& path() const { return path_; }
   int64_t dedup_window_ms() const { return dedup_window_ms_; }
 

@@ -35,7 +35,8 @@ function toml(value) {
 }
 
 // Writes a config file. `options`: sources [{name, writeKey, enabled}], storage {...}, limits {...},
-// server {...} (extra keys for each TOML table, snake_case as in docs/configuration.md).
+// server {...} (extra keys for each TOML table, snake_case as in docs/configuration.md),
+// extraToml (text appended to the file).
 export function writeConfig(dir, port, options = {}) {
   const lines = ['[server]', `listen = ${toml(`127.0.0.1:${port}`)}`, `admin_token = ${toml(ADMIN_TOKEN)}`];
   for (const [k, v] of Object.entries(options.server ?? {})) lines.push(`${k} = ${toml(v)}`);
@@ -50,6 +51,8 @@ export function writeConfig(dir, port, options = {}) {
     lines.push('[[sources]]', `name = ${toml(source.name)}`, `write_key = ${toml(source.writeKey)}`);
     if (source.enabled === false) lines.push('enabled = false');
   }
+  // Raw TOML appended as it is, for sections without a helper ([import], [[import.watch]]).
+  if (options.extraToml) lines.push(options.extraToml);
   const file = path.join(dir, 'cdp.toml');
   writeFileSync(file, lines.join('\n') + '\n');
   return file;
