@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/check.h"
+#include "common/json_writer.h"
 
 namespace cdp::match {
 namespace {
@@ -117,6 +118,29 @@ Explanation Model::explain(const RecordTable& table, uint32_t a, uint32_t b) con
   }
   out.probability = probability_from_weight(out.weight);
   return out;
+}
+
+std::string explanation_json(const Explanation& explanation) {
+  JsonWriter out;
+  out.begin_object();
+  out.key("prior_weight").number(explanation.prior_weight);
+  out.key("fields").begin_array();
+  for (const auto& field : explanation.fields) {
+    out.begin_object();
+    out.key("comparison").string(field.comparison);
+    out.key("level").string(field.level);
+    out.key("m").number(field.m);
+    out.key("u").number(field.u);
+    out.key("weight").number(field.weight);
+    out.key("frequency_adjustment").number(field.frequency_adjustment);
+    out.key("counted").number(field.counted);
+    out.end_object();
+  }
+  out.end_array();
+  out.key("weight").number(explanation.weight);
+  out.key("probability").number(explanation.probability);
+  out.end_object();
+  return out.take();
 }
 
 }  // namespace cdp::match

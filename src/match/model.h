@@ -50,6 +50,11 @@ struct Explanation {
   double probability = 0;
 };
 
+// {"prior_weight", "fields": [{"comparison", "level", "m", "u", "weight",
+// "frequency_adjustment", "counted"}], "weight", "probability"}: what `cdp match explain --json`
+// prints and what probabilistic identity edges and reviews carry.
+std::string explanation_json(const Explanation& explanation);
+
 // A Fellegi-Sunter model: per comparison level, m = P(level | match) and u = P(level | not a
 // match), and the prior probability that two random records match. A pair's match weight is
 // log2(prior odds) + sum of log2(m / u) over its comparisons; exact matches on a comparison

@@ -181,7 +181,9 @@ Result<size_t> Processor::process_batch() {
           if (outcome->created) created_counter_->inc();
           merged_counter_->inc(outcome->merged);
           if (outcome->quarantined) quarantined_counter_->inc();
-          if (outcome->profile == 0 && !command) unidentified_counter_->inc();
+          if (outcome->profile == 0 && !command && record.source != storage::kMatchSource) {
+            unidentified_counter_->inc();
+          }
         }
         return !command;
       });

@@ -4,6 +4,7 @@
 
 #include "common/time_format.h"
 #include "identity/extractor.h"
+#include "profile/internal/event_context.h"
 
 namespace cdp::profile {
 namespace {
@@ -35,25 +36,6 @@ bool counts_as_conflict(DropReason reason) {
 
 }  // namespace
 
-// Everything about the event being applied that the steps share.
-struct ProfileBuilder::EventContext {
-  const storage::RawLogRecord& record;
-  StateTransaction& txn;
-  std::string message_id;
-  int64_t time_ms = 0;
-  std::vector<std::string> identifiers;  // the resolved identifiers, type:value
-  uint16_t edge_index = 0;
-  ApplyOutcome outcome;
-
-  void put_edge(Edge edge) {
-    edge.seq = record.seq;
-    edge.message_id = message_id;
-    edge.time_ms = time_ms;
-    auto& database = txn.database();
-    txn.batch().Put(database.identity_edges(), edge_key(edge.profile, record.seq, edge_index++),
-                    encode_edge(edge));
-  }
-};
 
 ProfileBuilder::ProfileBuilder(std::shared_ptr<const identity::CompiledRules> rules,
                                ProfileId last_profile_id)
@@ -72,6 +54,7 @@ ProfileId ProfileBuilder::next_profile_id() {
 Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
                                            StateTransaction& txn) {
   if (record.source == storage::kAdminSource) return apply_command(record, txn);
+  if (record.source == storage::kMatchSource) return apply_link(record, txn);
   return apply_event(record, txn);
 }
 
@@ -163,26 +146,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
     }
   }
 
-  // Refusals that kept profiles apart are provenance too; blocked and invalid values are not
-  // (they would add an edge to nearly every event of some sources).
-  for (const auto& dropped : resolution.dropped) {
-    if (!counts_as_conflict(dropped.reason)) continue;
-    // Dropped while retrying, yet on the result anyway through a merged profile: no refusal.
-    if (dropped.holder &&
-        (*dropped.holder == target || std::find(resolution.merged.begin(), resolution.merged.end(),
-                                                *dropped.holder) != resolution.merged.end())) {
-      continue;
-    }
-    ctx.put_edge({EdgeKind::kDrop,
-                  0,
-                  {},
-                  0,
-                  target,
-                  dropped.holder.value_or(0),
-                  {dropped.identifier.display()},
-                  std::string(drop_reason_name(dropped.reason)) + ": " + dropped.rule});
-    if (dropped.holder) count_conflict(dropped, target, ctx);
-  }
+  record_refusals(resolution, target, ctx);
 
   // Materialise.
   if (type == "identify") {
@@ -219,6 +183,31 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
   ++survivor.event_count;
   CDP_RETURN_IF_ERROR(txn.status());
   return ctx.outcome;
+}
+
+void ProfileBuilder::record_refusals(const identity::Resolution& resolution, ProfileId target,
+                                     EventContext& ctx) {
+  // Refusals that kept profiles apart are provenance too; blocked and invalid values are not
+  // (they would add an edge to nearly every event of some sources).
+  for (const auto& dropped : resolution.dropped) {
+    if (!counts_as_conflict(dropped.reason)) continue;
+    // Dropped while retrying, yet on the result anyway through a merged profile: no refusal.
+    if (dropped.holder &&
+        (*dropped.holder == target || std::find(resolution.merged.begin(), resolution.merged.end(),
+                                                *dropped.holder) != resolution.merged.end())) {
+      continue;
+    }
+    ctx.put_edge({EdgeKind::kDrop,
+                  0,
+                  {},
+                  0,
+                  target,
+                  dropped.holder.value_or(0),
+                  {dropped.identifier.display()},
+                  ctx.refusal_prefix + std::string(drop_reason_name(dropped.reason)) + ": " +
+                      dropped.rule});
+    if (dropped.holder && ctx.count_conflicts) count_conflict(dropped, target, ctx);
+  }
 }
 
 void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventContext& ctx) {
@@ -258,14 +247,10 @@ void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventCont
   loser = Profile{};
   loser.id = loser_id;
   loser.merged_into = merged_into;
-  ctx.put_edge({EdgeKind::kMerge,
-                0,
-                {},
-                0,
-                survivor.id,
-                loser_id,
-                ctx.identifiers,
-                "identifiers of both profiles on one event"});
+  Edge edge{ctx.merge_kind, 0, {}, 0, survivor.id, loser_id, ctx.identifiers, ctx.merge_rule};
+  edge.score = ctx.score;
+  edge.explanation = ctx.explanation;
+  ctx.put_edge(std::move(edge));
   ++ctx.outcome.merged;
 }
 

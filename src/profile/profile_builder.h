@@ -28,7 +28,8 @@ struct ApplyOutcome {
 // Applies raw log events to profile state: resolves identity (normalise, resolve, link, merge,
 // record provenance edges, count quarantine conflicts) and materialises the profile (traits with
 // last-write-wins by event timestamp, identifiers, first/last seen, event count, timeline entry,
-// group membership). Entries of storage::kAdminSource are identity commands (unmerge.cc).
+// group membership). Entries of storage::kAdminSource are identity commands (unmerge.cc), those of
+// storage::kMatchSource probabilistic links (link.cc).
 //
 // A pure function of the events and the rules: applying the same log under the same rules always
 // builds the same state (profile ids are assigned in log order).
@@ -59,10 +60,18 @@ class ProfileBuilder {
                                const ingest::JsonValue& command, StateTransaction& txn);
   Result<ApplyOutcome> reallow(const storage::RawLogRecord& record,
                                const ingest::JsonValue& command, StateTransaction& txn);
+  // link.cc: {"type":"link","a":"type:value","b":"type:value","score":0.97,"explanation":{...}}
+  // merges the profiles holding a and b, as the resolver allows it (limits, blocks, guards),
+  // recording a `probabilistic` merge edge; a refusal is a drop edge.
+  Result<ApplyOutcome> apply_link(const storage::RawLogRecord& record, StateTransaction& txn);
   // The id for a new profile: while an unmerge re-applies events, the split profiles' ids, lowest
   // first (so the oldest part keeps the profile's id); otherwise the next unused one.
   ProfileId next_profile_id();
   void merge_into(Profile& survivor, ProfileId loser_id, EventContext& event);
+  // Records the refusals of a resolution that kept profiles apart as drop edges (and counts
+  // conflicts towards quarantine).
+  void record_refusals(const identity::Resolution& resolution, ProfileId target,
+                       EventContext& event);
   void count_conflict(const identity::DroppedIdentifier& dropped, ProfileId profile,
                       EventContext& event);
 

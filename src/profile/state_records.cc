@@ -1,6 +1,7 @@
 #include "profile/state_records.h"
 
 #include <charconv>
+#include <cstdlib>
 
 #include "common/json_writer.h"
 #include "ingest/json_tree.h"
@@ -87,6 +88,7 @@ std::string_view edge_kind_name(EdgeKind kind) {
     case EdgeKind::kDrop: return "drop";
     case EdgeKind::kQuarantine: return "quarantine";
     case EdgeKind::kUnmerge: return "unmerge";
+    case EdgeKind::kProbabilistic: return "probabilistic";
   }
   return "unknown";
 }
@@ -113,6 +115,10 @@ std::string encode_edge(const Edge& edge) {
   for (const auto& id : edge.identifiers) out.string(id);
   out.end_array();
   out.key("rule").string(edge.rule);
+  if (edge.kind == EdgeKind::kProbabilistic) {
+    out.key("score").number(edge.score);
+    if (!edge.explanation.empty()) out.key("explanation").raw(edge.explanation);
+  }
   out.end_object();
   return out.take();
 }
@@ -126,7 +132,7 @@ Result<Edge> decode_edge(std::string_view json) {
   const auto* kind = doc.find("kind");
   const std::string_view name = kind != nullptr ? kind->text : "";
   for (auto candidate : {EdgeKind::kLink, EdgeKind::kMerge, EdgeKind::kDrop, EdgeKind::kQuarantine,
-                         EdgeKind::kUnmerge}) {
+                         EdgeKind::kUnmerge, EdgeKind::kProbabilistic}) {
     if (edge_kind_name(candidate) == name) edge.kind = candidate;
   }
   edge.seq = static_cast<uint64_t>(integer(doc.find("seq")));
@@ -139,6 +145,13 @@ Result<Edge> decode_edge(std::string_view json) {
     for (const auto* id : ids->elements) edge.identifiers.emplace_back(id->text);
   }
   if (const auto* rule = doc.find("rule"); rule != nullptr) edge.rule = std::string(rule->text);
+  if (const auto* score = doc.find("score");
+      score != nullptr && score->kind == ingest::JsonKind::kNumber) {
+    edge.score = std::strtod(std::string(score->text).c_str(), nullptr);
+  }
+  if (const auto* explanation = doc.find("explanation"); explanation != nullptr) {
+    ingest::write_json(edge.explanation, *explanation);
+  }
   return edge;
 }
 

@@ -39,7 +39,7 @@ struct TimelineKey {
 std::optional<TimelineKey> decode_timeline_key(std::string_view key);
 
 // Provenance of identity decisions (`identity_edges`): key profile | seq | index, value JSON.
-enum class EdgeKind { kLink, kMerge, kDrop, kQuarantine, kUnmerge };
+enum class EdgeKind { kLink, kMerge, kDrop, kQuarantine, kUnmerge, kProbabilistic };
 std::string_view edge_kind_name(EdgeKind kind);
 struct Edge {
   EdgeKind kind = EdgeKind::kLink;
@@ -53,6 +53,10 @@ struct Edge {
   ProfileId other_profile = 0;
   std::vector<std::string> identifiers;  // type:value, the identifiers involved
   std::string rule;
+  // probabilistic (a merge made by a probabilistic link): the match probability and the
+  // matcher's explanation of the pair (JSON: per-field levels and weights).
+  double score = 0;
+  std::string explanation = {};
 };
 std::string edge_key(ProfileId profile, uint64_t seq, uint16_t index);
 std::string encode_edge(const Edge& edge);

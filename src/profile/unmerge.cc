@@ -70,7 +70,9 @@ Result<std::set<Identifier>> brought_by(storage::Database& database, ProfileId m
     auto edges = edges_of(database, id);
     if (!edges) return edges.status();
     for (const auto& [key, edge] : *edges) {
-      if (edge.kind == EdgeKind::kMerge) pending.push_back(edge.other_profile);
+      if (edge.kind == EdgeKind::kMerge || edge.kind == EdgeKind::kProbabilistic) {
+        pending.push_back(edge.other_profile);
+      }
       if (edge.kind != EdgeKind::kLink) continue;
       for (const auto& text : edge.identifiers) {
         if (auto identifier = identity::parse_identifier(text)) identifiers.insert(*identifier);
@@ -199,6 +201,27 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
       timeline_keys.push_back(std::move(key));
     }
   }
+  // Probabilistic links that merged (or were refused on) these profiles are re-applied with the
+  // events, in log order: they are not timeline entries, and without them an unmerge of one
+  // identifier would also undo every probabilistic merge of the profile.
+  std::set<uint64_t> seqs;
+  for (const auto& event : events) seqs.insert(event.seq);
+  for (const auto member : members) {
+    auto edges = edges_of(database, member);
+    if (!edges) return edges.status();
+    for (const auto& [key, edge] : *edges) {
+      if (edge.kind != EdgeKind::kProbabilistic && edge.kind != EdgeKind::kDrop) continue;
+      if (!seqs.insert(edge.seq).second) continue;
+      std::string value;
+      auto& log = txn.log_database();
+      auto status =
+          log.db().Get(rocksdb::ReadOptions(), log.raw_log(), storage::u64_be(edge.seq), &value);
+      if (status.IsNotFound()) continue;  // retention: the link's merge is undone with the rest
+      if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
+      auto link = storage::RawLogRecord::decode(edge.seq, value);
+      if (link && link->source == storage::kMatchSource) events.push_back(std::move(*link));
+    }
+  }
   if (events.size() > kMaxUnmergeEvents) {
     return refuse(profile_id_text(live) + " has " + std::to_string(events.size()) +
                   " events; an unmerge re-applies at most " + std::to_string(kMaxUnmergeEvents));
@@ -244,7 +267,8 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   std::set<ProfileId> targets;
   replaying_ = true;  // conflicts were counted when the events first arrived
   for (const auto& event : events) {
-    auto outcome = apply_event(event, txn);
+    auto outcome = event.source == storage::kMatchSource ? apply_link(event, txn)
+                                                         : apply_event(event, txn);
     if (!outcome) {
       replaying_ = false;
       return outcome.status();

@@ -465,26 +465,7 @@ int run_match_explain(const MatchCommandOptions& options) {
   if (!b) return fail(b.status());
   const auto explanation = prepared->model->explain(*input.table, *a, *b);
   if (options.json) {
-    JsonWriter out;
-    out.begin_object();
-    out.key("prior_weight").number(explanation.prior_weight);
-    out.key("fields").begin_array();
-    for (const auto& field : explanation.fields) {
-      out.begin_object();
-      out.key("comparison").string(field.comparison);
-      out.key("level").string(field.level);
-      out.key("m").number(field.m);
-      out.key("u").number(field.u);
-      out.key("weight").number(field.weight);
-      out.key("frequency_adjustment").number(field.frequency_adjustment);
-      out.key("counted").number(field.counted);
-      out.end_object();
-    }
-    out.end_array();
-    out.key("weight").number(explanation.weight);
-    out.key("probability").number(explanation.probability);
-    out.end_object();
-    std::cout << out.take() << "\n";
+    std::cout << match::explanation_json(explanation) << "\n";
     return 0;
   }
   const auto& table = *input.table;

@@ -225,6 +225,10 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
       out.key("message_id").string(edge.message_id);
       out.key("seq").number(static_cast<int64_t>(edge.seq));
       out.key("time").string(format_iso8601_ms(edge.time_ms));
+      if (edge.kind == profile::EdgeKind::kProbabilistic) {
+        out.key("score").number(edge.score);
+        if (!edge.explanation.empty()) out.key("explanation").raw(edge.explanation);
+      }
       out.end_object();
     }
     out.end_array();

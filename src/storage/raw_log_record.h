@@ -12,6 +12,9 @@ namespace cdp::storage {
 // source can send as it. Exports (`cdp events`, /admin/v1/events) include these entries; the
 // processor applies them; consumers that deliver events must skip them.
 inline constexpr std::string_view kAdminSource = "cdp:admin";
+// The source of probabilistic links between profiles ({"type":"link"}, docs/identity.md), which
+// the matcher and accepted reviews append. Applied like events, in ordinary batches.
+inline constexpr std::string_view kMatchSource = "cdp:match";
 
 // One entry of the raw log: an accepted, normalised event. See docs/formats/raw-log.md.
 struct RawLogRecord {
