@@ -1,7 +1,9 @@
 // Fuzz target for file imports: any bytes, read as CSV (UTF-8 or Latin-1) or JSON Lines through
 // a mapping with every value type, either fail as a whole file or give rows that are each an
 // event or a list of problems, never a crash. Every event is a JSON object that the ingest
-// parser accepts, and every problem has a reason.
+// parser accepts, and every problem has a reason. A quarter of the inputs are parsed as a
+// mapping file instead (the admin API takes mappings from clients): refused with a message, or
+// a mapping with an identifier column.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -55,8 +57,21 @@ const cdp::importer::ImportMapping& mapping_for(int variant) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const auto& mapping = mapping_for(data[0] % 3);
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] % 4 == 3) {
+    auto parsed = cdp::importer::ImportMapping::parse_toml(input, "fuzz");
+    if (!parsed) {
+      if (parsed.status().message().empty()) std::abort();
+      return 0;
+    }
+    bool identifier = false;
+    for (const auto& column : parsed->columns) {
+      identifier = identifier || column.role == cdp::importer::ColumnRole::kIdentifier;
+    }
+    if (!identifier) std::abort();
+    return 0;
+  }
+  const auto& mapping = mapping_for(data[0] % 3);
   cdp::importer::RowConverter converter(mapping, {"0123456789abcdef", 1714557600000, 32 * 1024});
   cdp::importer::RowEvent event;
   std::vector<cdp::importer::RowProblem> problems;

@@ -192,6 +192,7 @@ void Importer::run_import(ImportRecord& record) {
     log::error("import_not_saved",
                {{"import", std::to_string(record.id)}, {"error", saved.message()}});
   }
+  if (record.state == ImportState::kDone && options_.on_done) options_.on_done(record);
   log::info("import_finished", {{"import", std::to_string(record.id)},
                                 {"state", std::string(import_state_name(record.state))},
                                 {"rows", std::to_string(record.rows)},

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +43,9 @@ class Importer {
     std::string phone_region = "US";  // for mappings that do not set one
     const Clock* clock = &SystemClock::instance();
     size_t batch_events = 2000;  // rows per append to the raw log
+    // Called on the import thread when an import is done (not when it failed or was a
+    // duplicate): how matching learns that new records arrived. Must not block.
+    std::function<void(const ImportRecord&)> on_done;
   };
 
   static Result<std::unique_ptr<Importer>> open(storage::Database& database,

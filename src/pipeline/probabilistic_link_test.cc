@@ -122,10 +122,15 @@ TEST_F(ProbabilisticLinkTest, TheSameUnmergeUndoesALinkAndKeepsItUndone) {
   EXPECT_TRUE(get(1).merged_from.empty());
   EXPECT_EQ(get(2).traits.at("firstName").json, "\"Jonathan\"");
   EXPECT_EQ(get(1).traits.at("firstName").json, "\"Jon\"");
-  // The matcher proposing the same pair again is refused by the unmerge's block.
+  // The matcher proposing the same pair again is refused by the unmerge's block, and says so.
   link("user_id:u-jon", "email:jonathan@example.com");
   process();
   EXPECT_EQ(find("email", "jonathan@example.com"), 2u);
+  bool refused = false;
+  for (const auto& edge : edges(1)) {
+    refused = refused || edge.rule.starts_with("probabilistic link refused: unmerged");
+  }
+  EXPECT_TRUE(refused);
 }
 
 TEST_F(ProbabilisticLinkTest, AnUnmergeOfSomethingElseKeepsTheProbabilisticMerge) {

@@ -31,7 +31,8 @@ std::string anchor_of(const profile::Profile& profile) {
       if (held.identifier.type == type) return held.identifier.display();
     }
   }
-  return profile.identifiers.empty() ? std::string() : profile.identifiers.front().identifier.display();
+  return profile.identifiers.empty() ? std::string()
+                                     : profile.identifiers.front().identifier.display();
 }
 
 struct Records {
@@ -100,7 +101,9 @@ Result<LinkingRun> link_profiles(storage::Database& database, const LinkingOptio
 
   match::ModelSpec spec;
   std::optional<match::Model> model;
-  if (options.saved) {
+  const bool outgrown =
+      options.saved_trained_on > 0 && run.profiles >= 2 * options.saved_trained_on;
+  if (options.saved && !outgrown) {
     auto restored = match::restore_model(table, *options.saved);
     if (!restored) return restored.status();
     spec = std::move(restored->spec);
@@ -116,8 +119,8 @@ Result<LinkingRun> link_profiles(storage::Database& database, const LinkingOptio
     if (!model) {
       // Trained on everything, used on the new pairs only.
       auto trained = match::run_matching(table, spec, match_options);
-      run.model_json = match::save_model(table, spec, trained.model, match_options,
-                                         trained.training);
+      run.model_json =
+          match::save_model(table, spec, trained.model, match_options, trained.training);
       model = std::move(trained.model);
       for (auto& stage : trained.stages) {
         if (stage.name == "train") run.stages.push_back(stage);
@@ -130,8 +133,7 @@ Result<LinkingRun> link_profiles(storage::Database& database, const LinkingOptio
     matched = match::run_matching(table, spec, *model, match_options);
   } else {
     matched = match::run_matching(table, spec, match_options);
-    run.model_json =
-        match::save_model(table, spec, matched.model, match_options, matched.training);
+    run.model_json = match::save_model(table, spec, matched.model, match_options, matched.training);
     model = matched.model;
   }
   run.stages.insert(run.stages.end(), matched.stages.begin(), matched.stages.end());

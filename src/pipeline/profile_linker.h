@@ -30,6 +30,10 @@ struct LinkingOptions {
   match::MatchConfig config;
   // A trained model to reuse; without one, the model is trained on the profiles (unsupervised).
   std::optional<match::SavedModel> saved;
+  // How many profiles `saved` was trained on, when this service trained it (0: given by the
+  // user). Once the profiles have doubled since, the model is trained again: one
+  // trained on the first, small import knows little about the data that followed.
+  size_t saved_trained_on = 0;
   // Incremental: profiles with an id above this are new, and only pairs with a new profile are
   // scored. 0: every profile is matched against every other (a full run).
   profile::ProfileId new_after = 0;
@@ -37,8 +41,8 @@ struct LinkingOptions {
 };
 
 struct LinkingRun {
-  size_t profiles = 0;      // live profiles with a value in at least one matched trait
-  size_t new_profiles = 0;  // of them, those after `new_after`
+  size_t profiles = 0;                 // live profiles with a value in at least one matched trait
+  size_t new_profiles = 0;             // of them, those after `new_after`
   profile::ProfileId max_profile = 0;  // the highest profile id read: the next run's new_after
   uint64_t candidate_pairs = 0;
   size_t largest_cluster = 0;
@@ -48,7 +52,7 @@ struct LinkingRun {
   // For a person: pairs at or above the review threshold that clustering did not join.
   std::vector<ProposedLink> reviews;
   std::vector<match::StageReport> stages;
-  std::string model_json;  // the trained model (match::save_model), empty when one was given
+  std::string model_json;  // the trained model (match::save_model), empty when one was reused
 };
 
 // Matches the live profiles of `database` by their traits (docs/matching.md, "Profiles"): reads

@@ -36,8 +36,8 @@ Result<ApplyOutcome> ProfileBuilder::apply_link(const storage::RawLogRecord& rec
               {{"seq", std::to_string(record.seq)}, {"type", type.substr(0, 64)}});
     return ApplyOutcome{};
   }
-  EventContext ctx{record, txn, text_of(command.find("messageId")), record.received_at_ms, {}, 0,
-                   {}};
+  EventContext ctx{record, txn, text_of(command.find("messageId")), record.received_at_ms, {},
+                   0,      {}};
   ctx.merge_kind = EdgeKind::kProbabilistic;
   if (const auto* score = command.find("score");
       score != nullptr && score->kind == ingest::JsonKind::kNumber) {
@@ -52,6 +52,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_link(const storage::RawLogRecord& rec
   ctx.merge_rule = rule;
   ctx.refusal_prefix = "probabilistic link refused: ";
   ctx.count_conflicts = false;  // a refused link is the matcher's guess, not the sender's data
+  ctx.explain_every_refusal = true;
 
   // Both sides must be profiles already: a link joins people, it does not invent them.
   if (!txn.holder(*a) || !txn.holder(*b)) {

@@ -36,7 +36,6 @@ bool counts_as_conflict(DropReason reason) {
 
 }  // namespace
 
-
 ProfileBuilder::ProfileBuilder(std::shared_ptr<const identity::CompiledRules> rules,
                                ProfileId last_profile_id)
     : rules_(rules),
@@ -190,22 +189,26 @@ void ProfileBuilder::record_refusals(const identity::Resolution& resolution, Pro
   // Refusals that kept profiles apart are provenance too; blocked and invalid values are not
   // (they would add an edge to nearly every event of some sources).
   for (const auto& dropped : resolution.dropped) {
-    if (!counts_as_conflict(dropped.reason)) continue;
+    const bool worth_an_edge =
+        counts_as_conflict(dropped.reason) ||
+        (ctx.explain_every_refusal &&
+         (dropped.reason == DropReason::kUnmerged || dropped.reason == DropReason::kQuarantined));
+    if (!worth_an_edge) continue;
     // Dropped while retrying, yet on the result anyway through a merged profile: no refusal.
     if (dropped.holder &&
         (*dropped.holder == target || std::find(resolution.merged.begin(), resolution.merged.end(),
                                                 *dropped.holder) != resolution.merged.end())) {
       continue;
     }
-    ctx.put_edge({EdgeKind::kDrop,
-                  0,
-                  {},
-                  0,
-                  target,
-                  dropped.holder.value_or(0),
-                  {dropped.identifier.display()},
-                  ctx.refusal_prefix + std::string(drop_reason_name(dropped.reason)) + ": " +
-                      dropped.rule});
+    ctx.put_edge(
+        {EdgeKind::kDrop,
+         0,
+         {},
+         0,
+         target,
+         dropped.holder.value_or(0),
+         {dropped.identifier.display()},
+         ctx.refusal_prefix + std::string(drop_reason_name(dropped.reason)) + ": " + dropped.rule});
     if (dropped.holder && ctx.count_conflicts) count_conflict(dropped, target, ctx);
   }
 }

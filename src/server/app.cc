@@ -104,9 +104,35 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   app->identity_ = std::make_unique<IdentityHandler>(
       IdentityHandler::Deps{app->admin_token_, *app->database_, *app->writer_, *app->processor_,
                             cfg.identity.phone_default_region, SystemClock::instance()});
+  if (!cfg.matching_spec.empty() || !cfg.matching_model.empty()) {
+    pipeline::LinkingService::Options linking_options;
+    linking_options.data_dir = cfg.data_dir;
+    if (!cfg.matching_model.empty()) {
+      auto saved = match::load_saved_model(cfg.matching_model);
+      if (!saved) return saved.status();
+      linking_options.config = saved->config;
+      linking_options.model = std::move(*saved);
+    } else {
+      auto spec = match::load_match_config(cfg.matching_spec);
+      if (!spec) return spec.status();
+      linking_options.config = std::move(*spec);
+    }
+    auto linking = pipeline::LinkingService::start(*app->database_, *app->writer_, *app->processor_,
+                                                   std::move(linking_options));
+    if (!linking) return linking.status();
+    app->linking_ = std::move(*linking);
+  }
+  app->matching_ = std::make_unique<MatchingHandler>(app->admin_token_, app->linking_.get());
+
   importer::Importer::Options import_options;
   import_options.data_dir = cfg.data_dir;
   import_options.max_event_bytes = cfg.limits.max_event_bytes;
+  if (app->linking_ && cfg.matching_after_import) {
+    pipeline::LinkingService* linking = app->linking_.get();
+    import_options.on_done = [linking](const importer::ImportRecord& record) {
+      if (record.rows_accepted > 0) (void)linking->request(false);
+    };
+  }
   auto importer = importer::Importer::open(*app->database_, *app->writer_, import_options);
   if (!importer) return importer.status();
   app->importer_ = std::move(*importer);
@@ -175,6 +201,7 @@ void App::stop() {
   // Imports stop after their current batch, before the writer they append through.
   watch_folders_.clear();
   if (importer_) importer_->stop();
+  if (linking_) linking_->stop();
   if (writer_) writer_->stop();
   if (processor_) processor_->stop();
   log::info("server_stopped");
@@ -275,6 +302,7 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
   if (TrackingHandler::handles(path))
     return tracking_->handle(std::move(request), info, std::move(counted));
   if (ImportHandler::handles(path)) return counted(imports_->handle(request, info));
+  if (MatchingHandler::handles(path)) return counted(matching_->handle(request));
   if (AdminHandler::handles(path)) return counted(admin_->handle(request));
   if (IdentityHandler::handles(path)) return identity_->handle(request, std::move(counted));
   if (ProfileHandler::handles(path)) return counted(profiles_->handle(request));

@@ -12,12 +12,14 @@
 #include "importer/importer.h"
 #include "importer/watch_folder.h"
 #include "ingest/source_registry.h"
+#include "pipeline/linking_service.h"
 #include "pipeline/processor.h"
 #include "server/admin_handler.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/identity_handler.h"
 #include "server/import_handler.h"
+#include "server/matching_handler.h"
 #include "server/profile_handler.h"
 #include "server/tracking_handler.h"
 #include "storage/database.h"
@@ -61,6 +63,8 @@ class App {
   std::unique_ptr<importer::Importer> importer_;
   std::vector<std::unique_ptr<importer::WatchFolder>> watch_folders_;
   std::unique_ptr<ImportHandler> imports_;
+  std::unique_ptr<pipeline::LinkingService> linking_;  // null without [matching]
+  std::unique_ptr<MatchingHandler> matching_;
   std::unique_ptr<HttpServer> http_;
 
   std::mutex maintenance_mutex_;

@@ -190,8 +190,10 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   }
   Config config;
   CDP_RETURN_IF_ERROR(check_keys(
-      root, "top level", {"server", "storage", "limits", "log", "identity", "sources", "import"}));
-  for (std::string_view section : {"server", "storage", "limits", "log", "identity", "import"}) {
+      root, "top level",
+      {"server", "storage", "limits", "log", "identity", "sources", "import", "matching"}));
+  for (std::string_view section :
+       {"server", "storage", "limits", "log", "identity", "import", "matching"}) {
     if (root.contains(section) && !root[section].is_table()) {
       return Status::invalid_argument("config " + std::string(section) + " must be a [" +
                                       std::string(section) + "] table");
@@ -304,6 +306,13 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
         config.import_watch.push_back(std::move(watch));
       }
     }
+  }
+  if (const auto* matching = root["matching"].as_table()) {
+    CDP_RETURN_IF_ERROR(check_keys(*matching, "matching", {"spec", "model", "after_import"}));
+    CDP_RETURN_IF_ERROR(read<std::string>(*matching, "matching", "spec", config.matching_spec));
+    CDP_RETURN_IF_ERROR(read<std::string>(*matching, "matching", "model", config.matching_model));
+    CDP_RETURN_IF_ERROR(
+        read<bool>(*matching, "matching", "after_import", config.matching_after_import));
   }
   if (const auto* sources = root["sources"].as_array()) {
     for (const auto& node : *sources) {

@@ -53,6 +53,12 @@ struct Config {
   int64_t import_max_file_mb = 4096;
   std::vector<ImportWatch> import_watch;
 
+  // [matching] (docs/matching.md, "Profiles"): probabilistic matching of profiles; off without a
+  // specification.
+  std::string matching_spec;   // a match specification (TOML) whose [columns] are trait names
+  std::string matching_model;  // a saved model (with its own spec) to use instead of training
+  bool matching_after_import = true;
+
   // [[sources]]
   std::vector<ingest::Source> sources;
 

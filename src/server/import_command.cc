@@ -13,7 +13,7 @@
 #include "importer/import_record.h"
 #include "importer/mapping.h"
 #include "ingest/json_tree.h"
-#include "server/http_client.h"
+#include "server/admin_client.h"
 
 namespace cdp::server {
 namespace {
@@ -84,69 +84,6 @@ std::string human_bytes(uint64_t bytes) {
   return out;
 }
 
-Result<std::string> admin_token(const ImportCommandOptions& options) {
-  if (!options.token.empty()) return options.token;
-  if (const char* env = std::getenv("CDP_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
-    return std::string(env);
-  }
-  const auto path = fs::path(options.data_dir) / "admin-token";
-  std::ifstream file(path);
-  std::string token;
-  if (file >> token) return token;
-  return Status::invalid_argument(
-      "no admin token: pass --token, set CDP_ADMIN_TOKEN, or run on "
-      "the server's machine with --data pointing at its data "
-      "directory (it keeps the token in " +
-      path.string() + ")");
-}
-
-// The error message of an error answer, or its body.
-std::string error_of(const Response& response) {
-  ingest::JsonParser parser;
-  auto root = parser.parse(response.body());
-  if (root && (*root)->is_object()) {
-    if (const auto* error = (*root)->find("error"); error != nullptr && error->is_object()) {
-      if (const auto* message = error->find("message"); message != nullptr) {
-        return std::string(message->text);
-      }
-    }
-  }
-  return "HTTP " + std::to_string(response.result_int()) + ": " + response.body().substr(0, 200);
-}
-
-struct Session {
-  std::unique_ptr<HttpClient> client;
-  std::string token;
-};
-
-std::optional<Session> open_session(const ImportCommandOptions& options) {
-  auto token = admin_token(options);
-  if (!token) {
-    std::cerr << "cdp: " << token.status().message() << "\n";
-    return std::nullopt;
-  }
-  auto client = HttpClient::connect(options.server);
-  if (!client) {
-    std::cerr << "cdp: " << client.status().message() << "\n";
-    return std::nullopt;
-  }
-  return Session{std::move(*client), std::move(*token)};
-}
-
-// GET `target`; prints the error and returns nullopt unless 200.
-std::optional<std::string> get(Session& session, const std::string& target) {
-  auto response = session.client->request(http::verb::get, target, "", "", session.token);
-  if (!response) {
-    std::cerr << "cdp: " << response.status().message() << "\n";
-    return std::nullopt;
-  }
-  if (response->result() != http::status::ok) {
-    std::cerr << "cdp: " << error_of(*response) << "\n";
-    return std::nullopt;
-  }
-  return response->body();
-}
-
 std::string mapping_name_for(const ImportCommandOptions& options) {
   if (!options.mapping_name.empty()) return options.mapping_name;
   // Stored mappings are named like sources: [a-z0-9_-].
@@ -211,8 +148,8 @@ void print_summary(const ImportRecord& record, double seconds) {
 }
 
 // Uploads one file and follows its import to the end. Returns true unless it failed.
-bool import_file(Session& session, const ImportCommandOptions& options, const std::string& path,
-                 const std::string& mapping_name) {
+bool import_file(AdminSession& session, const ImportCommandOptions& options,
+                 const std::string& path, const std::string& mapping_name) {
   const auto started = std::chrono::steady_clock::now();
   const std::string file_name = fs::path(path).filename().string();
   ProgressBar bar(file_name);
@@ -242,7 +179,7 @@ bool import_file(Session& session, const ImportCommandOptions& options, const st
   const std::string target = "/admin/v1/imports/" + std::to_string(record->id);
   while (!importer::is_finished(record->state)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto body = get(session, target);
+    auto body = session.get(target);
     if (!body) return false;
     auto next = importer::parse_import_record(*body);
     if (!next) return false;
@@ -290,7 +227,7 @@ int run_import(const ImportCommandOptions& options) {
     std::cerr << "cdp: " << mapping.status().message() << "\n";
     return 2;
   }
-  auto session = open_session(options);
+  auto session = open_admin_session(options.admin);
   if (!session) return 2;
   const std::string name = mapping_name_for(options);
   auto stored = session->client->request(http::verb::put, "/admin/v1/import-mappings/" + name,
@@ -308,9 +245,9 @@ int run_import(const ImportCommandOptions& options) {
 }
 
 int run_imports_list(const ImportCommandOptions& options) {
-  auto session = open_session(options);
+  auto session = open_admin_session(options.admin);
   if (!session) return 2;
-  auto body = get(*session, "/admin/v1/imports?limit=" + std::to_string(options.limit));
+  auto body = session->get("/admin/v1/imports?limit=" + std::to_string(options.limit));
   if (!body) return 1;
   if (options.json) {
     std::cout << *body << "\n";
@@ -339,9 +276,9 @@ int run_imports_list(const ImportCommandOptions& options) {
 }
 
 int run_imports_show(const ImportCommandOptions& options) {
-  auto session = open_session(options);
+  auto session = open_admin_session(options.admin);
   if (!session) return 2;
-  auto body = get(*session, "/admin/v1/imports/" + std::to_string(options.id));
+  auto body = session->get("/admin/v1/imports/" + std::to_string(options.id));
   if (!body) return 1;
   auto record = importer::parse_import_record(*body);
   if (options.json || !record) {
@@ -360,10 +297,10 @@ int run_imports_show(const ImportCommandOptions& options) {
 }
 
 int run_imports_quarantine(const ImportCommandOptions& options) {
-  auto session = open_session(options);
+  auto session = open_admin_session(options.admin);
   if (!session) return 2;
-  auto body = get(*session, "/admin/v1/imports/" + std::to_string(options.id) +
-                                "/quarantine?limit=" + std::to_string(options.limit));
+  auto body = session->get("/admin/v1/imports/" + std::to_string(options.id) +
+                           "/quarantine?limit=" + std::to_string(options.limit));
   if (!body) return 1;
   if (options.json) {
     std::cout << *body << "\n";

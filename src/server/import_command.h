@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "server/admin_client.h"
+
 namespace cdp::server {
 
 // `cdp import` and `cdp imports`: file imports through a running server's admin API
@@ -12,12 +14,10 @@ struct ImportCommandOptions {
   std::vector<std::string> files;
   std::string mapping_path;  // import: the mapping file (TOML)
   std::string mapping_name;  // import: stored under this name (default: the mapping file's stem)
-  std::string server = "http://127.0.0.1:8080";
-  std::string token;  // admin token; default $CDP_ADMIN_TOKEN, else <data>/admin-token
-  std::string data_dir = "./cdp-data";  // where to find the admin token when none is given
-  bool no_wait = false;                 // import: return once the server has the file
-  bool json = false;                    // print the server's JSON instead of text
-  uint64_t id = 0;                      // imports show / quarantine
+  AdminClientOptions admin;
+  bool no_wait = false;  // import: return once the server has the file
+  bool json = false;     // print the server's JSON instead of text
+  uint64_t id = 0;       // imports show / quarantine
   uint64_t limit = 100;
 };
 

@@ -9,6 +9,7 @@
 #include "server/events_command.h"
 #include "server/identity_command.h"
 #include "server/import_command.h"
+#include "server/linking_command.h"
 #include "server/match_command.h"
 
 namespace {
@@ -77,6 +78,15 @@ int serve(const std::string& config_path, const std::string& data, const std::st
   cdp::log::info("signal_received", {{"signal", std::to_string(received)}});
   (*app)->stop();
   return 0;
+}
+
+void add_admin_options(CLI::App* command, cdp::server::AdminClientOptions& options) {
+  command->add_option("--server", options.server,
+                      "The server's address (default http://127.0.0.1:8080)");
+  command->add_option("--token", options.token,
+                      "Admin token (default: $CDP_ADMIN_TOKEN, else <data>/admin-token)");
+  command->add_option("--data", options.data_dir,
+                      "The server's data directory, to read its admin token from");
 }
 
 }  // namespace
@@ -188,6 +198,28 @@ int main(int argc, char** argv) {
       ->required();
   match_explain->add_flag("--json", match_options.json, "Print the explanation as JSON");
 
+  cdp::server::LinkingCommandOptions linking_options;
+  auto* match_link = match->add_subcommand(
+      "link", "Match a running server's profiles and merge the same people (needs [matching])");
+  match_link->add_flag("--full", linking_options.full,
+                       "Every profile against every other, not only those new since the last run");
+  match_link->add_flag("--no-wait", linking_options.no_wait, "Return once the run is queued");
+  auto* match_reviews =
+      match->add_subcommand("reviews", "Pairs of profiles the matcher was unsure about");
+  match_reviews->add_option("--state", linking_options.state,
+                            "pending (default), accepted, rejected or all");
+  match_reviews->add_option("--limit", linking_options.limit, "At most this many (default 20)");
+  auto* match_accept = match->add_subcommand("accept", "Accept a review: its profiles are merged");
+  auto* match_reject =
+      match->add_subcommand("reject", "Reject a review: its profiles are never linked");
+  for (auto* command : {match_accept, match_reject}) {
+    command->add_option("id", linking_options.id, "Review id")->required();
+  }
+  for (auto* command : {match_link, match_reviews, match_accept, match_reject}) {
+    add_admin_options(command, linking_options.admin);
+    command->add_flag("--json", linking_options.json, "Print JSON");
+  }
+
   cdp::server::ImportCommandOptions import_options;
   auto* import = cli.add_subcommand(
       "import", "Import CSV or JSON Lines files into a running server, with a mapping file");
@@ -216,12 +248,7 @@ int main(int argc, char** argv) {
     command->add_option("--limit", import_options.limit, "At most this many (default 100)");
   }
   for (auto* command : {import, imports_list, imports_show, imports_quarantine}) {
-    command->add_option("--server", import_options.server,
-                        "The server's address (default http://127.0.0.1:8080)");
-    command->add_option("--token", import_options.token,
-                        "Admin token (default: $CDP_ADMIN_TOKEN, else <data>/admin-token)");
-    command->add_option("--data", import_options.data_dir,
-                        "The server's data directory, to read its admin token from");
+    add_admin_options(command, import_options.admin);
     command->add_flag("--json", import_options.json, "Print JSON");
   }
 
@@ -237,6 +264,10 @@ int main(int argc, char** argv) {
   if (match_train->parsed()) return cdp::server::run_match_train(match_options);
   if (match_run->parsed()) return cdp::server::run_match_run(match_options);
   if (match_explain->parsed()) return cdp::server::run_match_explain(match_options);
+  if (match_link->parsed()) return cdp::server::run_match_link(linking_options);
+  if (match_reviews->parsed()) return cdp::server::run_match_reviews(linking_options);
+  if (match_accept->parsed()) return cdp::server::run_match_decide(linking_options, true);
+  if (match_reject->parsed()) return cdp::server::run_match_decide(linking_options, false);
   if (import->parsed()) return cdp::server::run_import(import_options);
   if (imports_list->parsed()) return cdp::server::run_imports_list(import_options);
   if (imports_show->parsed()) return cdp::server::run_imports_show(import_options);

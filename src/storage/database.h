@@ -19,6 +19,7 @@ namespace cdp::storage {
 //   meta     text key -> value                      format version, last seq, sources, cursors
 //   identifiers, profiles, profile_events, identity_edges, accounts    profile state
 //   imports  file imports, their quarantined rows and mappings
+//   matching the review queue of probabilistic matching
 // On-disk formats are described in docs/formats/. Thread-safe (RocksDB is).
 //
 // Rationale: one database means one WAL, so an event, its dedup entry and the log cursor are
@@ -62,6 +63,8 @@ class Database {
   rocksdb::ColumnFamilyHandle* accounts() { return handles_[8]; }
   // File imports: their records, quarantined rows and mappings (docs/formats/imports.md).
   rocksdb::ColumnFamilyHandle* imports() { return handles_[9]; }
+  // Probabilistic matching of profiles: the review queue (docs/formats/matching.md).
+  rocksdb::ColumnFamilyHandle* matching() { return handles_[10]; }
   const std::string& path() const { return path_; }
   int64_t dedup_window_ms() const { return dedup_window_ms_; }
 

@@ -23,7 +23,10 @@ struct ProfileBuilder::EventContext {
   double score = 0;
   std::string explanation = {};
   std::string refusal_prefix = {};  // put before a drop edge's rule
-  bool count_conflicts = true;  // refusals count towards quarantining the identifier
+  bool count_conflicts = true;      // refusals count towards quarantining the identifier
+  // Record every refusal, unmerge blocks and quarantine included (a link is one decision, and
+  // why it merged nothing is the answer to "why are these still two profiles?").
+  bool explain_every_refusal = false;
 
   void put_edge(Edge edge) {
     edge.seq = record.seq;

@@ -1,0 +1,131 @@
+#include "server/matching_handler.h"
+
+#include "server/admin_handler.h"
+
+namespace cdp::server {
+namespace {
+
+constexpr std::string_view kRunsPath = "/admin/v1/matching/runs";
+constexpr std::string_view kReviewsPath = "/admin/v1/matching/reviews";
+
+}  // namespace
+
+Response MatchingHandler::handle(const Request& request) {
+  const unsigned version = request.version();
+  if (!has_bearer_token(request, {admin_token_})) {
+    return json_error(http::status::unauthorized, version, "invalid_admin_token",
+                      "matching needs \"Authorization: Bearer <admin token>\"");
+  }
+  if (linking_ == nullptr) {
+    return json_error(http::status::conflict, version, "matching_not_configured",
+                      "probabilistic matching of profiles is off: set [matching] spec (which "
+                      "trait is what) in the server's config (docs/matching.md)");
+  }
+  std::string_view path = request.target();
+  path = path.substr(0, path.find('?'));
+  auto method_not_allowed = [&](std::string_view allowed) {
+    return json_error(http::status::method_not_allowed, version, "method_not_allowed",
+                      "use " + std::string(allowed));
+  };
+  if (path == kRunsPath && request.method() != http::verb::post) return method_not_allowed("POST");
+  if (path == std::string(kRunsPath) + "/latest" && request.method() != http::verb::get) {
+    return method_not_allowed("GET");
+  }
+  if (path == kRunsPath) {
+    const auto mode = query_parameter(request.target(), "mode");
+    if (!mode.empty() && mode != "full" && mode != "incremental") {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "mode must be incremental (the new profiles, the default) or full");
+    }
+    auto report = linking_->request(mode == "full");
+    if (!report) return status_error(report.status(), version);
+    return json_response(http::status::accepted, version, pipeline::linking_run_json(*report));
+  }
+  if (path == std::string(kRunsPath) + "/latest") {
+    auto latest = linking_->latest_json();
+    if (!latest) {
+      return json_error(http::status::not_found, version, "not_found",
+                        "no matching run yet: POST /admin/v1/matching/runs starts one");
+    }
+    return json_response(http::status::ok, version, std::move(*latest));
+  }
+  if (path == kReviewsPath || path.starts_with(std::string(kReviewsPath) + "/")) {
+    return reviews(request);
+  }
+  return json_error(http::status::not_found, version, "not_found",
+                    "no endpoint at " + std::string(path));
+}
+
+Response MatchingHandler::reviews(const Request& request) {
+  const unsigned version = request.version();
+  std::string_view path = request.target();
+  path = path.substr(0, path.find('?'));
+  std::string_view rest = path.substr(kReviewsPath.size());
+  if (rest.empty()) {
+    if (request.method() != http::verb::get) {
+      return json_error(http::status::method_not_allowed, version, "method_not_allowed", "use GET");
+    }
+    const auto state_text = query_parameter(request.target(), "state");
+    std::optional<pipeline::ReviewState> state = pipeline::ReviewState::kPending;
+    if (state_text == "all") {
+      state.reset();
+    } else if (!state_text.empty()) {
+      state = pipeline::parse_review_state(state_text);
+      if (!state) {
+        return json_error(http::status::bad_request, version, "invalid_argument",
+                          "state must be pending (the default), accepted, rejected or all");
+      }
+    }
+    const auto before_text = query_parameter(request.target(), "before");
+    const auto limit_text = query_parameter(request.target(), "limit");
+    const auto before =
+        before_text.empty() ? std::optional<uint64_t>(0) : parse_number<uint64_t>(before_text);
+    const auto limit =
+        limit_text.empty() ? std::optional<uint64_t>(100) : parse_number<uint64_t>(limit_text);
+    if (!before || !limit || *limit == 0) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "before and limit must be positive integers");
+    }
+    auto list = linking_->reviews().list(state, *before, std::min<uint64_t>(*limit, 1000));
+    if (!list) return status_error(list.status(), version);
+    std::string body = "{\"reviews\":[";
+    for (size_t i = 0; i < list->size(); ++i) {
+      if (i > 0) body.push_back(',');
+      body += pipeline::review_json((*list)[i]);
+    }
+    body += "]}";
+    return json_response(http::status::ok, version, std::move(body));
+  }
+  rest.remove_prefix(1);
+  const auto slash = rest.find('/');
+  const auto id = parse_number<uint64_t>(rest.substr(0, slash));
+  if (!id) {
+    return json_error(http::status::not_found, version, "not_found",
+                      "reviews are numbered: GET /admin/v1/matching/reviews lists them");
+  }
+  if (slash == std::string_view::npos) {
+    if (request.method() != http::verb::get) {
+      return json_error(http::status::method_not_allowed, version, "method_not_allowed", "use GET");
+    }
+    auto review = linking_->reviews().get(*id);
+    if (!review) return status_error(review.status(), version);
+    if (!review->has_value()) {
+      return json_error(http::status::not_found, version, "not_found",
+                        "no review " + std::to_string(*id));
+    }
+    return json_response(http::status::ok, version, pipeline::review_json(**review));
+  }
+  const auto action = rest.substr(slash + 1);
+  if (action != "accept" && action != "reject") {
+    return json_error(http::status::not_found, version, "not_found",
+                      "POST .../reviews/{id}/accept or .../reject");
+  }
+  if (request.method() != http::verb::post) {
+    return json_error(http::status::method_not_allowed, version, "method_not_allowed", "use POST");
+  }
+  auto decided = linking_->decide(*id, action == "accept");
+  if (!decided) return status_error(decided.status(), version);
+  return json_response(http::status::ok, version, pipeline::review_json(*decided));
+}
+
+}  // namespace cdp::server
