@@ -4,9 +4,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 
 #include "common/log.h"
 #include "importer/row_converter.h"
@@ -96,6 +98,22 @@ Result<std::unique_ptr<Importer>> Importer::open(storage::Database& database,
     before = page->back().id;
   }
   importer->queue_.assign(unfinished.rbegin(), unfinished.rend());
+  // Uploads cut off by a crash, and received files whose import record was never written.
+  const std::set<uint64_t> pending(unfinished.begin(), unfinished.end());
+  for (fs::directory_iterator
+           it(fs::path(importer->options_.data_dir) / "imports" / "incoming", error),
+       end;
+       !error && it != end; it.increment(error)) {
+    const auto& entry = *it;
+    const std::string name = entry.path().filename().string();
+    uint64_t id = 0;
+    const auto [last, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
+    const bool held = ec == std::errc() && last == name.data() + name.size() && pending.count(id);
+    if (!held) {
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+    }
+  }
   if (!unfinished.empty()) {
     log::info("imports_resumed", {{"count", std::to_string(unfinished.size())}});
   }
@@ -135,7 +153,11 @@ Result<ImportRecord> Importer::submit(const std::string& path, std::string file_
   CDP_RETURN_IF_ERROR(move_file(path, raw_file(record)));
   std::error_code error;
   record.size = fs::file_size(raw_file(record), error);
-  CDP_RETURN_IF_ERROR(store_.put(record));
+  if (auto stored = store_.put(record); !stored.is_ok()) {
+    // Give the file back (a watched folder keeps what it could not hand over).
+    (void)move_file(raw_file(record), path);
+    return stored;
+  }
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(record.id);
@@ -174,6 +196,7 @@ void Importer::run_import(ImportRecord& record) {
   Status status = mapping ? Status::ok() : mapping.status();
   if (mapping) {
     mapping->name = record.mapping_name;
+    if (mapping->phone_region.empty()) mapping->phone_region = options_.phone_region;
     if (record.state == ImportState::kReceived) status = hash(record);
     if (status.is_ok() && record.state == ImportState::kValidating)
       status = validate(record, *mapping);
@@ -202,24 +225,33 @@ void Importer::run_import(ImportRecord& record) {
 }
 
 Status Importer::hash(ImportRecord& record) {
-  const std::string incoming = raw_file(record);
-  auto checksum = sha256_hex(incoming, record.size, [&](uint64_t bytes) {
+  std::string source = raw_file(record);
+  if (!record.checksum.empty() && !fs::exists(source)) {
+    // A crash after the move below and before the record said so: the file is in the raw zone.
+    record.raw_path = "imports/raw/" + record.checksum;
+    source = raw_file(record);
+  }
+  auto checksum = sha256_hex(source, record.size, [&](uint64_t bytes) {
     record.bytes_done = bytes;
     (void)save(record, false);
     return !stopping();
   });
   if (!checksum) return checksum.status();
+  // The raw zone holds each distinct file once, named by its checksum. The checksum is stored
+  // before the file moves, so a resume can always find it.
   record.checksum = *checksum;
-  // The raw zone holds each distinct file once, named by its checksum.
+  CDP_RETURN_IF_ERROR(save(record, true));
   const std::string raw_path = "imports/raw/" + record.checksum;
-  const fs::path raw = fs::path(options_.data_dir) / raw_path;
-  if (fs::exists(raw)) {
-    std::error_code error;
-    fs::remove(incoming, error);
-  } else {
-    CDP_RETURN_IF_ERROR(move_file(incoming, raw));
+  if (record.raw_path != raw_path) {
+    const fs::path raw = fs::path(options_.data_dir) / raw_path;
+    if (fs::exists(raw)) {
+      std::error_code error;
+      fs::remove(source, error);
+    } else {
+      CDP_RETURN_IF_ERROR(move_file(source, raw));
+    }
+    record.raw_path = raw_path;
   }
-  record.raw_path = raw_path;
   auto earlier = store_.find_checksum(record.checksum);
   if (!earlier) return earlier.status();
   if (earlier->has_value()) {
@@ -246,7 +278,7 @@ Status Importer::validate(ImportRecord& record, const ImportMapping& mapping) {
         ++record.rows;
         if (converter.convert(row, event, problems)) {
           ++record.rows_accepted;
-          return true;
+          return !stopping();
         }
         ++record.rows_quarantined;
         stored = store_.put_problems(record.id, row.number, problems);
@@ -318,7 +350,9 @@ Status Importer::append(ImportRecord& record, const std::string& source,
   while (!stopping()) {
     storage::AppendRequest request;
     request.source = source;
-    request.received_at_ms = record.received_at_ms;
+    // Deduplicated as of now, not as of the file's arrival: a resume days later must still find
+    // the in-flight append's entries (the dedup window counts from this time).
+    request.received_at_ms = options_.clock->now_ms();
     request.events = events;
     std::promise<storage::AppendOutcome> promise;
     auto done = promise.get_future();

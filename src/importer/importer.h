@@ -40,7 +40,7 @@ class Importer {
   struct Options {
     std::string data_dir;
     size_t max_event_bytes = 32 * 1024;
-    std::string phone_region = "US";  // for mappings that do not set one
+    std::string phone_region = "US";  // for mappings that do not set one ([identity])
     const Clock* clock = &SystemClock::instance();
     size_t batch_events = 2000;  // rows per append to the raw log
     // Called on the import thread when an import is done (not when it failed or was a

@@ -170,6 +170,36 @@ TEST_F(ImporterTest, AFileThatCannotBeReadFailsWithNothingInTheLogAndCanBeRetrie
       << "a failed import does not make its bytes a duplicate";
 }
 
+TEST_F(ImporterTest, AnImportInterruptedAfterItsFileMovedToTheRawZoneFindsItThere) {
+  const auto done = import(kFile);
+  ASSERT_EQ(done.state, ImportState::kDone);
+  close();
+  // As a crash right after the move would leave it: received, checksum known, the record still
+  // naming the incoming path, the file in raw/.
+  {
+    storage::Database::Options options;
+    options.path = dir_.sub("data");
+    auto database = storage::Database::open(options);
+    ASSERT_TRUE(database.has_value());
+    ImportStore store(**database);
+    ImportRecord rewound = *store.get(done.id).value();
+    rewound.state = ImportState::kReceived;
+    rewound.raw_path = "imports/incoming/" + std::to_string(done.id);
+    rewound.loaded_through_row = 0;
+    rewound.events_stored = 0;
+    ASSERT_TRUE(store.put(rewound).is_ok());
+    ASSERT_TRUE((*database)->db().Delete({}, (*database)->imports(), "c" + done.checksum).ok());
+  }
+  // A stale upload a crash cut off is cleaned away at start.
+  std::ofstream(dir_.sub("data/imports/incoming/upload-stale"), std::ios::binary) << "partial";
+  open();
+  const auto resumed = wait(done.id);
+  EXPECT_EQ(resumed.state, ImportState::kDone) << resumed.error;
+  EXPECT_EQ(resumed.raw_path, "imports/raw/" + done.checksum);
+  EXPECT_THAT(log_message_ids(), SizeIs(3)) << "the rows were in the log already";
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("data/imports/incoming/upload-stale")));
+}
+
 TEST_F(ImporterTest, AnImportInterruptedWhileLoadingResumesAfterTheRowsAlreadyStored) {
   const auto done = import(kFile);
   ASSERT_EQ(done.state, ImportState::kDone);

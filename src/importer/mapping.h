@@ -70,8 +70,8 @@ struct ImportMapping {
   FileFormat format = FileFormat::kAuto;
   bool latin1 = false;  // CSV only: the file is Latin-1, not UTF-8
   char delimiter = ',';
-  std::string event;  // events: the name of every row's event when no column names it
-  std::string phone_region = "US";
+  std::string event;         // events: the name of every row's event when no column names it
+  std::string phone_region;  // empty: the server's [identity] phone_default_region
   std::vector<ColumnMapping> columns;  // in file order once bound (see import_job.h)
 
   // The mapping's own text, kept so that a stored mapping reads as it was written.

@@ -34,7 +34,7 @@ bool is_trait_identifier(std::string_view type) { return type == "email" || type
 RowConverter::RowConverter(const ImportMapping& mapping, Context context)
     : mapping_(mapping),
       context_(std::move(context)),
-      cleaner_(mapping.phone_region),
+      cleaner_(mapping.phone_region.empty() ? "US" : mapping.phone_region),
       values_(mapping.columns.size()) {}
 
 bool RowConverter::convert(const Row& row, RowEvent& event, std::vector<RowProblem>& problems) {

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -10,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "common/time_format.h"
+#include "profile/profile_store.h"
 
 namespace cdp::pipeline {
 namespace {
@@ -19,6 +21,8 @@ namespace fs = std::filesystem;
 constexpr const char* kWatermarkKey = "matching/watermark";
 constexpr const char* kLastRunKey = "matching/last_run";
 constexpr const char* kModelProfilesKey = "matching/model_profiles";
+constexpr const char* kLastRunIdKey = "matching/last_run_id";
+constexpr size_t kRecentRuns = 100;
 constexpr size_t kLinksPerAppend = 1000;
 
 std::string link_entry(const ProposedLink& link, const std::string& message_id) {
@@ -85,14 +89,12 @@ Result<std::unique_ptr<LinkingService>> LinkingService::start(storage::Database&
   if (error) return Status::unavailable("cannot create the matching directory: " + error.message());
   auto last = database.get_meta(kLastRunKey);
   if (!last) return last.status();
-  if (last->has_value()) {
-    // The report is served as stored; only its id is needed to number the next run.
-    service->restored_json_ = **last;
-    const auto at = service->restored_json_.find("\"id\":");
-    if (at != std::string::npos) {
-      service->last_run_id_ = std::stoull(service->restored_json_.substr(at + 5));
-    }
-  }
+  if (last->has_value()) service->restored_json_ = **last;
+  // Ids are stored when assigned, so that a run cut off by a restart never lends its id (and
+  // its links' messageIds) to the next one.
+  auto last_id = database.get_meta(kLastRunIdKey);
+  if (!last_id) return last_id.status();
+  if (last_id->has_value()) service->last_run_id_ = std::stoull(**last_id);
   service->thread_ = std::thread([raw = service.get()] { raw->run(); });
   return service;
 }
@@ -114,12 +116,15 @@ Result<LinkingRunReport> LinkingService::request(bool full) {
   for (const auto& queued : queue_) {
     if (queued.full || !full) return queued;
   }
+  CDP_RETURN_IF_ERROR(database_.put_meta(kLastRunIdKey, std::to_string(last_run_id_ + 1)));
   LinkingRunReport report;
   report.id = ++last_run_id_;
   report.full = full;
   report.requested_ms = options_.clock->now_ms();
   queue_.push_back(report);
   latest_ = report;
+  recent_.push_back(report);
+  if (recent_.size() > kRecentRuns) recent_.pop_front();
   wake_.notify_all();
   return report;
 }
@@ -131,10 +136,27 @@ std::optional<std::string> LinkingService::latest_json() const {
   return std::nullopt;
 }
 
+std::optional<std::string> LinkingService::run_json(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& run : recent_) {
+    if (run.id == id) return linking_run_json(run);
+  }
+  if (restored_json_.starts_with("{\"id\":" + std::to_string(id) + ",")) return restored_json_;
+  return std::nullopt;
+}
+
 void LinkingService::publish(const LinkingRunReport& report) {
   std::lock_guard lock(mutex_);
   // A run queued meanwhile is newer and stays the latest.
   if (!latest_ || latest_->id <= report.id) latest_ = report;
+  auto known = std::find_if(recent_.begin(), recent_.end(),
+                            [&](const auto& run) { return run.id == report.id; });
+  if (known != recent_.end()) {
+    *known = report;
+  } else {
+    recent_.push_back(report);
+    if (recent_.size() > kRecentRuns) recent_.pop_front();
+  }
 }
 
 void LinkingService::run() {
@@ -211,29 +233,28 @@ Status LinkingService::execute(LinkingRunReport& report) {
     CDP_RETURN_IF_ERROR(database_.put_meta(kModelProfilesKey, std::to_string(run->profiles)));
   }
 
+  auto rejected = rejected_pairs();
+  if (!rejected) return rejected.status();
   std::vector<std::pair<std::string, std::string>> entries;
+  size_t numbered = 0;
+  auto flush = [&]() -> Status {
+    auto appended = append(entries, true);
+    if (!appended) return appended.status();
+    for (const auto seq : *appended) report.links += seq != 0;
+    entries.clear();
+    return Status::ok();
+  };
   for (const auto& link : run->links) {
-    auto decided = reviews_.state_of(link.a, link.b);
-    if (!decided) return decided.status();
-    if (*decided == ReviewState::kRejected) {
+    if (rejected->count(std::minmax(link.profile_a, link.profile_b)) > 0) {
       ++report.links_rejected;
       continue;
     }
     const std::string message_id =
-        "link-" + std::to_string(report.id) + "-" + std::to_string(entries.size() + 1);
+        "link-" + std::to_string(report.id) + "-" + std::to_string(++numbered);
     entries.emplace_back(message_id, link_entry(link, message_id));
-    if (entries.size() % kLinksPerAppend == 0) {
-      auto appended = append(entries);
-      if (!appended) return appended.status();
-      report.links += entries.size();
-      entries.clear();
-    }
+    if (entries.size() == kLinksPerAppend) CDP_RETURN_IF_ERROR(flush());
   }
-  if (!entries.empty()) {
-    auto appended = append(entries);
-    if (!appended) return appended.status();
-    report.links += entries.size();
-  }
+  if (!entries.empty()) CDP_RETURN_IF_ERROR(flush());
   for (const auto& pair : run->reviews) {
     auto id = reviews_.add(pair, report.id, options_.clock->now_ms());
     if (!id) return id.status();
@@ -245,8 +266,33 @@ Status LinkingService::execute(LinkingRunReport& report) {
   return Status::ok();
 }
 
+Result<std::set<std::pair<profile::ProfileId, profile::ProfileId>>>
+LinkingService::rejected_pairs() {
+  std::set<std::pair<profile::ProfileId, profile::ProfileId>> out;
+  profile::ProfileStore store(database_);
+  uint64_t before = 0;
+  while (true) {
+    auto page = reviews_.list(ReviewState::kRejected, before, 1000);
+    if (!page) return page.status();
+    for (const auto& review : *page) {
+      profile::ProfileId holders[2] = {0, 0};
+      for (int side = 0; side < 2; ++side) {
+        auto identifier = identity::parse_identifier(side == 0 ? review.pair.a : review.pair.b);
+        if (!identifier) continue;
+        auto holder = store.find(*identifier);
+        if (!holder) return holder.status();
+        if (holder->has_value()) holders[side] = (*holder)->id;
+      }
+      if (holders[0] != 0 && holders[1] != 0) out.insert(std::minmax(holders[0], holders[1]));
+    }
+    if (page->size() < 1000) break;
+    before = page->back().id;
+  }
+  return out;
+}
+
 Result<std::vector<uint64_t>> LinkingService::append(
-    const std::vector<std::pair<std::string, std::string>>& entries) {
+    const std::vector<std::pair<std::string, std::string>>& entries, bool wait) {
   while (!stopping_) {
     storage::AppendRequest request;
     request.source = std::string(storage::kMatchSource);
@@ -257,8 +303,8 @@ Result<std::vector<uint64_t>> LinkingService::append(
     Status submitted = writer_.submit(std::move(request), [&promise](storage::AppendOutcome o) {
       promise.set_value(std::move(o));
     });
-    if (submitted.code() == StatusCode::kResourceExhausted ||
-        submitted.code() == StatusCode::kUnavailable) {
+    if (wait && (submitted.code() == StatusCode::kResourceExhausted ||
+                 submitted.code() == StatusCode::kUnavailable)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
@@ -282,7 +328,8 @@ Result<Review> LinkingService::decide(uint64_t id, bool accept) {
   }
   if (accept) {
     const std::string message_id = "review-" + std::to_string(id);
-    auto seqs = append({{message_id, link_entry(decided.pair, message_id)}});
+    // Answered on an HTTP thread: a full or failing log is an error to retry, not a wait.
+    auto seqs = append({{message_id, link_entry(decided.pair, message_id)}}, false);
     if (!seqs) return seqs.status();
     decided.link_seq = seqs->empty() ? 0 : seqs->front();
   }

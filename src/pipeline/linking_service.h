@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -73,6 +74,9 @@ class LinkingService {
   // The newest run as JSON (linking_run_json): queued, running or finished, or the last one
   // finished before a restart; nullopt before the first.
   std::optional<std::string> latest_json() const;
+  // Run `id` as JSON, while it is among the last 100 runs since the start (or is the restored
+  // one).
+  std::optional<std::string> run_json(uint64_t id) const;
 
   ReviewStore& reviews() { return reviews_; }
   // Accepts (appends the pair's link, durable before it returns) or rejects a pending review.
@@ -86,9 +90,13 @@ class LinkingService {
                  Options options);
   void run();
   Status execute(LinkingRunReport& report);
-  // Appends links as one group of entries; returns their seqs.
+  // Appends links as one group of entries; returns their seqs (0: already in the log). With
+  // `wait`, a busy or full log is waited out; without, it is the error.
   Result<std::vector<uint64_t>> append(
-      const std::vector<std::pair<std::string, std::string>>& entries);
+      const std::vector<std::pair<std::string, std::string>>& entries, bool wait);
+  // The pairs of live profiles people rejected, as the profiles are now (anchors move with
+  // merges, so a rejection is matched by who holds them today).
+  Result<std::set<std::pair<profile::ProfileId, profile::ProfileId>>> rejected_pairs();
   void publish(const LinkingRunReport& report);
   std::string model_path() const;
 
@@ -102,7 +110,8 @@ class LinkingService {
   std::condition_variable wake_;
   std::deque<LinkingRunReport> queue_;
   std::optional<LinkingRunReport> latest_;
-  std::string restored_json_;  // the last finished run before this start
+  std::deque<LinkingRunReport> recent_;  // the last runs, oldest first
+  std::string restored_json_;            // the last finished run before this start
   uint64_t last_run_id_ = 0;
   std::atomic<bool> stopping_{false};
   std::mutex decide_mutex_;  // one decision at a time: a review is never linked twice

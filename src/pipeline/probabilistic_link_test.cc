@@ -148,6 +148,27 @@ TEST_F(ProbabilisticLinkTest, AnUnmergeOfSomethingElseKeepsTheProbabilisticMerge
   EXPECT_THAT(get(1).merged_from, ElementsAre(2u));
 }
 
+TEST_F(ProbabilisticLinkTest, ALinkBetweenOneProfileIsKeptAndHoldsItTogetherAfterAnUnmerge) {
+  // Jon's CRM record and his email are on one profile only through a shared tablet id.
+  append(R"({"type":"identify","userId":"u-jon","anonymousId":"tablet"})");
+  append(R"({"type":"identify","anonymousId":"tablet","traits":{"email":"jon@example.com"}})");
+  process();
+  ASSERT_EQ(find("email", "jon@example.com"), find("user_id", "u-jon"));
+  link("user_id:u-jon", "email:jon@example.com");
+  process();
+  bool kept = false;
+  for (const auto& edge : edges(find("user_id", "u-jon"))) {
+    kept = kept || (edge.kind == profile::EdgeKind::kProbabilistic &&
+                    edge.rule.ends_with("(already one profile)"));
+  }
+  EXPECT_TRUE(kept) << "a link that merged nothing is still an edge";
+  // The tablet turns out to be shared: without it, the link alone keeps Jon together.
+  command(R"({"type":"unmerge","profile":"p_1","identifier":"anonymous_id:tablet"})");
+  process();
+  EXPECT_NE(find("anonymous_id", "tablet"), find("user_id", "u-jon"));
+  EXPECT_EQ(find("email", "jon@example.com"), find("user_id", "u-jon"));
+}
+
 TEST_F(ProbabilisticLinkTest, StateWithLinksAndUnmergesIsAPureFunctionOfTheLog) {
   two_records();
   link("user_id:u-jon", "email:jonathan@example.com");

@@ -207,6 +207,9 @@ Status rebuild_profiles(storage::Database& database,
   }
   reset.Delete(database.meta(), kCursorKey);
   reset.Delete(database.meta(), kLastProfileKey);
+  // Profile ids are assigned anew: the next incremental matching run must see every profile as
+  // new (its watermark is a profile id).
+  reset.Delete(database.meta(), "matching/watermark");
   reset.Put(database.meta(), kRulesKey, rules->fingerprint());
   reset.Delete(database.meta(), kRebuildKey);
   CDP_RETURN_IF_ERROR(

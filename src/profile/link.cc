@@ -59,6 +59,24 @@ Result<ApplyOutcome> ProfileBuilder::apply_link(const storage::RawLogRecord& rec
     CDP_RETURN_IF_ERROR(txn.status());
     return ApplyOutcome{};
   }
+  if (txn.holder(*a) == txn.holder(*b)) {
+    // Already one profile. Recorded all the same: an unmerge re-applies the links on a
+    // profile's edges, and this one must hold the two together if what joins them now goes.
+    const ProfileId holder = *txn.holder(*a);
+    ctx.put_edge({EdgeKind::kProbabilistic,
+                  0,
+                  {},
+                  0,
+                  holder,
+                  0,
+                  {a->display(), b->display()},
+                  ctx.merge_rule + " (already one profile)",
+                  ctx.score,
+                  ctx.explanation});
+    CDP_RETURN_IF_ERROR(txn.status());
+    ctx.outcome.profile = holder;
+    return ctx.outcome;
+  }
   auto resolution = resolver_.resolve({*a, *b}, ctx.time_ms, txn);
   CDP_RETURN_IF_ERROR(txn.status());
   if (!resolution.profile) return ctx.outcome;

@@ -70,7 +70,8 @@ Result<std::set<Identifier>> brought_by(storage::Database& database, ProfileId m
     auto edges = edges_of(database, id);
     if (!edges) return edges.status();
     for (const auto& [key, edge] : *edges) {
-      if (edge.kind == EdgeKind::kMerge || edge.kind == EdgeKind::kProbabilistic) {
+      if ((edge.kind == EdgeKind::kMerge || edge.kind == EdgeKind::kProbabilistic) &&
+          edge.other_profile != 0) {
         pending.push_back(edge.other_profile);
       }
       if (edge.kind != EdgeKind::kLink) continue;
@@ -219,7 +220,11 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
       if (status.IsNotFound()) continue;  // retention: the link's merge is undone with the rest
       if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
       auto link = storage::RawLogRecord::decode(edge.seq, value);
-      if (link && link->source == storage::kMatchSource) events.push_back(std::move(*link));
+      if (!link) {
+        return Status::corruption("raw log record " + std::to_string(edge.seq) + " of " +
+                                  profile_id_text(member) + " is unreadable");
+      }
+      if (link->source == storage::kMatchSource) events.push_back(std::move(*link));
     }
   }
   if (events.size() > kMaxUnmergeEvents) {
@@ -267,8 +272,8 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   std::set<ProfileId> targets;
   replaying_ = true;  // conflicts were counted when the events first arrived
   for (const auto& event : events) {
-    auto outcome = event.source == storage::kMatchSource ? apply_link(event, txn)
-                                                         : apply_event(event, txn);
+    auto outcome =
+        event.source == storage::kMatchSource ? apply_link(event, txn) : apply_event(event, txn);
     if (!outcome) {
       replaying_ = false;
       return outcome.status();

@@ -127,6 +127,7 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   importer::Importer::Options import_options;
   import_options.data_dir = cfg.data_dir;
   import_options.max_event_bytes = cfg.limits.max_event_bytes;
+  import_options.phone_region = cfg.identity.phone_default_region;
   if (app->linking_ && cfg.matching_after_import) {
     pipeline::LinkingService* linking = app->linking_.get();
     import_options.on_done = [linking](const importer::ImportRecord& record) {
@@ -167,10 +168,8 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   // it.
   http_options.max_body_bytes = cfg.limits.max_body_bytes;
   App* self = app.get();
-  http_options.file_body =
-      [self](const http::request_header<>& header) -> std::optional<HttpServer::FileBody> {
-    if (!self->imports_->wants_file_body(header)) return std::nullopt;
-    return HttpServer::FileBody{self->importer_->incoming_dir(), self->imports_->max_file_bytes()};
+  http_options.file_body = [self](const http::request_header<>& header) {
+    return self->imports_->file_body(header);
   };
   app->http_ = std::make_unique<HttpServer>(
       http_options, [self](Request&& request, const RequestInfo& info, Responder respond) {

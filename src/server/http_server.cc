@@ -75,6 +75,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (header_error) return on_read(header_error);
     if (options_.file_body) {
       if (auto file_body = options_.file_body(parser_->get().base())) {
+        if (file_body->refuse) {
+          Response response = std::move(*file_body->refuse);
+          response.keep_alive(false);
+          drain_after_write_ = true;
+          return write(std::move(response));
+        }
         return read_file_body(*file_body);
       }
     }

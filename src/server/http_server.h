@@ -29,6 +29,8 @@ class HttpServer {
   struct FileBody {
     std::string dir;
     uint64_t max_bytes = 0;
+    // Set: answer this at once (wrong token, unknown parameters) instead of reading the body.
+    std::optional<Response> refuse;
   };
   using FileBodyPolicy = std::function<std::optional<FileBody>(const http::request_header<>&)>;
 

@@ -24,7 +24,8 @@ Response json_error(http::status status, unsigned version, std::string_view code
   return json_response(status, version, out.take());
 }
 
-bool has_bearer_token(const Request& request, std::initializer_list<std::string_view> tokens) {
+bool has_bearer_token(const http::request_header<>& request,
+                      std::initializer_list<std::string_view> tokens) {
   const std::string_view authorization = request[http::field::authorization];
   constexpr std::string_view kPrefix = "Bearer ";
   if (!authorization.starts_with(kPrefix)) return false;

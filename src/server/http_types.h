@@ -34,6 +34,8 @@ Response status_error(const Status& status, unsigned version);
 
 // True when the request carries "Authorization: Bearer <t>" for one of the non-empty `tokens`
 // (compared in constant time).
-bool has_bearer_token(const Request& request, std::initializer_list<std::string_view> tokens);
+// Takes the header only, so that an upload can be refused before its body is read.
+bool has_bearer_token(const http::request_header<>& request,
+                      std::initializer_list<std::string_view> tokens);
 
 }  // namespace cdp::server

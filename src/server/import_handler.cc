@@ -1,10 +1,8 @@
 #include "server/import_handler.h"
 
-#include <cstdio>
 #include <filesystem>
 
 #include "common/json_writer.h"
-#include "common/uuid.h"
 #include "ingest/source_registry.h"
 #include "server/admin_handler.h"
 #include "server/profile_handler.h"
@@ -37,6 +35,23 @@ Response method_not_allowed(unsigned version, std::string_view allowed) {
                     "use " + std::string(allowed));
 }
 
+Response unauthorized(unsigned version) {
+  return json_error(http::status::unauthorized, version, "invalid_admin_token",
+                    "imports need \"Authorization: Bearer <admin token>\" (the server writes it "
+                    "to <data dir>/admin-token)");
+}
+
+Response no_mapping(unsigned version, const std::string& name) {
+  if (name.empty()) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "say which stored mapping reads the file: POST "
+                      "/admin/v1/imports?mapping=NAME&file=customers.csv");
+  }
+  return json_error(
+      http::status::bad_request, version, "unknown_mapping",
+      "no mapping \"" + name + "\": PUT /admin/v1/import-mappings/" + name + " first");
+}
+
 std::string mapping_json(std::string_view name, std::string_view text) {
   JsonWriter out;
   out.begin_object();
@@ -53,24 +68,32 @@ bool ImportHandler::handles(std::string_view path) {
          path == kMappingsPath || path.starts_with(std::string(kMappingsPath) + "/");
 }
 
-bool ImportHandler::wants_file_body(const http::request_header<>& header) const {
+std::optional<HttpServer::FileBody> ImportHandler::file_body(const http::request_header<>& header) {
   const std::string_view target = header.target();
   if (header.method() != http::verb::post || target.substr(0, target.find('?')) != kImportsPath) {
-    return false;
+    return std::nullopt;
   }
-  const auto authorization = header[http::field::authorization];
-  return authorization == "Bearer " + admin_token_;
+  HttpServer::FileBody decision{importer_.incoming_dir(), max_file_bytes_, std::nullopt};
+  if (!has_bearer_token(header, {admin_token_})) {
+    decision.refuse = unauthorized(header.version());
+    return decision;
+  }
+  const auto mapping = percent_decode(query_parameter(target, "mapping"));
+  auto stored = mapping && !mapping->empty() ? importer_.store().get_mapping(*mapping)
+                                             : Result<std::optional<std::string>>(std::nullopt);
+  if (!stored) {
+    decision.refuse = status_error(stored.status(), header.version());
+  } else if (!stored->has_value()) {
+    decision.refuse = no_mapping(header.version(), mapping.value_or(""));
+  }
+  return decision;
 }
 
 Response ImportHandler::handle(const Request& request, const RequestInfo& info) {
   std::string body_file = info.body_file;
   UploadGuard guard(body_file);
   const unsigned version = request.version();
-  if (!has_bearer_token(request, {admin_token_})) {
-    return json_error(http::status::unauthorized, version, "invalid_admin_token",
-                      "imports need \"Authorization: Bearer <admin token>\" (the server writes "
-                      "it to <data dir>/admin-token)");
-  }
+  if (!has_bearer_token(request, {admin_token_})) return unauthorized(version);
   std::string_view path = request.target();
   path = path.substr(0, path.find('?'));
   if (path.starts_with(kMappingsPath)) {
@@ -182,18 +205,10 @@ Response ImportHandler::upload(const Request& request, const RequestInfo& info) 
   auto mapping = importer::ImportMapping::parse_toml(**text, "mapping " + *mapping_name);
   if (!mapping) return status_error(mapping.status(), version);
   mapping->name = *mapping_name;
-  std::string path = info.body_file;
+  // HttpServer streamed the body to this file (file_body() above): uploads never sit in memory.
+  const std::string path = info.body_file;
   if (path.empty()) {
-    // A small upload read into memory (a client without the token in the header, a test): the
-    // same import, from a file written here.
-    path = importer_.incoming_dir() + "/upload-" + new_uuid_v4();
-    std::FILE* file = std::fopen(path.c_str(), "wb");
-    if (file == nullptr || std::fwrite(request.body().data(), 1, request.body().size(), file) !=
-                               request.body().size()) {
-      if (file != nullptr) std::fclose(file);
-      return status_error(Status::unavailable("cannot store the upload"), version);
-    }
-    std::fclose(file);
+    return status_error(Status::internal("the upload did not arrive as a file"), version);
   }
   const std::string origin =
       request[http::field::user_agent].starts_with("cdp-cli") ? "cli" : "api";

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "importer/importer.h"
+#include "server/http_server.h"
 #include "server/http_types.h"
 
 namespace cdp::server {
@@ -27,10 +28,10 @@ class ImportHandler {
         max_file_bytes_(max_file_bytes) {}
 
   static bool handles(std::string_view path);
-  // Whether a request's body should be written to a file: uploads that carry the admin token
-  // (an unauthenticated upload is read under the ordinary body limit and refused).
-  bool wants_file_body(const http::request_header<>& header) const;
-  uint64_t max_file_bytes() const { return max_file_bytes_; }
+  // For HttpServer::Options::file_body: an upload (POST /admin/v1/imports) is streamed to a
+  // file, or refused from its header alone (401 without the admin token, 400 without a stored
+  // mapping), before any of its body is read; other requests are read as usual (nullopt).
+  std::optional<HttpServer::FileBody> file_body(const http::request_header<>& header);
 
   // `info.body_file`, when set, is taken over (moved into the import, or removed).
   Response handle(const Request& request, const RequestInfo& info);

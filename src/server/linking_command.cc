@@ -50,18 +50,13 @@ int run_match_link(const LinkingCommandOptions& options) {
   }
   std::string body;
   for (;;) {
-    auto latest = session->get("/admin/v1/matching/runs/latest");
-    if (!latest) return 1;
-    body = *latest;
+    auto run = session->get("/admin/v1/matching/runs/" + id);
+    if (!run) return 1;
+    body = *run;
     root = parser.parse(body);
     if (!root) return 1;
     const auto state = text(**root, "state");
-    if (text(**root, "id") != id) {
-      // A newer run was queued meanwhile; ours finished before it.
-      if (std::stoull(text(**root, "id")) > std::stoull(id) && state != "queued") break;
-    } else if (state == "done" || state == "failed") {
-      break;
-    }
+    if (state == "done" || state == "failed") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (options.json) {

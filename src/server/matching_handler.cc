@@ -28,7 +28,7 @@ Response MatchingHandler::handle(const Request& request) {
                       "use " + std::string(allowed));
   };
   if (path == kRunsPath && request.method() != http::verb::post) return method_not_allowed("POST");
-  if (path == std::string(kRunsPath) + "/latest" && request.method() != http::verb::get) {
+  if (path.starts_with(std::string(kRunsPath) + "/") && request.method() != http::verb::get) {
     return method_not_allowed("GET");
   }
   if (path == kRunsPath) {
@@ -41,13 +41,22 @@ Response MatchingHandler::handle(const Request& request) {
     if (!report) return status_error(report.status(), version);
     return json_response(http::status::accepted, version, pipeline::linking_run_json(*report));
   }
-  if (path == std::string(kRunsPath) + "/latest") {
-    auto latest = linking_->latest_json();
-    if (!latest) {
-      return json_error(http::status::not_found, version, "not_found",
-                        "no matching run yet: POST /admin/v1/matching/runs starts one");
+  if (path.starts_with(std::string(kRunsPath) + "/")) {
+    const auto which = path.substr(kRunsPath.size() + 1);
+    std::optional<std::string> run;
+    if (which == "latest") {
+      run = linking_->latest_json();
+    } else if (const auto id = parse_number<uint64_t>(which)) {
+      run = linking_->run_json(*id);
     }
-    return json_response(http::status::ok, version, std::move(*latest));
+    if (!run) {
+      return json_error(
+          http::status::not_found, version, "not_found",
+          which == "latest"
+              ? "no matching run yet: POST /admin/v1/matching/runs starts one"
+              : "no run " + std::string(which) + " among the recent ones (GET .../runs/latest)");
+    }
+    return json_response(http::status::ok, version, std::move(*run));
   }
   if (path == kReviewsPath || path.starts_with(std::string(kReviewsPath) + "/")) {
     return reviews(request);

@@ -12,6 +12,7 @@ namespace cdp::server {
 // admin token only:
 //   POST /admin/v1/matching/runs?mode=incremental|full   -> 202 with the queued run
 //   GET  /admin/v1/matching/runs/latest                  the newest run and its outcome
+//   GET  /admin/v1/matching/runs/{id}                    a recent run (the last 100 since start)
 //   GET  /admin/v1/matching/reviews?state=pending&before=ID&limit=N
 //   GET  /admin/v1/matching/reviews/{id}
 //   POST /admin/v1/matching/reviews/{id}/accept          appends the pair's link
