@@ -316,6 +316,17 @@ Result<std::vector<uint64_t>> LinkingService::append(
   return Status::unavailable("the server is stopping");
 }
 
+Result<std::string> LinkingService::explain(const profile::Profile& a, const profile::Profile& b) {
+  if (options_.model) return explain_profiles(*options_.model, a, b);
+  if (!fs::exists(model_path())) {
+    return Status::failed_precondition(
+        "no model yet: the first matching run trains one (cdp match link)");
+  }
+  auto saved = match::load_saved_model(model_path());
+  if (!saved) return saved.status();
+  return explain_profiles(*saved, a, b);
+}
+
 Result<Review> LinkingService::decide(uint64_t id, bool accept) {
   std::lock_guard lock(decide_mutex_);
   auto review = reviews_.get(id);

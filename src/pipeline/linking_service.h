@@ -79,6 +79,9 @@ class LinkingService {
   std::optional<std::string> run_json(uint64_t id) const;
 
   ReviewStore& reviews() { return reviews_; }
+  // explain_profiles with the model runs use (the configured one, or the last trained);
+  // kFailedPrecondition before any model exists.
+  Result<std::string> explain(const profile::Profile& a, const profile::Profile& b);
   // Accepts (appends the pair's link, durable before it returns) or rejects a pending review.
   // kNotFound: no such review; kFailedPrecondition: it was decided already.
   Result<Review> decide(uint64_t id, bool accept);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <numeric>
 
+#include "common/json_writer.h"
 #include "ingest/json_tree.h"
 #include "profile/state_records.h"
 
@@ -46,6 +47,47 @@ uint32_t find_root(std::vector<uint32_t>& parent, uint32_t x) {
 }
 
 }  // namespace
+
+Result<std::string> explain_profiles(const match::SavedModel& saved, const profile::Profile& a,
+                                     const profile::Profile& b) {
+  const auto& columns = saved.config.columns;
+  ingest::JsonParser parser;
+  std::vector<std::vector<std::string>> values(2, std::vector<std::string>(columns.size()));
+  for (int side = 0; side < 2; ++side) {
+    const auto& traits = (side == 0 ? a : b).traits;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      auto trait = traits.find(columns[c].column);
+      if (trait != traits.end()) values[side][c] = trait_text(trait->second.json, parser);
+    }
+  }
+  match::RecordTable table(columns);
+  for (const auto& row : values) {
+    std::vector<std::string_view> views(row.begin(), row.end());
+    table.add(views);
+  }
+  table.finish();
+  auto restored = match::restore_model(table, saved);
+  if (!restored) return restored.status();
+  auto comparisons = restored->model.comparisons();
+  for (auto& comparison : comparisons) comparison.term_frequency = false;
+  const match::Model model(std::move(comparisons), restored->model.m(), restored->model.u(),
+                           restored->model.prior());
+  JsonWriter out;
+  out.begin_object();
+  out.key("columns").begin_array();
+  for (size_t c = 0; c < columns.size(); ++c) {
+    out.begin_object();
+    out.key("name").string(columns[c].column);
+    out.key("a").string(values[0][c]);
+    out.key("b").string(values[1][c]);
+    out.end_object();
+  }
+  out.end_array();
+  out.key("explanation").raw(match::explanation_json(model.explain(table, 0, 1)));
+  out.key("termFrequencies").boolean(false);
+  out.end_object();
+  return out.take();
+}
 
 Result<LinkingRun> link_profiles(storage::Database& database, const LinkingOptions& options) {
   LinkingRun run;

@@ -55,6 +55,13 @@ struct LinkingRun {
   std::string model_json;  // the trained model (match::save_model), empty when one was reused
 };
 
+// How `saved` scores two profiles: the values each has in the model's columns, and the
+// explanation (levels, m, u, weights). JSON: {"columns":[{"name","a","b"}],"explanation":{...},
+// "termFrequencies":false}. Term-frequency adjustments need the value frequencies of every
+// profile, which a single pair does not have: they are left out (0), and said so.
+Result<std::string> explain_profiles(const match::SavedModel& saved, const profile::Profile& a,
+                                     const profile::Profile& b);
+
 // Matches the live profiles of `database` by their traits (docs/matching.md, "Profiles"): reads
 // committed state, builds the record table, trains or restores the model, blocks, scores and
 // clusters, and proposes links and reviews. Writes nothing: the caller appends the links to the

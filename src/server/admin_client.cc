@@ -1,5 +1,6 @@
 #include "server/admin_client.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +40,21 @@ std::string error_of(const Response& response) {
     }
   }
   return "HTTP " + std::to_string(response.result_int()) + ": " + response.body().substr(0, 200);
+}
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
 std::optional<AdminSession> open_admin_session(const AdminClientOptions& options) {

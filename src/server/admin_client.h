@@ -31,6 +31,9 @@ struct AdminSession {
 // Connects, or prints why not (no token, server unreachable) to stderr and returns nullopt.
 std::optional<AdminSession> open_admin_session(const AdminClientOptions& options);
 
+// `text` for a query parameter value: everything but letters, digits and -_.~ percent-encoded.
+std::string url_encode(std::string_view text);
+
 // The message of a JSON error answer, or its status and body.
 std::string error_of(const Response& response);
 

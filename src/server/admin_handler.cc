@@ -148,12 +148,8 @@ Response AdminHandler::sources(const Request& request, std::string_view name) {
 
 Response AdminHandler::events(const Request& request) {
   const unsigned version = request.version();
-  const auto from_text = query_parameter(request.target(), "from");
-  const auto limit_text = query_parameter(request.target(), "limit");
-  const auto from =
-      from_text.empty() ? std::optional<uint64_t>(1) : parse_number<uint64_t>(from_text);
-  const auto limit =
-      limit_text.empty() ? std::optional<uint64_t>(1000) : parse_number<uint64_t>(limit_text);
+  const auto from = number_parameter(request.target(), "from", 1);
+  const auto limit = number_parameter(request.target(), "limit", 1000);
   if (!from || !limit || *limit == 0) {
     return json_error(http::status::bad_request, version, "invalid_argument",
                       "from and limit must be positive integers, e.g. ?from=1&limit=1000");

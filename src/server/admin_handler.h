@@ -50,4 +50,12 @@ std::optional<T> parse_number(std::string_view text) {
   return value;
 }
 
+// Query parameter `name` of `target` as a whole decimal number: `fallback` when absent, nullopt
+// when it is not a number.
+inline std::optional<uint64_t> number_parameter(std::string_view target, std::string_view name,
+                                                uint64_t fallback) {
+  const auto text = query_parameter(target, name);
+  return text.empty() ? std::optional<uint64_t>(fallback) : parse_number<uint64_t>(text);
+}
+
 }  // namespace cdp::server

@@ -122,7 +122,8 @@ Result<std::unique_ptr<App>> App::start(Config config) {
     if (!linking) return linking.status();
     app->linking_ = std::move(*linking);
   }
-  app->matching_ = std::make_unique<MatchingHandler>(app->admin_token_, app->linking_.get());
+  app->matching_ = std::make_unique<MatchingHandler>(
+      app->admin_token_, app->linking_.get(), *app->database_, cfg.identity.phone_default_region);
 
   importer::Importer::Options import_options;
   import_options.data_dir = cfg.data_dir;

@@ -100,7 +100,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // Streams the body to a new file, one read at a time so that the idle timeout restarts with
   // each read (an upload may take longer than the timeout, a stalled one may not).
   void read_file_body(const HttpServer::FileBody& file_body) {
-    body_file_ = file_body.dir + "/upload-" + new_uuid_v4();
     file_parser_.emplace(std::move(*parser_));
     parser_.reset();
     file_parser_->body_limit(file_body.max_bytes);
@@ -110,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
       file_parser_.reset();
       return reject_upload();
     }
+    body_file_ = file_body.dir + "/upload-" + new_uuid_v4();
     beast::error_code ec;
     file_parser_->get().body().open(body_file_.c_str(), beast::file_mode::write, ec);
     if (ec) {

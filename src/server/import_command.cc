@@ -96,21 +96,6 @@ std::string mapping_name_for(const ImportCommandOptions& options) {
   return name.empty() ? "import" : name.substr(0, 64);
 }
 
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 void print_summary(const ImportRecord& record, double seconds) {
   const std::string name = record.file_name;
   switch (record.state) {

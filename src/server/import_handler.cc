@@ -227,12 +227,8 @@ Response ImportHandler::upload(const Request& request, const RequestInfo& info) 
 
 Response ImportHandler::list(const Request& request) {
   const unsigned version = request.version();
-  const auto before_text = query_parameter(request.target(), "before");
-  const auto limit_text = query_parameter(request.target(), "limit");
-  const auto before =
-      before_text.empty() ? std::optional<uint64_t>(0) : parse_number<uint64_t>(before_text);
-  const auto limit =
-      limit_text.empty() ? std::optional<uint64_t>(100) : parse_number<uint64_t>(limit_text);
+  const auto before = number_parameter(request.target(), "before", 0);
+  const auto limit = number_parameter(request.target(), "limit", 100);
   if (!before || !limit || *limit == 0) {
     return json_error(http::status::bad_request, version, "invalid_argument",
                       "before and limit must be positive integers, e.g. ?before=40&limit=20");
@@ -256,12 +252,8 @@ Response ImportHandler::quarantine(const Request& request, uint64_t id) {
     return json_error(http::status::not_found, version, "not_found",
                       "no import " + std::to_string(id));
   }
-  const auto from_text = query_parameter(request.target(), "from_row");
-  const auto limit_text = query_parameter(request.target(), "limit");
-  const auto from =
-      from_text.empty() ? std::optional<uint64_t>(0) : parse_number<uint64_t>(from_text);
-  const auto limit =
-      limit_text.empty() ? std::optional<uint64_t>(1000) : parse_number<uint64_t>(limit_text);
+  const auto from = number_parameter(request.target(), "from_row", 0);
+  const auto limit = number_parameter(request.target(), "limit", 1000);
   if (!from || !limit || *limit == 0) {
     return json_error(
         http::status::bad_request, version, "invalid_argument",

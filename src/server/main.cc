@@ -215,7 +215,15 @@ int main(int argc, char** argv) {
   for (auto* command : {match_accept, match_reject}) {
     command->add_option("id", linking_options.id, "Review id")->required();
   }
-  for (auto* command : {match_link, match_reviews, match_accept, match_reject}) {
+  auto* match_explain_profiles = match->add_subcommand(
+      "explain-profiles",
+      "How the matcher scores two profiles of a running server, field by field");
+  match_explain_profiles
+      ->add_option("a", linking_options.a, "A profile: email:..., user_id:..., p_N")
+      ->required();
+  match_explain_profiles->add_option("b", linking_options.b, "The other profile")->required();
+  for (auto* command :
+       {match_link, match_reviews, match_accept, match_reject, match_explain_profiles}) {
     add_admin_options(command, linking_options.admin);
     command->add_flag("--json", linking_options.json, "Print JSON");
   }
@@ -268,6 +276,9 @@ int main(int argc, char** argv) {
   if (match_reviews->parsed()) return cdp::server::run_match_reviews(linking_options);
   if (match_accept->parsed()) return cdp::server::run_match_decide(linking_options, true);
   if (match_reject->parsed()) return cdp::server::run_match_decide(linking_options, false);
+  if (match_explain_profiles->parsed()) {
+    return cdp::server::run_match_explain_profiles(linking_options);
+  }
   if (import->parsed()) return cdp::server::run_import(import_options);
   if (imports_list->parsed()) return cdp::server::run_imports_list(import_options);
   if (imports_show->parsed()) return cdp::server::run_imports_show(import_options);

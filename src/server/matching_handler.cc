@@ -1,6 +1,7 @@
 #include "server/matching_handler.h"
 
 #include "server/admin_handler.h"
+#include "server/profile_handler.h"
 
 namespace cdp::server {
 namespace {
@@ -58,11 +59,53 @@ Response MatchingHandler::handle(const Request& request) {
     }
     return json_response(http::status::ok, version, std::move(*run));
   }
+  if (path == "/admin/v1/matching/explain") {
+    if (request.method() != http::verb::get) return method_not_allowed("GET");
+    return explain(request);
+  }
   if (path == kReviewsPath || path.starts_with(std::string(kReviewsPath) + "/")) {
     return reviews(request);
   }
   return json_error(http::status::not_found, version, "not_found",
                     "no endpoint at " + std::string(path));
+}
+
+Response MatchingHandler::explain(const Request& request) {
+  const unsigned version = request.version();
+  const auto* snapshot = database_.db().GetSnapshot();
+  profile::ProfileStore store(database_, snapshot);
+  std::optional<profile::Profile> profiles[2];
+  Response failure;
+  bool failed = false;
+  for (int side = 0; side < 2 && !failed; ++side) {
+    const auto ref = query_parameter(request.target(), side == 0 ? "a" : "b");
+    if (ref.empty()) {
+      failure = json_error(http::status::bad_request, version, "invalid_argument",
+                           "name both profiles: ?a=email:jane%40example.com&b=user_id:42 (an "
+                           "identifier or a profile id each)");
+      failed = true;
+      break;
+    }
+    auto found = lookup_profile(store, normalizer_, ref, version);
+    if (auto* response = std::get_if<Response>(&found)) {
+      failure = std::move(*response);
+      failed = true;
+    } else if (auto& lookup = std::get<ProfileLookup>(found); !lookup.profile) {
+      failure = json_error(http::status::not_found, version, "profile_not_found",
+                           "no profile has " + lookup.ref);
+      failed = true;
+    } else {
+      profiles[side] = std::move(lookup.profile);
+    }
+  }
+  database_.db().ReleaseSnapshot(snapshot);
+  if (failed) return failure;
+  auto explained = linking_->explain(*profiles[0], *profiles[1]);
+  if (!explained) return status_error(explained.status(), version);
+  return json_response(http::status::ok, version,
+                       "{\"a\":\"" + profile::profile_id_text(profiles[0]->id) + "\",\"b\":\"" +
+                           profile::profile_id_text(profiles[1]->id) + "\"," +
+                           explained->substr(1));
 }
 
 Response MatchingHandler::reviews(const Request& request) {
@@ -85,12 +128,8 @@ Response MatchingHandler::reviews(const Request& request) {
                           "state must be pending (the default), accepted, rejected or all");
       }
     }
-    const auto before_text = query_parameter(request.target(), "before");
-    const auto limit_text = query_parameter(request.target(), "limit");
-    const auto before =
-        before_text.empty() ? std::optional<uint64_t>(0) : parse_number<uint64_t>(before_text);
-    const auto limit =
-        limit_text.empty() ? std::optional<uint64_t>(100) : parse_number<uint64_t>(limit_text);
+    const auto before = number_parameter(request.target(), "before", 0);
+    const auto limit = number_parameter(request.target(), "limit", 100);
     if (!before || !limit || *limit == 0) {
       return json_error(http::status::bad_request, version, "invalid_argument",
                         "before and limit must be positive integers");

@@ -3,8 +3,10 @@
 #include <string>
 #include <string_view>
 
+#include "identity/normalizer.h"
 #include "pipeline/linking_service.h"
 #include "server/http_types.h"
+#include "storage/database.h"
 
 namespace cdp::server {
 
@@ -17,12 +19,17 @@ namespace cdp::server {
 //   GET  /admin/v1/matching/reviews/{id}
 //   POST /admin/v1/matching/reviews/{id}/accept          appends the pair's link
 //   POST /admin/v1/matching/reviews/{id}/reject          keeps later runs from linking the pair
+//   GET  /admin/v1/matching/explain?a=REF&b=REF          how the model scores any two profiles
 // Without a [matching] configuration (`linking` null) every call answers 409 saying so.
 // Thread-safe.
 class MatchingHandler {
  public:
-  MatchingHandler(std::string admin_token, pipeline::LinkingService* linking)
-      : admin_token_(std::move(admin_token)), linking_(linking) {}
+  MatchingHandler(std::string admin_token, pipeline::LinkingService* linking,
+                  storage::Database& database, std::string phone_region)
+      : admin_token_(std::move(admin_token)),
+        linking_(linking),
+        database_(database),
+        normalizer_(std::move(phone_region)) {}
 
   static bool handles(std::string_view path) {
     return path == "/admin/v1/matching" || path.starts_with("/admin/v1/matching/");
@@ -31,9 +38,12 @@ class MatchingHandler {
 
  private:
   Response reviews(const Request& request);
+  Response explain(const Request& request);
 
   const std::string admin_token_;
   pipeline::LinkingService* linking_;
+  storage::Database& database_;
+  identity::IdentifierNormalizer normalizer_;
 };
 
 }  // namespace cdp::server

@@ -133,6 +133,21 @@ describe('cdp match link', () => {
     assert.match(edge.rule, /match probability/);
   });
 
+  it('explains how any two profiles score, through the CLI and the API', async () => {
+    const cli = await cdp('match', 'explain-profiles', 'user_id:crm-4', 'email:p5@example.com',
+      ...connection);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /firstName\s+James\s+Kate/);
+    assert.match(cli.stdout, /match weight -?\d+\.\d+, probability 0\.\d+/);
+    const strangers = await api(server,
+      '/admin/v1/matching/explain?a=user_id:crm-4&b=email:p5%40example.com');
+    assert.equal(strangers.status, 200);
+    assert.ok(strangers.body.explanation.probability < 0.5, JSON.stringify(strangers.body));
+    assert.equal(strangers.body.termFrequencies, false);
+    const missing = await api(server, '/admin/v1/matching/explain?a=user_id:nobody&b=user_id:crm-4');
+    assert.equal(missing.status, 404);
+  });
+
   it('is undone by the same unmerge as any merge, and stays undone', async () => {
     const profile = await api(server, '/v1/profiles/user_id:crm-1');
     const merged = profile.body.merged_from[0];
