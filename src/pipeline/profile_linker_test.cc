@@ -34,8 +34,8 @@ class ProfileLinkerTest : public internal::ProcessorFixture {
     for (int p = from; p < to; ++p) {
       static const char* syllables[] = {"ash", "bel", "cor", "dun", "fen", "gar", "hol", "kin",
                                         "lam", "mor", "nor", "pen", "ros", "sal", "tor", "wil"};
-      const std::string surname = std::string(syllables[p % 16]) + syllables[(p / 16 + 5) % 16] +
-                                  (p % 2 ? "ley" : "ford");
+      const std::string surname =
+          std::string(syllables[p % 16]) + syllables[(p / 16 + 5) % 16] + (p % 2 ? "ley" : "ford");
       const std::string dob = std::to_string(1940 + p % 50) + "-0" + std::to_string(1 + p % 9) +
                               "-1" + std::to_string(p % 9);
       const std::string city = cities[p % 4];
