@@ -104,8 +104,15 @@ void print_summary(const ImportRecord& record, double seconds) {
                 << " has the same bytes); nothing added\n";
       return;
     case ImportState::kFailed:
-      std::cout << name << ": import " << record.id << " FAILED; nothing of it entered the log\n"
-                << "  " << record.error << "\n";
+      if (record.loaded_through_row == 0) {
+        std::cout << name << ": import " << record.id << " FAILED; nothing of it entered the log\n";
+      } else {
+        // Only storage failures stop a validated file while it loads.
+        std::cout << name << ": import " << record.id << " FAILED while loading; rows up to "
+                  << record.loaded_through_row
+                  << " are in the log (importing the file again stores the rest)\n";
+      }
+      std::cout << "  " << record.error << "\n";
       return;
     default: break;
   }
