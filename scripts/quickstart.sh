@@ -52,5 +52,7 @@ if [ -n "$token" ]; then
   curl -sf -H "Authorization: Bearer $token" "http://$listen/v1/profiles/email:ada@example.com" || true
   echo
 fi
+echo "Import a file (a CRM export with two good rows, rows to quarantine, and a duplicate person):"
+echo "  build/release/src/server/cdp import examples/customers.csv --mapping examples/customers.toml --data $data --server http://$listen"
 echo "Demo events are stored; the server runs in the background (pid $pid, log $log)."
 echo "Stop it with: kill $pid"
