@@ -145,9 +145,15 @@ Result<LinkingRun> link_profiles(storage::Database& database, const LinkingOptio
   std::optional<match::Model> model;
   const bool outgrown =
       options.saved_trained_on > 0 && run.profiles >= 2 * options.saved_trained_on;
+  std::optional<match::RestoredModel> restored;
   if (options.saved && !outgrown) {
-    auto restored = match::restore_model(table, *options.saved);
-    if (!restored) return restored.status();
+    auto reused = match::restore_model(table, *options.saved);
+    // A model this service trained under an older specification (other columns) is trained
+    // again; one the user configured must fit.
+    if (!reused && options.saved_trained_on == 0) return reused.status();
+    if (reused) restored = std::move(*reused);
+  }
+  if (restored) {
     spec = std::move(restored->spec);
     model = std::move(restored->model);
   } else {

@@ -144,5 +144,22 @@ TEST_F(ProfileLinkerTest, AnIncrementalRunScoresOnlyTheNewProfiles) {
   EXPECT_EQ(together(60, 90), static_cast<int>(incremental->links.size()));
 }
 
+TEST_F(ProfileLinkerTest, AModelTrainedUnderOtherColumnsIsTrainedAgainUnlessTheUserGaveIt) {
+  people(0, 30);
+  auto full = link_profiles(*database_, options());
+  ASSERT_TRUE(full.has_value());
+  auto saved = match::parse_saved_model(full->model_json);
+  ASSERT_TRUE(saved.has_value());
+  auto fewer = options();
+  fewer.config.columns.pop_back();  // the city is no longer compared
+  fewer.saved = *saved;
+  fewer.saved_trained_on = full->profiles;  // trained by the service
+  auto retrained = link_profiles(*database_, fewer);
+  ASSERT_TRUE(retrained.has_value()) << retrained.status().message();
+  EXPECT_FALSE(retrained->model_json.empty());
+  fewer.saved_trained_on = 0;  // configured by the user: it must fit
+  EXPECT_FALSE(link_profiles(*database_, fewer).has_value());
+}
+
 }  // namespace
 }  // namespace cdp::pipeline
