@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Probabilistic matching of profiles in the server (batch sources issue): ROWS synthetic people
-# from the project's generator (duplicates with typos, nicknames, moves; `cluster` is the truth)
-# imported as records that share no identifier (each row its own crm_id), then `cdp match link
-# --full`. Reports the run's wall time (until the links are in the log), the time until the
-# processor has merged them, the run's stages, and the quality of the resulting profiles against
-# the truth (pairwise precision, recall, F1 over records, read back through the Profile API).
+# Probabilistic matching of profiles in the server (batch sources issue): ROWS + NEW_ROWS
+# synthetic people from the project's generator (duplicates with typos, nicknames, moves;
+# `cluster` is the truth) as records that share no identifier (each row its own crm_id). The
+# first ROWS are imported and matched with `cdp match link --full`; then the last NEW_ROWS
+# arrive as a second file and are matched incrementally (`cdp match link`: only pairs with a new
+# profile). Reports each run's wall time (until its links are in the log), the time until the
+# processor has merged them, the stages, and the quality of the final profiles against the
+# truth (pairwise precision, recall, F1 over records, read back through the Profile API).
 #
 #   cmake --preset release && cmake --build build/release
 #   flock /tmp/cdp-build.lock bench/linking.sh          # ~2 minutes at 100,000 rows
@@ -14,12 +16,15 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-build/release/src/server/cdp}
 PEOPLE=${PEOPLE:-build/release/bench/cdp_people}
 ROWS=${ROWS:-100000}
+NEW_ROWS=${NEW_ROWS:-10000}
 PORT=${PORT:-18621}
 OUT=${OUT:-build/release/bench-out/linking-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 data="$OUT/data"
 
-"$PEOPLE" --records "$ROWS" --out "$OUT/people.csv" >/dev/null
+"$PEOPLE" --records "$((ROWS + NEW_ROWS))" --out "$OUT/people.csv" >/dev/null
+head -n "$((ROWS + 1))" "$OUT/people.csv" >"$OUT/first.csv"
+{ head -n 1 "$OUT/people.csv"; tail -n "$NEW_ROWS" "$OUT/people.csv"; } >"$OUT/second.csv"
 cat >"$OUT/people.toml" <<'TOML'
 source = "people"
 [columns]
@@ -60,20 +65,26 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 connection=(--server "http://127.0.0.1:$PORT" --token bench-admin)
-"$BIN" import "$OUT/people.csv" --mapping "$OUT/people.toml" "${connection[@]}" >"$OUT/import.txt"
-while [ "$(lag)" != "0" ]; do sleep 0.2; done
-start=$(now_ms)
-"$BIN" match link --full --json "${connection[@]}" >"$OUT/run.json"
-linked=$(now_ms)
-while [ "$(lag)" != "0" ]; do sleep 0.2; done
-merged=$(now_ms)
+# One import and one matching run: "<run s> <until merged s>".
+step() {
+  "$BIN" import "$1" --mapping "$OUT/people.toml" "${connection[@]}" >>"$OUT/import.txt"
+  while [ "$(lag)" != "0" ]; do sleep 0.2; done
+  local start linked merged
+  start=$(now_ms)
+  "$BIN" match link $2 --json "${connection[@]}" >"$3"
+  linked=$(now_ms)
+  while [ "$(lag)" != "0" ]; do sleep 0.2; done
+  merged=$(now_ms)
+  echo "$(( (linked - start) )) $(( (merged - start) ))"
+}
+full=$(step "$OUT/first.csv" --full "$OUT/full.json")
+incremental=$(step "$OUT/second.csv" "" "$OUT/incremental.json")
 rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$server/status")
 
-python3 - "$OUT" "$PORT" "$start" "$linked" "$merged" "$rss" >"$OUT/summary.md" <<'PY'
+python3 - "$OUT" "$PORT" "$full" "$incremental" "$rss" >"$OUT/summary.md" <<'PY'
 import csv, http.client, json, sys
 from collections import defaultdict
-out, port, start, linked, merged, rss = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:6]), sys.argv[6]
-run = json.load(open(f"{out}/run.json"))
+out, port, full, incremental, rss = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 truth = {row["id"]: row["cluster"] for row in csv.DictReader(open(f"{out}/people.csv"))}
 connection = http.client.HTTPConnection("127.0.0.1", port)
 profile_of = {}
@@ -95,15 +106,20 @@ for record, cluster in truth.items():
 tp, predicted, actual = pairs(both), pairs(by_profile), pairs(by_truth)
 precision, recall = tp / max(predicted, 1), tp / max(actual, 1)
 f1 = 2 * precision * recall / max(precision + recall, 1e-12)
-stages = ", ".join(f"{s['name']} {s['seconds']:.2f}" for s in run["stages"])
-print("| records | profiles after | links | reviews | run (s) | until merged (s) | pairwise P / R / F1 | peak RSS (MB) |")
+print("| run | profiles read (new) | pairs scored | links | reviews | model | run (s) | until merged (s) |")
 print("|---|---|---|---|---|---|---|---|")
-print(f"| {len(truth):,} | {len(by_profile):,} | {run['links']:,} | {run['reviewsQueued']:,} | "
-      f"{(linked - start) / 1000:.2f} | {(merged - start) / 1000:.2f} | "
-      f"{precision:.4f} / {recall:.4f} / **{f1:.4f}** | {rss} |")
-print()
-print(f"Stages (s): {stages}; candidate pairs {run['candidatePairs']:,}; largest cluster {run['largestCluster']}; "
-      f"{len(quarantined):,} rows quarantined by the import, left out.")
+for name, times in (("full", full), ("incremental", incremental)):
+    run = json.load(open(f"{out}/{name}.json"))
+    run_ms, merged_ms = map(int, times.split())
+    print(f"| {name} | {run['profiles']:,} ({run['newProfiles']:,}) | {run['candidatePairs']:,} | "
+          f"{run['links']:,} | {run['reviewsQueued']:,} | {'trained' if run['trained'] else 'reused'} | "
+          f"{run_ms / 1000:.2f} | {merged_ms / 1000:.2f} |")
+    stages = ", ".join(f"{s['name']} {s['seconds']:.2f}" for s in run["stages"])
+    print(f"\n{name} stages (s): {stages}; largest cluster {run['largestCluster']}.\n")
+print("| records | profiles after | pairwise P / R / F1 | peak RSS (MB) |")
+print("|---|---|---|---|")
+print(f"| {len(truth):,} | {len(by_profile):,} | {precision:.4f} / {recall:.4f} / **{f1:.4f}** | {rss} |")
+print(f"\n{len(quarantined):,} rows quarantined by the imports, left out of the measure.")
 PY
 cat "$OUT/summary.md"
 echo "results in $OUT"
