@@ -7,7 +7,6 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <set>
 
 #include "common/log.h"
@@ -347,38 +346,17 @@ Status Importer::load(ImportRecord& record, const ImportMapping& mapping) {
 
 Status Importer::append(ImportRecord& record, const std::string& source,
                         std::vector<storage::AppendEvent>& events) {
-  while (!stopping()) {
-    storage::AppendRequest request;
-    request.source = source;
-    // Deduplicated as of now, not as of the file's arrival: a resume days later must still find
-    // the in-flight append's entries (the dedup window counts from this time).
-    request.received_at_ms = options_.clock->now_ms();
-    request.events = events;
-    std::promise<storage::AppendOutcome> promise;
-    auto done = promise.get_future();
-    Status submitted = writer_.submit(
-        std::move(request),
-        [&promise](storage::AppendOutcome outcome) { promise.set_value(std::move(outcome)); });
-    if (submitted.code() == StatusCode::kResourceExhausted ||
-        submitted.code() == StatusCode::kUnavailable) {
-      // The log is busy or storage is full: wait, as an SDK would retry.
-      std::this_thread::sleep_for(submitted.code() == StatusCode::kUnavailable
-                                      ? std::chrono::seconds(1)
-                                      : std::chrono::milliseconds(20));
-      continue;
-    }
-    CDP_RETURN_IF_ERROR(submitted);
-    auto outcome = done.get();
-    if (outcome.status.code() == StatusCode::kUnavailable) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      continue;
-    }
-    CDP_RETURN_IF_ERROR(outcome.status);
-    record.events_stored += outcome.stored;
-    record.events_duplicate += outcome.duplicates;
-    return Status::ok();
-  }
-  return Status::unavailable("the server is stopping");
+  storage::AppendRequest request;
+  request.source = source;
+  // Deduplicated as of now, not as of the file's arrival: a resume days later must still find
+  // the in-flight append's entries (the dedup window counts from this time).
+  request.received_at_ms = options_.clock->now_ms();
+  request.events = events;
+  auto outcome = storage::append_and_wait(writer_, request, [this] { return !stopping(); });
+  if (!outcome) return outcome.status();
+  record.events_stored += outcome->stored;
+  record.events_duplicate += outcome->duplicates;
+  return Status::ok();
 }
 
 Status Importer::save(ImportRecord& record, bool force) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "storage/internal/temp_dir.h"
 #include "storage/raw_log_reader.h"
@@ -74,6 +75,22 @@ class ImporterTest : public ::testing::Test {
     }
     ADD_FAILURE() << "import " << id << " did not finish";
     return {};
+  }
+
+  // With the server stopped: changes the stored record of `done` as a crash would have left it,
+  // and forgets the checksum index the finished import wrote.
+  void rewind(const ImportRecord& done, const std::function<void(ImportRecord&)>& change) {
+    storage::Database::Options options;
+    options.path = dir_.sub("data");
+    auto database = storage::Database::open(options);
+    ASSERT_TRUE(database.has_value());
+    ImportStore store(**database);
+    auto record = store.get(done.id);
+    ASSERT_TRUE(record.has_value() && record->has_value());
+    ImportRecord rewound = **record;
+    change(rewound);
+    ASSERT_TRUE(store.put(rewound).is_ok());
+    ASSERT_TRUE((*database)->db().Delete({}, (*database)->imports(), "c" + done.checksum).ok());
   }
 
   std::vector<std::string> log_message_ids() {
@@ -176,20 +193,12 @@ TEST_F(ImporterTest, AnImportInterruptedAfterItsFileMovedToTheRawZoneFindsItTher
   close();
   // As a crash right after the move would leave it: received, checksum known, the record still
   // naming the incoming path, the file in raw/.
-  {
-    storage::Database::Options options;
-    options.path = dir_.sub("data");
-    auto database = storage::Database::open(options);
-    ASSERT_TRUE(database.has_value());
-    ImportStore store(**database);
-    ImportRecord rewound = *store.get(done.id).value();
-    rewound.state = ImportState::kReceived;
-    rewound.raw_path = "imports/incoming/" + std::to_string(done.id);
-    rewound.loaded_through_row = 0;
-    rewound.events_stored = 0;
-    ASSERT_TRUE(store.put(rewound).is_ok());
-    ASSERT_TRUE((*database)->db().Delete({}, (*database)->imports(), "c" + done.checksum).ok());
-  }
+  rewind(done, [&](ImportRecord& record) {
+    record.state = ImportState::kReceived;
+    record.raw_path = "imports/incoming/" + std::to_string(done.id);
+    record.loaded_through_row = 0;
+    record.events_stored = 0;
+  });
   // A stale upload a crash cut off is cleaned away at start.
   std::ofstream(dir_.sub("data/imports/incoming/upload-stale"), std::ios::binary) << "partial";
   open();
@@ -204,23 +213,12 @@ TEST_F(ImporterTest, AnImportInterruptedWhileLoadingResumesAfterTheRowsAlreadySt
   const auto done = import(kFile);
   ASSERT_EQ(done.state, ImportState::kDone);
   close();
-  // Rewind the record to "loading, durable through row 2", as a crash after the first append
-  // would leave it, and forget the checksum index the finished import wrote.
-  {
-    storage::Database::Options options;
-    options.path = dir_.sub("data");
-    auto database = storage::Database::open(options);
-    ASSERT_TRUE(database.has_value());
-    ImportStore store(**database);
-    auto record = store.get(done.id);
-    ASSERT_TRUE(record.has_value() && record->has_value());
-    ImportRecord rewound = **record;
-    rewound.state = ImportState::kLoading;
-    rewound.loaded_through_row = 2;
-    rewound.events_stored = 1;
-    ASSERT_TRUE(store.put(rewound).is_ok());
-    ASSERT_TRUE((*database)->db().Delete({}, (*database)->imports(), "c" + done.checksum).ok());
-  }
+  // "Loading, durable through row 2", as a crash after the first append would leave it.
+  rewind(done, [](ImportRecord& record) {
+    record.state = ImportState::kLoading;
+    record.loaded_through_row = 2;
+    record.events_stored = 1;
+  });
   open();
   const auto resumed = wait(done.id);
   EXPECT_EQ(resumed.state, ImportState::kDone);

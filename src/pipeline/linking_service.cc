@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <future>
 
 #include "common/json_writer.h"
 #include "common/log.h"
@@ -293,27 +292,14 @@ LinkingService::rejected_pairs() {
 
 Result<std::vector<uint64_t>> LinkingService::append(
     const std::vector<std::pair<std::string, std::string>>& entries, bool wait) {
-  while (!stopping_) {
-    storage::AppendRequest request;
-    request.source = std::string(storage::kMatchSource);
-    request.received_at_ms = options_.clock->now_ms();
-    for (const auto& [message_id, json] : entries) request.events.push_back({message_id, json});
-    std::promise<storage::AppendOutcome> promise;
-    auto done = promise.get_future();
-    Status submitted = writer_.submit(std::move(request), [&promise](storage::AppendOutcome o) {
-      promise.set_value(std::move(o));
-    });
-    if (wait && (submitted.code() == StatusCode::kResourceExhausted ||
-                 submitted.code() == StatusCode::kUnavailable)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    CDP_RETURN_IF_ERROR(submitted);
-    auto outcome = done.get();
-    CDP_RETURN_IF_ERROR(outcome.status);
-    return outcome.seqs;
-  }
-  return Status::unavailable("the server is stopping");
+  storage::AppendRequest request;
+  request.source = std::string(storage::kMatchSource);
+  request.received_at_ms = options_.clock->now_ms();
+  for (const auto& [message_id, json] : entries) request.events.push_back({message_id, json});
+  auto outcome =
+      storage::append_and_wait(writer_, request, [&] { return wait && !stopping_.load(); });
+  if (!outcome) return outcome.status();
+  return std::move(outcome->seqs);
 }
 
 Result<std::string> LinkingService::explain(const profile::Profile& a, const profile::Profile& b) {

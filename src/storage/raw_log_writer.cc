@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 
+#include <future>
 #include <unordered_set>
 
 #include "common/log.h"
@@ -240,6 +241,29 @@ void RawLogWriter::commit(std::vector<Pending>& group) {
     events_stored_.fetch_add(outcomes[i].stored, std::memory_order_relaxed);
     duplicates_.fetch_add(outcomes[i].duplicates, std::memory_order_relaxed);
     group[i].done(std::move(outcomes[i]));
+  }
+}
+
+Result<AppendOutcome> append_and_wait(RawLogWriter& writer, const AppendRequest& request,
+                                      const std::function<bool()>& keep_trying) {
+  while (true) {
+    std::promise<AppendOutcome> promise;
+    auto done = promise.get_future();
+    Status submitted = writer.submit(
+        request, [&promise](AppendOutcome outcome) { promise.set_value(std::move(outcome)); });
+    Status failure = submitted;
+    AppendOutcome outcome;
+    if (submitted.is_ok()) {
+      outcome = done.get();
+      if (outcome.status.is_ok()) return outcome;
+      failure = outcome.status;
+    }
+    const bool retryable = failure.code() == StatusCode::kResourceExhausted ||
+                           failure.code() == StatusCode::kUnavailable;
+    if (!retryable || !keep_trying()) return failure;
+    std::this_thread::sleep_for(failure.code() == StatusCode::kUnavailable
+                                    ? std::chrono::seconds(1)
+                                    : std::chrono::milliseconds(20));
   }
 }
 

@@ -132,4 +132,10 @@ class RawLogWriter {
   std::thread thread_;
 };
 
+// Appends `request` and waits until it is durable, for producers inside the server that append on
+// their own threads (imports, the matcher). A full queue or unavailable storage is waited out
+// while `keep_trying()` holds, as an SDK would retry; once it does not, that error is the result.
+Result<AppendOutcome> append_and_wait(RawLogWriter& writer, const AppendRequest& request,
+                                      const std::function<bool()>& keep_trying);
+
 }  // namespace cdp::storage
