@@ -315,6 +315,14 @@ std::string_view op_name(CompareOp op) {
 
 Result<Condition> condition_from_json(const JsonValue& json) { return parse(json, "", false, 0); }
 
+Result<Condition> filter_from_json(const JsonValue& json) {
+  auto filter = parse(json, "", true, 0);
+  if (filter && uses_op(*filter, CompareOp::kInLast)) {
+    return error("", "in_last compares with the current time, so a filter cannot use it");
+  }
+  return filter;
+}
+
 void write_condition(JsonWriter& out, const Condition& c) {
   out.begin_object();
   switch (c.kind) {

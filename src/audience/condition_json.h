@@ -17,6 +17,8 @@ namespace cdp::audience {
 //
 // Errors name the member by its JSON pointer ("/and/1/at_least: ...").
 Result<Condition> condition_from_json(const ingest::JsonValue& json);
+// A where clause on its own, in JSON form (conditions over {"property": ...}).
+Result<Condition> filter_from_json(const ingest::JsonValue& json);
 
 void write_condition(JsonWriter& out, const Condition& condition);
 std::string condition_to_json(const Condition& condition);

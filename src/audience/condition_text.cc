@@ -61,6 +61,22 @@ class Parser {
     return condition;
   }
 
+  Result<Condition> run_filter() {
+    auto filter = parse_filter(0);
+    if (!filter) return filter;
+    skip_space();
+    if (pos_ < text_.size()) {
+      return error("expected 'and' and a property condition, or the end, found " + found());
+    }
+    if (uses_op(*filter, CompareOp::kInLast)) {
+      pos_ = 0;
+      return error(
+          "'in last' compares with the current time, so a filter cannot use it; use "
+          "the computed trait's window");
+    }
+    return filter;
+  }
+
   size_t error_offset() const { return error_offset_; }
 
  private:
@@ -716,14 +732,19 @@ void write(std::string& out, const Condition& c, int parent_precedence) {
 
 }  // namespace
 
-Result<Condition> ConditionParser::parse(std::string_view text) {
+Result<Condition> ConditionParser::parse(std::string_view text) { return run(text, false); }
+
+Result<Condition> ConditionParser::parse_filter(std::string_view text) { return run(text, true); }
+
+Result<Condition> ConditionParser::run(std::string_view text, bool filter) {
   error_line_ = 0;
   error_column_ = 0;
   Parser parser(text);
   auto result = text.size() > kMaxLength
                     ? Result<Condition>(Status::invalid_argument(
                           "the condition is longer than " + std::to_string(kMaxLength) + " bytes"))
-                    : parser.run();
+                : filter ? parser.run_filter()
+                         : parser.run();
   if (result) return result;
   // Lines and columns as an editor counts them (columns in characters, not bytes).
   const size_t offset = std::min(parser.error_offset(), text.size());

@@ -25,12 +25,17 @@ class ConditionParser {
   static constexpr size_t kMaxLength = 64 * 1024;
 
   Result<Condition> parse(std::string_view text);
+  // A where clause on its own ("property.price > 10 and property.currency = \"EUR\""), as a
+  // computed trait's filter.
+  Result<Condition> parse_filter(std::string_view text);
 
   // Where the last failed parse() stopped, 1-based; 0 after a success.
   size_t error_line() const { return error_line_; }
   size_t error_column() const { return error_column_; }
 
  private:
+  Result<Condition> run(std::string_view text, bool filter);
+
   size_t error_line_ = 0;
   size_t error_column_ = 0;
 };

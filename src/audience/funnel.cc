@@ -24,6 +24,11 @@ bool Funnel::matches(std::string_view event, const ingest::JsonValue* properties
                      [&](const EventMatch& step) { return step_matches(step, event, properties); });
 }
 
+bool Funnel::has_step(std::string_view event) const {
+  return std::any_of(steps_.begin(), steps_.end(),
+                     [&](const EventMatch& step) { return step.event == event; });
+}
+
 void Funnel::add(FunnelState& state, std::string_view event, const ingest::JsonValue* properties,
                  int64_t time_ms, uint64_t seq) const {
   state.steps.resize(steps_.size());

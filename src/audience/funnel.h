@@ -39,6 +39,8 @@ class Funnel {
 
   // Whether a track event with this name and properties is one of the funnel's steps.
   bool matches(std::string_view event, const ingest::JsonValue* properties) const;
+  // Whether some step is an event of this name (whatever its filter).
+  bool has_step(std::string_view event) const;
   void add(FunnelState& state, std::string_view event, const ingest::JsonValue* properties,
            int64_t time_ms, uint64_t seq) const;
   void merge(FunnelState& into, const FunnelState& from) const;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "profile/audience_records.h"
 #include "profile/state_transaction.h"
 #include "storage/big_endian.h"
 #include "storage/raw_log_reader.h"
@@ -47,9 +48,13 @@ Result<std::unique_ptr<Processor>> Processor::open(
                 "use the new rules, existing profiles keep their merges. See what the new rules "
                 "change with `cdp identity plan`, rebuild with `cdp identity apply`"}});
   }
+  auto definitions = profile::load_definitions(database);
+  if (!definitions) return definitions.status();
   std::unique_ptr<Processor> processor(
       new Processor(database, std::move(rules), options, *cursor, *last_profile));
   CDP_RETURN_IF_ERROR(processor->state_.load_blocks());
+  processor->definitions_ = *definitions;
+  processor->builder_.set_definitions(std::move(*definitions));
   return processor;
 }
 
@@ -188,9 +193,14 @@ Result<size_t> Processor::process_batch() {
         return !command;
       });
   if (!scanned) failure = scanned.status();
-  if (!failure.is_ok()) {
+  // A batch that is not written leaves no trace, definitions applied by its commands included.
+  auto undo = [&] {
     builder_.rewind(profiles_before);
     txn.forget();
+    if (command) builder_.set_definitions(definitions());
+  };
+  if (!failure.is_ok()) {
+    undo();
     return failure;
   }
   if (applied == 0) return size_t{0};
@@ -203,16 +213,24 @@ Result<size_t> Processor::process_batch() {
   // cache, and the cursor travels in the same batch, so state and cursor always agree.
   auto status = database_.db().Write(rocksdb::WriteOptions(), &batch);
   if (!status.ok()) {
-    builder_.rewind(profiles_before);
-    txn.forget();
+    undo();
     return storage::from_rocksdb(status, "writing profile state");
   }
   txn.committed();
+  if (command) {
+    std::lock_guard lock(definitions_mutex_);
+    definitions_ = builder_.audience_engine().shared_definitions();
+  }
   cursor_.store(last_seq);
   events_applied_.fetch_add(applied);
   last_received_at_ms_.store(last_received_at);
   profiles_.store(builder_.last_profile_id());
   return applied;
+}
+
+std::shared_ptr<const audience::Definitions> Processor::definitions() const {
+  std::lock_guard lock(definitions_mutex_);
+  return definitions_;
 }
 
 void Processor::run() {

@@ -77,6 +77,9 @@ class Processor {
 
   Stats stats() const;
 
+  // The audience and computed trait definitions as of the last applied batch (for readers).
+  std::shared_ptr<const audience::Definitions> definitions() const;
+
  private:
   Processor(storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
             Options options, uint64_t cursor, profile::ProfileId last_profile_id);
@@ -108,6 +111,9 @@ class Processor {
   Counter* merged_counter_ = nullptr;
   Counter* quarantined_counter_ = nullptr;
   Counter* unidentified_counter_ = nullptr;
+
+  mutable std::mutex definitions_mutex_;
+  std::shared_ptr<const audience::Definitions> definitions_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

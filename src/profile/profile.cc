@@ -153,6 +153,10 @@ std::string encode_profile(const Profile& profile) {
   out.key("groups").begin_array();
   for (const auto& group : profile.groups) out.string(group);
   out.end_array();
+  if (!profile.audience.empty()) {
+    out.key("aud");
+    audience::write_audience_state(out, profile.audience);
+  }
   out.end_object();
   return out.take();
 }
@@ -190,6 +194,11 @@ Result<Profile> decode_profile(std::string_view json) {
   if (const auto* groups = doc.find("groups");
       groups != nullptr && groups->kind == JsonKind::kArray) {
     for (const auto* group : groups->elements) profile.groups.push_back(text(group));
+  }
+  if (const auto* state = doc.find("aud")) {
+    auto audience = audience::read_audience_state(*state);
+    if (!audience) return audience.status();
+    profile.audience = std::move(*audience);
   }
   return profile;
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audience/profile_state.h"
 #include "common/status.h"
 #include "identity/identifier.h"
 #include "identity/resolver.h"
@@ -50,6 +51,8 @@ struct Profile {
   std::vector<ProfileIdentifier> identifiers;  // in the order they were linked
   std::map<std::string, Trait, std::less<>> traits;
   std::vector<std::string> groups;  // groupIds of the accounts it belongs to
+  // Computed traits, audience counters and funnels, memberships (docs/audiences.md).
+  audience::ProfileAudienceState audience;
 
   bool live() const { return merged_into == 0; }
   // The resolver's view: identifiers with their last sighting, and the merge count.

@@ -41,7 +41,8 @@ ProfileBuilder::ProfileBuilder(std::shared_ptr<const identity::CompiledRules> ru
     : rules_(rules),
       resolver_(rules),
       normalizer_(rules->rules().phone_default_region),
-      last_profile_id_(last_profile_id) {}
+      last_profile_id_(last_profile_id),
+      audience_(audience::Definitions::empty()) {}
 
 ProfileId ProfileBuilder::next_profile_id() {
   if (reuse_ids_.empty()) return ++last_profile_id_;
@@ -52,6 +53,10 @@ ProfileId ProfileBuilder::next_profile_id() {
 
 Result<ApplyOutcome> ProfileBuilder::apply(const storage::RawLogRecord& record,
                                            StateTransaction& txn) {
+  if (record.seq != change_seq_) {
+    change_seq_ = record.seq;
+    change_index_ = 0;
+  }
   if (record.source == storage::kAdminSource) return apply_command(record, txn);
   if (record.source == storage::kMatchSource) return apply_link(record, txn);
   return apply_event(record, txn);
@@ -180,6 +185,9 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
   survivor.first_seen_ms = std::min(survivor.first_seen_ms, ctx.time_ms);
   survivor.last_seen_ms = std::max(survivor.last_seen_ms, ctx.time_ms);
   ++survivor.event_count;
+  if (!audience_.definitions().empty_of_work()) {
+    update_audiences(survivor, event, type, ctx.outcome.created || ctx.outcome.merged > 0, ctx);
+  }
   CDP_RETURN_IF_ERROR(txn.status());
   return ctx.outcome;
 }
@@ -245,6 +253,11 @@ void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventCont
       survivor.groups.push_back(group);
       txn.batch().Put(txn.database().accounts(), membership_key(group, survivor.id), "");
     }
+  }
+  if (!audience_.definitions().empty_of_work()) {
+    audience_.merge(survivor.audience, loser.audience);
+    leave_audiences(loser, "merged into " + profile_id_text(survivor.id), ctx.record.received_at_ms,
+                    txn);
   }
   const ProfileId merged_into = survivor.id;
   loser = Profile{};

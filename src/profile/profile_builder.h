@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "audience/engine.h"
 #include "identity/normalizer.h"
 #include "identity/resolver.h"
 #include "identity/rules.h"
@@ -42,6 +43,13 @@ class ProfileBuilder {
   // JSON object (never written by ingest) is skipped with an OK outcome.
   Result<ApplyOutcome> apply(const storage::RawLogRecord& record, StateTransaction& txn);
 
+  // Computed traits and audiences (audiences.cc), as stored (load_definitions()) when the
+  // processor opens; definition commands in the log change them.
+  void set_definitions(std::shared_ptr<const audience::Definitions> definitions) {
+    audience_ = audience::Engine(std::move(definitions));
+  }
+  const audience::Engine& audience_engine() const { return audience_; }
+
   ProfileId last_profile_id() const { return last_profile_id_; }
   // Forgets the profiles of a batch that was not written.
   void rewind(ProfileId last_profile_id) {
@@ -75,6 +83,29 @@ class ProfileBuilder {
   void count_conflict(const identity::DroppedIdentifier& dropped, ProfileId profile,
                       EventContext& event);
 
+  // audiences.cc. Feeds the event to the profile's computed traits, counters and funnels and
+  // records the memberships it changed; `everything`: re-evaluate every audience (a new or
+  // merged profile).
+  void update_audiences(Profile& profile, const ingest::JsonValue& event, std::string_view type,
+                        bool everything, EventContext& ctx);
+  // The profile stops existing (merged away, split by an unmerge): it leaves its audiences.
+  void leave_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
+                       StateTransaction& txn);
+  // Re-evaluates every audience at `now_ms` from an empty membership, recording entries (after
+  // an unmerge re-applied the profile's events).
+  void refresh_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
+                         StateTransaction& txn);
+  void record_changes(ProfileId profile, const std::vector<audience::MembershipChange>& changes,
+                      const std::string& cause, int64_t now_ms, StateTransaction& txn);
+  void reschedule(ProfileId profile, int64_t before_ms, int64_t after_ms, StateTransaction& txn);
+  // {"type":"define_audience"|"define_trait","name":...,"definition":{...}} and
+  // {"type":"delete_audience"|"delete_trait","name":...}: stores the definition, then brings
+  // every profile up to date (history for new counters, memberships).
+  Result<ApplyOutcome> apply_definition(const storage::RawLogRecord& record,
+                                        const ingest::JsonValue& command, StateTransaction& txn);
+  // {"type":"tick"}: time has passed; profiles whose check time has come are re-evaluated.
+  Result<ApplyOutcome> apply_tick(const storage::RawLogRecord& record, StateTransaction& txn);
+
   std::shared_ptr<const identity::CompiledRules> rules_;
   identity::Resolver resolver_;
   identity::IdentifierNormalizer normalizer_;
@@ -82,6 +113,10 @@ class ProfileBuilder {
   ProfileId last_profile_id_;
   std::vector<ProfileId> reuse_ids_;  // descending: back() is the next to reuse
   bool replaying_ = false;            // an unmerge is re-applying events: conflicts not counted
+  audience::Engine audience_;
+  // Change log keys: the seq of the entry being applied and the next index under it.
+  uint64_t change_seq_ = 0;
+  uint32_t change_index_ = 0;
 };
 
 }  // namespace cdp::profile

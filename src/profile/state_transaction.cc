@@ -200,6 +200,11 @@ void StateTransaction::forget() {
   status_ = load_blocks();
 }
 
+void StateTransaction::forget_profiles() {
+  CDP_CHECK(dirty_profiles_.empty());
+  profiles_.clear();
+}
+
 rocksdb::WriteBatch& StateTransaction::finish() {
   for (const auto& group_id : dirty_accounts_) {
     batch_.Put(database_.accounts(), account_key(group_id), encode_account(accounts_.at(group_id)));

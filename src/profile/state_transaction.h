@@ -79,6 +79,9 @@ class StateTransaction final : public identity::IdentityState {
   void committed();
   // The batch was not written: drop every change and everything cached.
   void forget();
+  // Drops the cached profiles (the caller wrote profile records to batch() itself).
+  // REQUIRES: no profile changed through profile() in this batch.
+  void forget_profiles();
 
  private:
   struct CachedIdentifier {

@@ -92,6 +92,10 @@ Result<ApplyOutcome> ProfileBuilder::apply_command(const storage::RawLogRecord& 
   const auto type = text_of((*root)->find("type"));
   if (type == "unmerge") return unmerge(record, **root, txn);
   if (type == "reallow") return reallow(record, **root, txn);
+  if (type == "tick") return apply_tick(record, txn);
+  if (type.starts_with("define_") || type.starts_with("delete_")) {
+    return apply_definition(record, **root, txn);
+  }
   // Written by a newer version: skipping keeps this one running; the log still has it.
   log::warn("unknown_identity_command",
             {{"seq", std::to_string(record.seq)}, {"type", type.substr(0, 64)}});
@@ -249,6 +253,7 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
     for (const auto& group : profile.groups) {
       txn.batch().Delete(database.accounts(), membership_key(group, member));
     }
+    if (member == live) leave_audiences(txn.profile(live), "unmerge", record.received_at_ms, txn);
     txn.erase_profile(member);
   }
   // Quarantined identifiers take part while the events are re-applied, as they did when those
@@ -293,6 +298,12 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   std::set<ProfileId> live_targets;
   for (const auto target : targets) live_targets.insert(txn.live(target));
   result.profiles.assign(live_targets.begin(), live_targets.end());
+  // The parts join their audiences as of now (re-applied events did not record changes).
+  if (!audience_.definitions().empty_of_work()) {
+    for (const auto target : result.profiles) {
+      refresh_audiences(txn.profile(target), "unmerge", record.received_at_ms, txn);
+    }
+  }
 
   const std::string what =
       result.merged != 0 ? profile_id_text(result.merged) + " split from " + profile_id_text(live)

@@ -19,6 +19,7 @@ constexpr const char* kAdminTokenKey = "admin_token";
 std::string_view route_label(std::string_view target) {
   if (target.starts_with("/v1/projects/")) return "settings";
   if (TrackingHandler::handles(target)) return "tracking";
+  if (AudienceHandler::handles(target)) return "audiences";
   if (AdminHandler::handles(target)) return "admin";
   if (IdentityHandler::handles(target)) return "identity";
   if (ProfileHandler::handles(target)) return "profiles";
@@ -100,7 +101,14 @@ Result<std::unique_ptr<App>> App::start(Config config) {
                                                      app->metrics_, SystemClock::instance());
   app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
   app->profiles_ = std::make_unique<ProfileHandler>(
-      app->admin_token_, cfg.read_token, *app->database_, cfg.identity.phone_default_region);
+      app->admin_token_, cfg.read_token, *app->database_, cfg.identity.phone_default_region,
+      [processor_ptr] { return processor_ptr->definitions(); });
+  app->audiences_ = std::make_unique<AudienceHandler>(
+      AudienceHandler::Deps{app->admin_token_, cfg.read_token, *app->database_, *app->writer_,
+                            *app->processor_, SystemClock::instance()});
+  app->audience_clock_ = std::make_unique<pipeline::AudienceClock>(
+      *app->database_, *app->writer_, *app->processor_, pipeline::AudienceClock::Options{});
+  app->audience_clock_->start();
   app->identity_ = std::make_unique<IdentityHandler>(
       IdentityHandler::Deps{app->admin_token_, *app->database_, *app->writer_, *app->processor_,
                             cfg.identity.phone_default_region, SystemClock::instance()});
@@ -202,6 +210,7 @@ void App::stop() {
   watch_folders_.clear();
   if (importer_) importer_->stop();
   if (linking_) linking_->stop();
+  audience_clock_.reset();
   if (writer_) writer_->stop();
   if (processor_) processor_->stop();
   log::info("server_stopped");
@@ -210,8 +219,8 @@ void App::stop() {
 void App::register_gauges() {
   // Time from reading a request to answering it, by route: where read latency under load shows
   // on the server's side. Looked up once here: route() runs for every request.
-  for (const char* route :
-       {"settings", "tracking", "admin", "identity", "profiles", "healthz", "metrics", "other"}) {
+  for (const char* route : {"settings", "tracking", "admin", "identity", "audiences", "profiles",
+                            "healthz", "metrics", "other"}) {
     request_seconds_[route] = &metrics_.histogram(
         "cdp_http_request_seconds", "Time from reading a request to answering it, by route",
         std::string("route=\"") + route + "\"");
@@ -303,6 +312,7 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
     return tracking_->handle(std::move(request), info, std::move(counted));
   if (ImportHandler::handles(path)) return counted(imports_->handle(request, info));
   if (MatchingHandler::handles(path)) return counted(matching_->handle(request));
+  if (AudienceHandler::handles(path)) return audiences_->handle(request, std::move(counted));
   if (AdminHandler::handles(path)) return counted(admin_->handle(request));
   if (IdentityHandler::handles(path)) return identity_->handle(request, std::move(counted));
   if (ProfileHandler::handles(path)) return counted(profiles_->handle(request));

@@ -12,9 +12,11 @@
 #include "importer/importer.h"
 #include "importer/watch_folder.h"
 #include "ingest/source_registry.h"
+#include "pipeline/audience_clock.h"
 #include "pipeline/linking_service.h"
 #include "pipeline/processor.h"
 #include "server/admin_handler.h"
+#include "server/audience_handler.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/identity_handler.h"
@@ -60,6 +62,8 @@ class App {
   std::unique_ptr<AdminHandler> admin_;
   std::unique_ptr<ProfileHandler> profiles_;
   std::unique_ptr<IdentityHandler> identity_;
+  std::unique_ptr<AudienceHandler> audiences_;
+  std::unique_ptr<pipeline::AudienceClock> audience_clock_;
   std::unique_ptr<importer::Importer> importer_;
   std::vector<std::unique_ptr<importer::WatchFolder>> watch_folders_;
   std::unique_ptr<ImportHandler> imports_;

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "server/app.h"
+#include "server/audience_command.h"
 #include "server/config.h"
 #include "server/events_command.h"
 #include "server/identity_command.h"
@@ -260,6 +261,59 @@ int main(int argc, char** argv) {
     command->add_flag("--json", import_options.json, "Print JSON");
   }
 
+  cdp::server::AudienceCommandOptions audience_options;
+  auto* audiences = cli.add_subcommand("audiences", "Audiences of a running server");
+  audiences->require_subcommand(1);
+  auto* audiences_list = audiences->add_subcommand("list", "Every audience with its size");
+  auto* audiences_show = audiences->add_subcommand("show", "One audience");
+  auto* audiences_define = audiences->add_subcommand(
+      "define", "Create or change an audience; every profile is evaluated (docs/audiences.md)");
+  auto* audiences_delete = audiences->add_subcommand("delete", "Delete an audience");
+  auto* audiences_members = audiences->add_subcommand("members", "An audience's current members");
+  auto* audiences_changes =
+      audiences->add_subcommand("changes", "Entries and exits from the change log, oldest first");
+  auto* traits = cli.add_subcommand("traits", "Computed traits of a running server");
+  traits->require_subcommand(1);
+  auto* traits_list = traits->add_subcommand("list", "Every computed trait");
+  auto* traits_show = traits->add_subcommand("show", "One computed trait");
+  auto* traits_define = traits->add_subcommand(
+      "define", "Create or change a computed trait; it is computed over the history too");
+  auto* traits_delete = traits->add_subcommand("delete", "Delete a computed trait");
+  for (auto* command : {audiences_show, audiences_define, audiences_delete, audiences_members,
+                        traits_show, traits_define, traits_delete}) {
+    command->add_option("name", audience_options.name, "Its name")->required();
+  }
+  audiences_define
+      ->add_option("condition", audience_options.condition,
+                   "The condition, e.g. 'performed \"Order Completed\" at least 2 times'")
+      ->required();
+  for (auto* command : {audiences_define, traits_define}) {
+    command->add_option("--description", audience_options.description, "What it is for");
+  }
+  traits_define
+      ->add_option("--kind", audience_options.kind,
+                   "count, sum, average, min, max, most_frequent, first, last, unique_list, "
+                   "unique_count")
+      ->required();
+  traits_define->add_option("--event", audience_options.event, "Only track events of this name");
+  traits_define->add_option("--property", audience_options.property,
+                            "The property it aggregates (all kinds but count)");
+  traits_define->add_option(
+      "--where", audience_options.where,
+      "Only events whose properties match, e.g. 'property.currency = \"EUR\"'");
+  traits_define->add_option("--window", audience_options.window,
+                            "Only events of the last ..., e.g. '30 days'");
+  for (auto* command : {audiences_members, audiences_changes}) {
+    command->add_option("--limit", audience_options.limit, "At most this many (default 100)");
+    command->add_option("--after", audience_options.after, "Continue after this cursor");
+  }
+  for (auto* command :
+       {audiences_list, audiences_show, audiences_define, audiences_delete, audiences_members,
+        audiences_changes, traits_list, traits_show, traits_define, traits_delete}) {
+    add_admin_options(command, audience_options.admin);
+    command->add_flag("--json", audience_options.json, "Print JSON");
+  }
+
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
 
   CLI11_PARSE(cli, argc, argv);
@@ -283,5 +337,15 @@ int main(int argc, char** argv) {
   if (imports_list->parsed()) return cdp::server::run_imports_list(import_options);
   if (imports_show->parsed()) return cdp::server::run_imports_show(import_options);
   if (imports_quarantine->parsed()) return cdp::server::run_imports_quarantine(import_options);
+  if (audiences_list->parsed()) return cdp::server::run_audiences_list(audience_options, false);
+  if (audiences_show->parsed()) return cdp::server::run_audiences_show(audience_options, false);
+  if (audiences_define->parsed()) return cdp::server::run_audiences_define(audience_options);
+  if (audiences_delete->parsed()) return cdp::server::run_audiences_delete(audience_options, false);
+  if (audiences_members->parsed()) return cdp::server::run_audiences_members(audience_options);
+  if (audiences_changes->parsed()) return cdp::server::run_audiences_changes(audience_options);
+  if (traits_list->parsed()) return cdp::server::run_audiences_list(audience_options, true);
+  if (traits_show->parsed()) return cdp::server::run_audiences_show(audience_options, true);
+  if (traits_define->parsed()) return cdp::server::run_traits_define(audience_options);
+  if (traits_delete->parsed()) return cdp::server::run_audiences_delete(audience_options, true);
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "audience/engine.h"
+#include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "server/admin_handler.h"
@@ -192,6 +194,24 @@ Response ProfileHandler::profile(const Request& request, profile::ProfileStore& 
     out.end_array();
     out.key("groups").begin_array();
     for (const auto& group : profile.groups) out.string(group);
+    out.end_array();
+    // Computed traits as of now (windows keep moving between events); memberships as the
+    // processor last evaluated them.
+    out.key("computed_traits").begin_object();
+    if (definitions_) {
+      const audience::Engine engine(definitions_());
+      for (const auto& [name, value] :
+           engine.computed_values(profile.audience, SystemClock::instance().now_ms())) {
+        out.key(name);
+        value.write(out);
+      }
+    }
+    out.end_object();
+    out.key("audiences").begin_array();
+    for (const auto& [name, since] : profile.audience.audiences) {
+      out.begin_object().key("name").string(name);
+      out.key("entered_at").string(format_iso8601_ms(since)).end_object();
+    }
     out.end_array();
   } else if (sub == "traits") {
     out.key("traits").begin_object();

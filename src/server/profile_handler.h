@@ -1,10 +1,13 @@
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "audience/definitions.h"
 #include "identity/normalizer.h"
 #include "profile/profile_store.h"
 #include "server/http_types.h"
@@ -13,7 +16,8 @@
 namespace cdp::server {
 
 // The Profile API (docs/api/openapi.yaml), for read tokens and the admin token, never write keys:
-//   GET /v1/profiles/{ref}                 ref: p_42, or type:value (email:jane@example.com)
+//   GET /v1/profiles/{ref}                 ref: p_42, or type:value (email:jane@example.com);
+//                                          with computed traits and audiences
 //   GET /v1/profiles/{ref}/traits          each trait with its source, time and event
 //   GET /v1/profiles/{ref}/identifiers
 //   GET /v1/profiles/{ref}/events          newest first; limit, cursor, event, type, from, to
@@ -24,12 +28,15 @@ namespace cdp::server {
 // Thread-safe (reads committed state only).
 class ProfileHandler {
  public:
+  // `definitions`: the current computed traits and audiences (none when empty).
+  using DefinitionsSource = std::function<std::shared_ptr<const audience::Definitions>()>;
   ProfileHandler(std::string admin_token, std::string read_token, storage::Database& database,
-                 std::string phone_default_region)
+                 std::string phone_default_region, DefinitionsSource definitions = {})
       : admin_token_(std::move(admin_token)),
         read_token_(std::move(read_token)),
         database_(database),
-        normalizer_(std::move(phone_default_region)) {}
+        normalizer_(std::move(phone_default_region)),
+        definitions_(std::move(definitions)) {}
 
   static bool handles(std::string_view path);
   Response handle(const Request& request);
@@ -47,6 +54,7 @@ class ProfileHandler {
   std::string read_token_;
   storage::Database& database_;
   identity::IdentifierNormalizer normalizer_;
+  DefinitionsSource definitions_;
 };
 
 // The answer to a failed read of profile state: 500 `corrupt_state` for corruption, else 503

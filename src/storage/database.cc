@@ -19,8 +19,9 @@ namespace {
 
 // Order matters: it is the order of Database::handles_ (see the accessors in database.h).
 constexpr const char* kColumnFamilies[] = {
-    "default",        "raw_log",        "dedup",    "meta",    "identifiers", "profiles",
-    "profile_events", "identity_edges", "accounts", "imports", "matching"};
+    "default",  "raw_log",        "dedup",          "meta",     "identifiers",
+    "profiles", "profile_events", "identity_edges", "accounts", "imports",
+    "matching", "audiences",      "changes"};
 constexpr const char* kFormatKey = "format_version";
 
 // Drops dedup entries that have left the window, so the dedup column family stays bounded.
@@ -101,10 +102,12 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
   scanned_table.cache_index_and_filter_blocks = true;
   scanned.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned_table));
 
-  return {{kColumnFamilies[0], small},   {kColumnFamilies[1], raw},     {kColumnFamilies[2], dedup},
-          {kColumnFamilies[3], small},   {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
-          {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned}, {kColumnFamilies[8], state},
-          {kColumnFamilies[9], small},   {kColumnFamilies[10], small}};
+  return {
+      {kColumnFamilies[0], small},   {kColumnFamilies[1], raw},     {kColumnFamilies[2], dedup},
+      {kColumnFamilies[3], small},   {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
+      {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned}, {kColumnFamilies[8], state},
+      {kColumnFamilies[9], small},   {kColumnFamilies[10], small},  {kColumnFamilies[11], scanned},
+      {kColumnFamilies[12], scanned}};
 }
 
 // RocksDB's warnings and errors, written to our log instead of a LOG file in the data directory.
@@ -252,7 +255,8 @@ Status Database::check_format_version() {
   }
   if (version < kFormatVersion && !follower_) {
     // Older formats are subsets of this one (version 2 added the profile column families and
-    // version 3 `imports` and `matching`, which open() creates): stamping the new version keeps
+    // version 3 `imports` and `matching`, version 4 `audiences` and `changes`, which open()
+    // creates): stamping the new version keeps
     // older servers from opening it.
     return put_meta(kFormatKey, std::to_string(kFormatVersion));
   }

@@ -27,7 +27,7 @@ namespace cdp::storage {
 class Database {
  public:
   // The format this build writes. A data directory with a newer format is refused.
-  static constexpr int kFormatVersion = 3;
+  static constexpr int kFormatVersion = 4;
 
   struct Options {
     std::string path;
@@ -65,6 +65,10 @@ class Database {
   rocksdb::ColumnFamilyHandle* imports() { return handles_[9]; }
   // Probabilistic matching of profiles: the review queue (docs/formats/matching.md).
   rocksdb::ColumnFamilyHandle* matching() { return handles_[10]; }
+  // Audiences and computed traits: definitions, members, history, time checks
+  // (docs/formats/audiences.md); and the change log that destinations read.
+  rocksdb::ColumnFamilyHandle* audiences() { return handles_[11]; }
+  rocksdb::ColumnFamilyHandle* changes() { return handles_[12]; }
   const std::string& path() const { return path_; }
   int64_t dedup_window_ms() const { return dedup_window_ms_; }
 

@@ -18,8 +18,9 @@ namespace cdp::pipeline::internal {
 // Every key and value of the profile state (and the unmerge records), to compare two databases.
 inline std::map<std::string, std::string> dump_state(storage::Database& database) {
   std::map<std::string, std::string> out;
-  for (auto* family : {database.identifiers(), database.profiles(), database.profile_events(),
-                       database.identity_edges(), database.accounts()}) {
+  for (auto* family :
+       {database.identifiers(), database.profiles(), database.profile_events(),
+        database.identity_edges(), database.accounts(), database.audiences(), database.changes()}) {
     std::unique_ptr<rocksdb::Iterator> it(
         database.db().NewIterator(rocksdb::ReadOptions(), family));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -79,12 +80,14 @@ class ProcessorFixture : public ::testing::Test {
     store_ = std::make_unique<profile::ProfileStore>(*database_);
   }
 
-  // Appends one event (a JSON object) to the raw log as ingest would store it.
-  uint64_t append(const std::string& event_json, const std::string& source = "web") {
+  // Appends one event (a JSON object) to the raw log as ingest would store it, received at
+  // `received_at_ms` (0: a millisecond after the previous one).
+  uint64_t append(const std::string& event_json, const std::string& source = "web",
+                  int64_t received_at_ms = 0) {
     ++seq_;
+    received_at_ms_ = received_at_ms != 0 ? received_at_ms : received_at_ms_ + 1;
     std::string value;
-    storage::encode_raw_log_value(value, source, 1'700'000'000'000 + static_cast<int64_t>(seq_),
-                                  event_json);
+    storage::encode_raw_log_value(value, source, received_at_ms_, event_json);
     EXPECT_TRUE(
         database_->db()
             .Put(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(seq_), value)
@@ -115,6 +118,7 @@ class ProcessorFixture : public ::testing::Test {
   std::unique_ptr<Processor> processor_;
   std::unique_ptr<profile::ProfileStore> store_;
   uint64_t seq_ = 0;
+  int64_t received_at_ms_ = 1'700'000'000'000;
 };
 
 }  // namespace cdp::pipeline::internal

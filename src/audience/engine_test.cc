@@ -1,0 +1,216 @@
+#include "audience/engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "audience/internal/test_events.h"
+
+namespace cdp::audience {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::kDay;
+
+class Traits final : public TraitSource {
+ public:
+  const std::string* trait_json(std::string_view name) const override {
+    auto it = values.find(std::string(name));
+    return it != values.end() ? &it->second : nullptr;
+  }
+  std::map<std::string, std::string> values;
+};
+
+Result<ComputedTraitDefinition> trait(std::string name, std::string_view body) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse(body);
+  if (!root) return root.status();
+  return parse_computed_trait(std::move(name), **root);
+}
+
+Result<AudienceDefinition> audience(std::string name, std::string_view body) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse(body);
+  if (!root) return root.status();
+  return parse_audience(std::move(name), **root);
+}
+
+std::shared_ptr<const Definitions> compile(
+    std::vector<std::pair<std::string, std::string>> traits,
+    std::vector<std::pair<std::string, std::string>> audiences) {
+  std::vector<ComputedTraitDefinition> t;
+  for (const auto& [name, body] : traits) t.push_back(*trait(name, body));
+  std::vector<AudienceDefinition> a;
+  for (const auto& [name, body] : audiences) {
+    auto parsed = audience(name, body);
+    EXPECT_TRUE(parsed) << parsed.status().message();
+    a.push_back(*parsed);
+  }
+  auto compiled = Definitions::compile(std::move(t), std::move(a));
+  EXPECT_TRUE(compiled) << compiled.status().message();
+  return *compiled;
+}
+
+EventFacts track(std::string_view name, const ingest::JsonValue* properties, int64_t time_ms,
+                 uint64_t seq) {
+  return {"track", name, properties, time_ms, seq};
+}
+
+TEST(DefinitionsTest, ComputedTraitBodies) {
+  auto ltv = trait("ltv", R"({"kind":"sum","event":"Order Completed","property":"total",)"
+                          R"("where":"property.currency = \"EUR\"","window":"365 days"})");
+  ASSERT_TRUE(ltv) << ltv.status().message();
+  EXPECT_EQ(ltv->spec.kind, AggregateKind::kSum);
+  EXPECT_EQ(ltv->spec.window_ms, 365 * kDay);
+  JsonWriter out;
+  write_computed_trait(out, *ltv);
+  EXPECT_EQ(out.str(), R"({"name":"ltv","kind":"sum","event":"Order Completed","property":"total",)"
+                       R"("where":"property.currency = \"EUR\"","window":"365 days"})");
+
+  EXPECT_THAT(trait("x", R"({"kind":"median","property":"p"})").status().message(),
+              HasSubstr("'kind' must be one of"));
+  EXPECT_THAT(trait("x", R"({"kind":"sum"})").status().message(),
+              HasSubstr("'property' is required"));
+  EXPECT_THAT(trait("x", R"({"kind":"count","where":"property.a >"})").status().message(),
+              HasSubstr("where: line 1, column 13"));
+  EXPECT_THAT(trait("x", R"({"kind":"count","windw":"1 day"})").status().message(),
+              HasSubstr("unknown member 'windw'"));
+  EXPECT_THAT(trait("", R"({"kind":"count"})").status().message(), HasSubstr("1 to 200 bytes"));
+}
+
+TEST(DefinitionsTest, AudienceBodiesInTextOrJson) {
+  auto text = audience("a", R"({"condition":"trait.plan = \"pro\"","description":"d"})");
+  auto json =
+      audience("a", R"({"condition":{"trait":"plan","op":"=","value":"pro"},"description":"d"})");
+  ASSERT_TRUE(text);
+  ASSERT_TRUE(json);
+  EXPECT_EQ(*text, *json);
+  EXPECT_THAT(audience("a", R"({"condition":"trait.plan ="})").status().message(),
+              HasSubstr("condition: line 1, column 13"));
+  EXPECT_THAT(audience("a", R"({})").status().message(), HasSubstr("'condition' is required"));
+}
+
+TEST(DefinitionsTest, ReferencesMustExistAndNotCycle) {
+  auto refuse = [](std::vector<AudienceDefinition> audiences) {
+    auto compiled = Definitions::compile({}, std::move(audiences));
+    EXPECT_FALSE(compiled);
+    return compiled.status().message();
+  };
+  EXPECT_THAT(refuse({*audience("a", R"({"condition":"computed.ltv > 1"})")}),
+              HasSubstr("no computed trait named 'ltv'"));
+  EXPECT_THAT(refuse({*audience("a", R"({"condition":"in audience \"b\""})")}),
+              HasSubstr("no audience named 'b'"));
+  EXPECT_THAT(refuse({*audience("a", R"({"condition":"in audience \"b\""})"),
+                      *audience("b", R"({"condition":"not in audience \"a\""})")}),
+              HasSubstr("cannot depend on themselves: 'a' -> 'b' -> 'a'"));
+}
+
+TEST(DefinitionsTest, AudiencesComeAfterTheAudiencesTheyRead) {
+  const auto definitions = compile({}, {{"a", R"({"condition":"in audience \"b\""})"},
+                                        {"b", R"({"condition":"in audience \"c\""})"},
+                                        {"c", R"({"condition":"trait.x exists"})"}});
+  std::vector<std::string> order;
+  for (const auto& a : definitions->audiences()) order.push_back(a.definition.name);
+  EXPECT_THAT(order, ElementsAre("c", "b", "a"));
+}
+
+TEST(EngineTest, EventsMoveAProfileInAndTimeMovesItOut) {
+  const Engine engine(compile(
+      {},
+      {{"engaged", R"({"condition":"performed \"View\" at least 2 times in last 1 day"})"},
+       {"engaged pro", R"({"condition":"in audience \"engaged\" and trait.plan = \"pro\""})"}}));
+  Traits traits;
+  traits.values["plan"] = R"("pro")";
+  ProfileAudienceState state;
+  EXPECT_TRUE(engine.on_event(state, traits, track("View", nullptr, 1000, 1), {}, 1000).empty());
+  EXPECT_THAT(
+      engine.on_event(state, traits, track("View", nullptr, 2000, 2), {}, 2000),
+      ElementsAre(MembershipChange{"engaged", true}, MembershipChange{"engaged pro", true}));
+  EXPECT_EQ(state.audiences.at("engaged"), 2000);
+  // The first view leaves the window at the end of its 84 s step plus a day.
+  const int64_t leaves = 84'000 + kDay;
+  EXPECT_EQ(state.next_check_ms, leaves);
+  EXPECT_TRUE(engine.on_time(state, traits, leaves - 1).empty());
+  EXPECT_THAT(
+      engine.on_time(state, traits, leaves),
+      ElementsAre(MembershipChange{"engaged", false}, MembershipChange{"engaged pro", false}));
+  EXPECT_EQ(state.next_check_ms, 0);  // the second view is in the same step: nothing left
+}
+
+TEST(EngineTest, OnlyAudiencesThatReadWhatChangedAreEvaluated) {
+  const Engine engine(compile({}, {{"pro", R"({"condition":"trait.plan = \"pro\""})"}}));
+  Traits traits;
+  ProfileAudienceState state;
+  traits.values["plan"] = R"("pro")";
+  EXPECT_TRUE(engine.on_event(state, traits, track("View", nullptr, 1, 1), {}, 1).empty());
+  EXPECT_THAT(engine.on_event(state, traits, {"identify", "", nullptr, 2, 2}, {"plan"}, 2),
+              ElementsAre(MembershipChange{"pro", true}));
+  traits.values["plan"] = R"("free")";
+  EXPECT_THAT(engine.on_event(state, traits, {"identify", "", nullptr, 3, 3}, {"plan"}, 3),
+              ElementsAre(MembershipChange{"pro", false}));
+}
+
+TEST(EngineTest, ComputedTraitsAndMerges) {
+  const Engine engine(compile(
+      {{"spend", R"({"kind":"sum","event":"Order","property":"total"})"}},
+      {{"big spender", R"({"condition":"computed.spend >= 100"})"},
+       {"converted", R"({"condition":"performed \"Signup\" then \"Order\" within 1 hour"})"}}));
+  Traits traits;
+  ingest::JsonParser parser;
+  ProfileAudienceState a;
+  ProfileAudienceState b;
+  EXPECT_TRUE(engine.on_event(a, traits, track("Signup", nullptr, 0, 1), {}, 0).empty());
+  EXPECT_TRUE(
+      engine.on_event(b, traits, track("Order", *parser.parse(R"({"total":60})"), 10, 2), {}, 10)
+          .empty());
+  // One person after all: the funnel completes across the two profiles' events.
+  engine.merge(a, b);
+  EXPECT_THAT(engine.evaluate_all(a, traits, 15), ElementsAre(MembershipChange{"converted", true}));
+  EXPECT_THAT(
+      engine.on_event(a, traits, track("Order", *parser.parse(R"({"total":"50"})"), 20, 3), {}, 20),
+      ElementsAre(MembershipChange{"big spender", true}));
+  const auto values = engine.computed_values(a, 20);
+  ASSERT_EQ(values.size(), 1u);
+  EXPECT_EQ(values[0].first, "spend");
+  EXPECT_EQ(values[0].second, Value::of(110.0));
+}
+
+TEST(EngineTest, InLastDatesScheduleTheirOwnCheck) {
+  const Engine engine(compile({}, {{"new", R"({"condition":"trait.signed_up in last 7 days"})"}}));
+  Traits traits;
+  traits.values["signed_up"] = R"("1970-01-02T00:00:00Z")";
+  ProfileAudienceState state;
+  EXPECT_THAT(engine.evaluate_all(state, traits, 2 * kDay),
+              ElementsAre(MembershipChange{"new", true}));
+  EXPECT_EQ(state.next_check_ms, 8 * kDay + 1);
+  EXPECT_THAT(engine.on_time(state, traits, 8 * kDay + 1),
+              ElementsAre(MembershipChange{"new", false}));
+}
+
+TEST(EngineTest, StateRoundTripsThroughJson) {
+  const Engine engine(compile(
+      {{"skus", R"({"kind":"unique_list","property":"sku","window":"30 days"})"},
+       {"last", R"({"kind":"last","property":"sku"})"},
+       {"avg", R"({"kind":"average","property":"price"})"}},
+      {{"f", R"({"condition":"performed \"A\" then \"B\" within 1 day in last 7 days"})"}}));
+  Traits traits;
+  ingest::JsonParser parser;
+  ProfileAudienceState state;
+  uint64_t seq = 0;
+  for (const char* name : {"A", "B", "A"}) {
+    ++seq;
+    const auto* properties =
+        *parser.parse(R"({"sku":"s)" + std::to_string(seq) + R"(","price":-1.25})");
+    (void)engine.on_event(state, traits,
+                          track(name, properties, static_cast<int64_t>(seq) * 1000, seq), {}, 5000);
+  }
+  JsonWriter out;
+  write_audience_state(out, state);
+  auto back = read_audience_state(**parser.parse(out.str()));
+  ASSERT_TRUE(back) << back.status().message();
+  EXPECT_EQ(*back, state) << out.str();
+  EXPECT_EQ(state.audiences.count("f"), 1u);
+}
+
+}  // namespace
+}  // namespace cdp::audience

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "audience/aggregate.h"
+#include "audience/funnel.h"
+#include "common/json_writer.h"
+#include "common/status.h"
+#include "ingest/json_tree.h"
+
+namespace cdp::audience {
+
+// One profile's audience state, stored inside its profile record (docs/formats/profiles.md):
+// what its computed traits, `performed` counters and funnels have seen, and the audiences it is
+// in. Keys of `aggregates` are Definitions::trait_key() / counter_key(); of `funnels`,
+// Definitions::funnel_key().
+struct ProfileAudienceState {
+  std::map<std::string, AggregateState, std::less<>> aggregates;
+  std::map<std::string, FunnelState, std::less<>> funnels;
+  std::map<std::string, int64_t, std::less<>> audiences;  // name -> when it entered
+  int64_t next_check_ms = 0;  // when time alone may change something; 0: never
+
+  bool empty() const {
+    return aggregates.empty() && funnels.empty() && audiences.empty() && next_check_ms == 0;
+  }
+  bool operator==(const ProfileAudienceState&) const = default;
+};
+
+void write_audience_state(JsonWriter& out, const ProfileAudienceState& state);
+Result<ProfileAudienceState> read_audience_state(const ingest::JsonValue& json);
+
+}  // namespace cdp::audience

@@ -1,0 +1,197 @@
+// Audiences and computed traits in the processor: definitions are log entries, events move
+// profiles in and out, ticks let time pass, merges and unmerges carry state, and everything is
+// written with the processor's batch (members, history, change log) as a pure function of the log.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "pipeline/internal/processor_fixture.h"
+#include "profile/audience_records.h"
+
+namespace cdp::pipeline {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr int64_t kDay = 86'400'000;
+
+class AudienceTest : public internal::ProcessorFixture {
+ protected:
+  uint64_t command(const std::string& json, int64_t received_at_ms = 0) {
+    return append(json, std::string(storage::kAdminSource), received_at_ms);
+  }
+  uint64_t define_audience(const std::string& name, const std::string& condition) {
+    return command(R"({"type":"define_audience","name":")" + name +
+                   R"(","definition":{"condition":)" + condition + "}}");
+  }
+  uint64_t view(const std::string& user, int64_t received_at_ms = 0) {
+    return append(R"({"type":"track","event":"View","userId":")" + user + R"("})", "web",
+                  received_at_ms);
+  }
+
+  std::vector<std::string> audiences_of(profile::ProfileId id) {
+    std::vector<std::string> names;
+    for (const auto& [name, since] : get(id).audience.audiences) names.push_back(name);
+    return names;
+  }
+
+  std::vector<std::string> scan(rocksdb::ColumnFamilyHandle* family, const std::string& prefix) {
+    std::vector<std::string> out;
+    std::unique_ptr<rocksdb::Iterator> it(
+        database_->db().NewIterator(rocksdb::ReadOptions(), family));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      out.push_back(it->value().ToString());
+    }
+    return out;
+  }
+
+  std::vector<std::string> changes() { return scan(database_->changes(), ""); }
+  std::vector<std::string> members(const std::string& audience) {
+    std::vector<std::string> ids;
+    std::unique_ptr<rocksdb::Iterator> it(
+        database_->db().NewIterator(rocksdb::ReadOptions(), database_->audiences()));
+    const auto prefix = profile::member_prefix(audience);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      ids.push_back(profile::profile_id_text(
+          storage::read_u64_be(it->key().ToStringView().substr(prefix.size()))));
+    }
+    return ids;
+  }
+
+  std::optional<audience::Value> computed(profile::ProfileId id, const std::string& name,
+                                          int64_t now_ms) {
+    auto definitions = profile::load_definitions(*database_);
+    EXPECT_TRUE(definitions) << definitions.status().message();
+    const audience::Engine engine(*definitions);
+    for (auto& [trait, value] : engine.computed_values(get(id).audience, now_ms)) {
+      if (trait == name) return value;
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(AudienceTest, EventsEnterAProfileAndTimePassingMakesItLeave) {
+  define_audience("engaged", R"("performed \"View\" at least 2 times in last 1 day")");
+  view("u1");
+  process();
+  EXPECT_THAT(audiences_of(1), IsEmpty());
+  view("u1");
+  process();
+  EXPECT_THAT(audiences_of(1), ElementsAre("engaged"));
+  EXPECT_THAT(members("engaged"), ElementsAre("p_1"));
+  ASSERT_EQ(changes().size(), 1u);
+  EXPECT_THAT(changes()[0],
+              HasSubstr(R"("type":"audience_entered","audience":"engaged","profile":"p_1")"));
+
+  // Nothing happens until time passes: a tick two days later takes the profile out.
+  command(R"({"type":"tick"})", received_at_ms_ + 2 * kDay);
+  process();
+  EXPECT_THAT(audiences_of(1), IsEmpty());
+  EXPECT_THAT(members("engaged"), IsEmpty());
+  ASSERT_EQ(changes().size(), 2u);
+  EXPECT_THAT(changes()[1], HasSubstr(R"("type":"audience_exited")"));
+  EXPECT_THAT(changes()[1], HasSubstr(R"("cause":"time")"));
+  EXPECT_THAT(
+      scan(database_->audiences(), profile::history_prefix("engaged")),
+      ElementsAre(R"({"entered":true,"cause":"event"})", R"({"entered":false,"cause":"time"})"));
+  EXPECT_EQ(get(1).audience.next_check_ms, 0) << "nothing left to expire";
+}
+
+TEST_F(AudienceTest, NewDefinitionsSeeTheHistory) {
+  view("u1");
+  append(R"({"type":"track","event":"Order","userId":"u1","properties":{"total":30}})");
+  append(R"({"type":"track","event":"Order","userId":"u1","properties":{"total":"12.5"}})");
+  view("u2");
+  process();
+  command(
+      R"({"type":"define_trait","name":"spend","definition":{"kind":"sum","event":"Order","property":"total"}})");
+  define_audience("buyers", R"("computed.spend > 40 or performed \"Order\" at least 2 times")");
+  define_audience("browsers", R"("performed \"View\" and not in audience \"buyers\"")");
+  process();
+  EXPECT_EQ(computed(1, "spend", received_at_ms_), audience::Value::of(42.5));
+  EXPECT_EQ(computed(2, "spend", received_at_ms_), audience::Value::of(0.0));
+  EXPECT_THAT(audiences_of(1), ElementsAre("buyers"));
+  EXPECT_THAT(audiences_of(2), ElementsAre("browsers"));
+  EXPECT_THAT(changes()[0], HasSubstr(R"("cause":"definition of buyers")"));
+}
+
+TEST_F(AudienceTest, TraitsFromIdentifyMoveProfiles) {
+  define_audience("pro", R"("trait.plan = \"pro\"")");
+  append(R"({"type":"identify","userId":"u1","traits":{"plan":"pro"}})");
+  append(R"({"type":"identify","userId":"u2","traits":{"plan":"free"}})");
+  process();
+  EXPECT_THAT(members("pro"), ElementsAre("p_1"));
+  append(R"({"type":"identify","userId":"u1","traits":{"plan":"free"}})");
+  append(R"({"type":"track","event":"x","userId":"u2","context":{"traits":{"plan":"pro"}}})");
+  process();
+  EXPECT_THAT(members("pro"), ElementsAre("p_2"));
+}
+
+TEST_F(AudienceTest, MergedProfilesCountTogetherAndTheMergedAwayOneLeaves) {
+  define_audience("engaged", R"("performed \"View\" at least 2 times")");
+  define_audience("anyone", R"("trait.email exists or not trait.email exists")");
+  append(R"({"type":"track","event":"View","anonymousId":"a1"})");
+  append(R"({"type":"track","event":"View","anonymousId":"a2"})");
+  process();
+  EXPECT_THAT(members("anyone"), ElementsAre("p_1", "p_2"));
+  EXPECT_THAT(members("engaged"), IsEmpty());
+  append(R"({"type":"identify","anonymousId":"a1","traits":{"email":"j@example.com"}})");
+  append(R"({"type":"identify","anonymousId":"a2","traits":{"email":"j@example.com"}})");
+  process();
+  EXPECT_THAT(members("engaged"), ElementsAre("p_1"));
+  EXPECT_THAT(members("anyone"), ElementsAre("p_1"));
+  const auto log = changes();
+  EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& entry) {
+    return entry.find(R"("type":"audience_exited","audience":"anyone","profile":"p_2")") !=
+               std::string::npos &&
+           entry.find("merged into p_1") != std::string::npos;
+  }));
+
+  // Split again: each part counts only its own events.
+  command(R"({"type":"unmerge","profile":"p_1","merged":"p_2"})");
+  process();
+  EXPECT_THAT(members("engaged"), IsEmpty());
+  EXPECT_THAT(members("anyone"), ElementsAre("p_1", "p_2"));
+}
+
+TEST_F(AudienceTest, DeletingAnAudienceEmptiesIt) {
+  define_audience("engaged", R"("performed \"View\"")");
+  view("u1");
+  process();
+  EXPECT_THAT(members("engaged"), ElementsAre("p_1"));
+  command(R"({"type":"delete_audience","name":"engaged"})");
+  process();
+  EXPECT_THAT(members("engaged"), IsEmpty());
+  EXPECT_THAT(audiences_of(1), IsEmpty());
+}
+
+TEST_F(AudienceTest, AnInvalidDefinitionInTheLogChangesNothing) {
+  define_audience("a", R"("in audience \"missing\"")");
+  view("u1");
+  process();
+  EXPECT_THAT(scan(database_->audiences(), "d/"), IsEmpty());
+  EXPECT_THAT(audiences_of(1), IsEmpty());
+}
+
+TEST_F(AudienceTest, StateIsAPureFunctionOfTheLogAcrossRestarts) {
+  define_audience("engaged", R"("performed \"View\" at least 2 times in last 1 day")");
+  view("u1");
+  view("u1");
+  append(R"({"type":"identify","anonymousId":"a1","userId":"u1","traits":{"plan":"pro"}})");
+  process();
+  reopen();  // definitions are read back from the database
+  view("u2");
+  define_audience("pro", R"("trait.plan = \"pro\" and in audience \"engaged\"")");
+  command(R"({"type":"tick"})", received_at_ms_ + 3 * kDay);
+  view("u2");
+  process();
+  EXPECT_THAT(members("pro"), IsEmpty());
+  EXPECT_EQ(
+      internal::dump_state(*database_),
+      internal::replay_log(*database_, dir_.sub("replay"),
+                           *identity::CompiledRules::compile(identity::IdentityRules::defaults())));
+}
+
+}  // namespace
+}  // namespace cdp::pipeline

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "audience/definitions.h"
+#include "audience/engine.h"
+#include "common/status.h"
+#include "identity/resolver.h"
+#include "storage/database.h"
+
+namespace cdp::profile {
+
+using identity::ProfileId;
+
+// Keys of the `audiences` column family (docs/formats/audiences.md).
+inline constexpr std::string_view kAudienceDefinitionPrefix = "d/a/";
+inline constexpr std::string_view kTraitDefinitionPrefix = "d/t/";
+inline constexpr std::string_view kCheckPrefix = "x/";
+std::string audience_definition_key(std::string_view name);
+std::string trait_definition_key(std::string_view name);
+// Current members: m/ name \0 profile -> u64 BE entered at (ms).
+std::string member_prefix(std::string_view audience);
+std::string member_key(std::string_view audience, ProfileId profile);
+// Entries and exits: h/ name \0 time profile -> JSON {"entered":bool,"cause":"..."}.
+std::string history_prefix(std::string_view audience);
+std::string history_key(std::string_view audience, int64_t time_ms, ProfileId profile);
+// When time alone may change a profile's memberships: x/ time profile -> "".
+std::string check_key(int64_t time_ms, ProfileId profile);
+// Decodes (time, profile) from a check key, or (0, 0).
+std::pair<int64_t, ProfileId> decode_check_key(std::string_view key);
+// (time, profile) from a history key's suffix after history_prefix(name).
+std::pair<int64_t, ProfileId> decode_history_suffix(std::string_view suffix);
+
+// The change log (`changes`): key = seq of the log entry that caused the change, then an index.
+std::string change_key(uint64_t seq, uint32_t index);
+
+// Every stored definition, compiled.
+Result<std::shared_ptr<const audience::Definitions>> load_definitions(storage::Database& database);
+
+}  // namespace cdp::profile

@@ -1,0 +1,327 @@
+// ProfileBuilder's computed traits and audiences (docs/audiences.md).
+//
+// Each profile's audience state (aggregates, funnels, memberships) lives in its profile record,
+// so applying an event reads and writes nothing more than it did. What changes is also written,
+// in the same batch, to the `audiences` column family (current members, history, the time of
+// the profile's next check) and to the change log (docs/formats/audiences.md). Definitions are
+// entries of the log too: applying one brings every profile up to date.
+#include <memory>
+#include <set>
+
+#include "common/json_writer.h"
+#include "common/log.h"
+#include "common/time_format.h"
+#include "profile/audience_records.h"
+#include "profile/internal/event_context.h"
+#include "profile/profile_builder.h"
+#include "storage/big_endian.h"
+
+namespace cdp::profile {
+namespace {
+
+class ProfileTraits final : public audience::TraitSource {
+ public:
+  explicit ProfileTraits(const Profile& profile) : profile_(profile) {}
+  const std::string* trait_json(std::string_view name) const override {
+    const auto it = profile_.traits.find(name);
+    return it != profile_.traits.end() ? &it->second.json : nullptr;
+  }
+
+ private:
+  const Profile& profile_;
+};
+
+std::string text_of(const ingest::JsonValue* value) {
+  return value != nullptr && value->is_string() ? std::string(value->text) : std::string();
+}
+
+void add_names(std::vector<std::string>& names, const ingest::JsonValue* object) {
+  if (object == nullptr || !object->is_object()) return;
+  for (const auto& member : object->members) names.emplace_back(member.key);
+}
+
+// Every aggregate and funnel key of `definitions`.
+std::set<std::string, std::less<>> keys_of(const audience::Definitions& definitions) {
+  std::set<std::string, std::less<>> keys;
+  for (const auto& [key, aggregate] : definitions.aggregates()) keys.insert(key);
+  for (const auto& [key, funnel] : definitions.funnels()) keys.insert(key);
+  return keys;
+}
+
+// Whether a track event named `name` can feed any of `keys`.
+bool feeds(const audience::Definitions& definitions, const std::set<std::string, std::less<>>& keys,
+           std::string_view name) {
+  for (const auto& key : keys) {
+    if (const auto it = definitions.aggregates().find(key); it != definitions.aggregates().end()) {
+      if (it->second.spec().event.empty() || it->second.spec().event == name) return true;
+    } else if (const auto funnel = definitions.funnels().find(key);
+               funnel != definitions.funnels().end()) {
+      if (funnel->second.has_step(name)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void ProfileBuilder::update_audiences(Profile& profile, const ingest::JsonValue& event,
+                                      std::string_view type, bool everything, EventContext& ctx) {
+  std::vector<std::string> changed_traits;
+  if (type == "identify") add_names(changed_traits, event.find("traits"));
+  if (const auto* context = event.find("context"); context != nullptr && context->is_object()) {
+    add_names(changed_traits, context->find("traits"));
+  }
+  const auto* properties = event.find("properties");
+  const std::string name = text_of(event.find("event"));
+  const audience::EventFacts facts{
+      type, name, properties != nullptr && properties->is_object() ? properties : nullptr,
+      ctx.time_ms, ctx.record.seq};
+  const ProfileTraits traits(profile);
+  const int64_t now = ctx.record.received_at_ms;
+  const int64_t before = profile.audience.next_check_ms;
+  auto changes = audience_.on_event(profile.audience, traits, facts, changed_traits, now);
+  if (everything) {
+    auto more = audience_.evaluate_all(profile.audience, traits, now);
+    changes.insert(changes.end(), more.begin(), more.end());
+  }
+  // An unmerge re-applying old events records the outcome once, at its own time.
+  if (replaying_) return;
+  record_changes(profile.id, changes,
+                 ctx.message_id.empty() ? std::string("event") : "event " + ctx.message_id, now,
+                 ctx.txn);
+  reschedule(profile.id, before, profile.audience.next_check_ms, ctx.txn);
+}
+
+void ProfileBuilder::leave_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
+                                     StateTransaction& txn) {
+  std::vector<audience::MembershipChange> changes;
+  for (const auto& [name, since] : profile.audience.audiences) changes.push_back({name, false});
+  record_changes(profile.id, changes, cause, now_ms, txn);
+  reschedule(profile.id, profile.audience.next_check_ms, 0, txn);
+  profile.audience.audiences.clear();
+  profile.audience.next_check_ms = 0;
+}
+
+void ProfileBuilder::refresh_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
+                                       StateTransaction& txn) {
+  const ProfileTraits traits(profile);
+  profile.audience.audiences.clear();
+  (void)audience_.on_time(profile.audience, traits, now_ms);  // drops what left its window
+  profile.audience.audiences.clear();
+  auto changes = audience_.evaluate_all(profile.audience, traits, now_ms);
+  record_changes(profile.id, changes, cause, now_ms, txn);
+  reschedule(profile.id, 0, profile.audience.next_check_ms, txn);
+}
+
+void ProfileBuilder::record_changes(ProfileId profile,
+                                    const std::vector<audience::MembershipChange>& changes,
+                                    const std::string& cause, int64_t now_ms,
+                                    StateTransaction& txn) {
+  auto& database = txn.database();
+  auto& batch = txn.batch();
+  for (const auto& change : changes) {
+    if (change.entered) {
+      batch.Put(database.audiences(), member_key(change.audience, profile),
+                storage::u64_be(static_cast<uint64_t>(now_ms)));
+    } else {
+      batch.Delete(database.audiences(), member_key(change.audience, profile));
+    }
+    JsonWriter history;
+    history.begin_object().key("entered").boolean(change.entered);
+    history.key("cause").string(cause).end_object();
+    batch.Put(database.audiences(), history_key(change.audience, now_ms, profile), history.str());
+
+    JsonWriter entry;
+    entry.begin_object();
+    entry.key("type").string(change.entered ? "audience_entered" : "audience_exited");
+    entry.key("audience").string(change.audience);
+    entry.key("profile").string(profile_id_text(profile));
+    entry.key("time").string(format_iso8601_ms(now_ms));
+    entry.key("cause").string(cause);
+    entry.key("seq").number(static_cast<int64_t>(change_seq_));
+    entry.end_object();
+    batch.Put(database.changes(), change_key(change_seq_, change_index_++), entry.str());
+  }
+}
+
+void ProfileBuilder::reschedule(ProfileId profile, int64_t before_ms, int64_t after_ms,
+                                StateTransaction& txn) {
+  if (before_ms == after_ms) return;
+  auto& database = txn.database();
+  if (before_ms != 0) txn.batch().Delete(database.audiences(), check_key(before_ms, profile));
+  if (after_ms != 0) txn.batch().Put(database.audiences(), check_key(after_ms, profile), "");
+}
+
+Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecord& record,
+                                                      const ingest::JsonValue& command,
+                                                      StateTransaction& txn) {
+  auto& database = txn.database();
+  const auto type = text_of(command.find("type"));
+  const auto name = text_of(command.find("name"));
+  const auto* body = command.find("definition");
+  const auto& current = audience_.definitions();
+  auto traits = current.computed_traits();
+  std::vector<audience::AudienceDefinition> audiences;
+  for (const auto& compiled : current.audiences()) audiences.push_back(compiled.definition);
+  std::erase_if(traits, [&](const auto& t) { return t.name == name; });
+  std::erase_if(audiences, [&](const auto& a) { return a.name == name; });
+  const bool is_trait = type.ends_with("_trait");
+  std::string stored;
+  // The HTTP handler checked the definition against the definitions it saw; another change may
+  // have come between. A definition that no longer fits is skipped (GET shows it was not saved).
+  auto skip = [&](const std::string& why) -> Result<ApplyOutcome> {
+    log::warn("definition_not_applied",
+              {{"seq", std::to_string(record.seq)}, {"name", name}, {"message", why}});
+    return ApplyOutcome{};
+  };
+  if (type == "define_trait" || type == "define_audience") {
+    if (body == nullptr) return skip("no definition");
+    JsonWriter out;
+    if (is_trait) {
+      auto trait = audience::parse_computed_trait(name, *body);
+      if (!trait) return skip(trait.status().message());
+      audience::write_computed_trait(out, *trait);
+      traits.push_back(std::move(*trait));
+    } else {
+      auto definition = audience::parse_audience(name, *body);
+      if (!definition) return skip(definition.status().message());
+      audience::write_audience(out, *definition, false);
+      audiences.push_back(std::move(*definition));
+    }
+    stored = out.take();
+  } else if (type != "delete_trait" && type != "delete_audience") {
+    return skip("unknown command " + type);
+  }
+  auto compiled = audience::Definitions::compile(std::move(traits), std::move(audiences));
+  if (!compiled) return skip(compiled.status().message());
+
+  const auto key = is_trait ? trait_definition_key(name) : audience_definition_key(name);
+  if (stored.empty()) {
+    txn.batch().Delete(database.audiences(), key);
+  } else {
+    txn.batch().Put(database.audiences(), key, stored);
+  }
+  const auto old_keys = keys_of(current);
+  std::set<std::string, std::less<>> new_keys;
+  for (const auto& k : keys_of(**compiled)) {
+    if (old_keys.count(k) == 0) new_keys.insert(k);
+  }
+  if (!is_trait && stored.empty()) {
+    // A deleted audience's members leave it: members and history stay readable until then.
+    std::unique_ptr<rocksdb::Iterator> it(
+        database.db().NewIterator(rocksdb::ReadOptions(), database.audiences()));
+    const auto prefix = member_prefix(name);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      txn.batch().Delete(database.audiences(), it->key());
+    }
+    if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading members");
+  }
+  set_definitions(*compiled);
+
+  // Every live profile, read from committed state: a command has a batch of its own, so nothing
+  // before it is pending; the processor's cached copies are dropped after this.
+  const int64_t now = record.received_at_ms;
+  const std::string cause = "definition of " + name;
+  ingest::JsonParser parser;
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db().NewIterator(rocksdb::ReadOptions(), database.profiles()));
+  size_t updated = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto decoded = decode_profile(it->value().ToStringView());
+    if (!decoded) return decoded.status();
+    Profile& profile = *decoded;
+    if (!profile.live()) continue;
+    const auto before_state = profile.audience;
+    audience_.prune(profile.audience);
+    // Memberships of a deleted audience were dropped by prune(); its history stays.
+    if (!new_keys.empty()) {
+      std::vector<ProfileId> ids = profile.merged_from;
+      ids.push_back(profile.id);
+      for (const auto id : ids) {
+        std::unique_ptr<rocksdb::Iterator> timeline(
+            database.db().NewIterator(rocksdb::ReadOptions(), database.profile_events()));
+        const auto prefix = timeline_prefix(id);
+        for (timeline->Seek(prefix); timeline->Valid() && timeline->key().starts_with(prefix);
+             timeline->Next()) {
+          const auto value = timeline->value().ToStringView();
+          const auto split = value.find('\0');
+          if (value.substr(0, split) != "track") continue;
+          const auto event_name =
+              split == std::string_view::npos ? std::string_view() : value.substr(split + 1);
+          if (!feeds(audience_.definitions(), new_keys, event_name)) continue;
+          const auto entry = decode_timeline_key(timeline->key().ToStringView());
+          if (!entry) return Status::corruption("a timeline key is malformed");
+          std::string raw;
+          auto& log_database = txn.log_database();
+          auto status = log_database.db().Get(rocksdb::ReadOptions(), log_database.raw_log(),
+                                              storage::u64_be(entry->seq), &raw);
+          if (status.IsNotFound()) continue;  // retention: history starts later
+          if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
+          auto event = storage::RawLogRecord::decode(entry->seq, raw);
+          if (!event) continue;
+          auto root = parser.parse(event->event_json);
+          if (!root || !(*root)->is_object()) continue;
+          const auto* properties = (*root)->find("properties");
+          audience_.add_history(
+              profile.audience, new_keys,
+              {"track", event_name,
+               properties != nullptr && properties->is_object() ? properties : nullptr,
+               entry->timestamp_ms, entry->seq});
+        }
+        if (!timeline->status().ok()) {
+          return storage::from_rocksdb(timeline->status(), "reading a timeline");
+        }
+      }
+    }
+    const ProfileTraits profile_traits(profile);
+    (void)audience_.on_time(profile.audience, profile_traits, now);
+    auto changes = audience_.evaluate_all(profile.audience, profile_traits, now);
+    record_changes(profile.id, changes, cause, now, txn);
+    reschedule(profile.id, before_state.next_check_ms, profile.audience.next_check_ms, txn);
+    if (!(profile.audience == before_state)) {
+      txn.batch().Put(database.profiles(), it->key(), encode_profile(profile));
+      ++updated;
+    }
+  }
+  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
+  txn.forget_profiles();
+  log::info("definition_applied", {{"seq", std::to_string(record.seq)},
+                                   {"name", name},
+                                   {"profiles_updated", std::to_string(updated)}});
+  return ApplyOutcome{};
+}
+
+Result<ApplyOutcome> ProfileBuilder::apply_tick(const storage::RawLogRecord& record,
+                                                StateTransaction& txn) {
+  // A bounded number of profiles per tick: the rest are due at the next one.
+  constexpr size_t kMaxProfilesPerTick = 10'000;
+  auto& database = txn.database();
+  const int64_t now = record.received_at_ms;
+  std::vector<std::pair<int64_t, ProfileId>> due;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        database.db().NewIterator(rocksdb::ReadOptions(), database.audiences()));
+    const auto end = check_key(now + 1, 0);
+    for (it->Seek(kCheckPrefix);
+         it->Valid() && it->key().compare(end) < 0 && due.size() < kMaxProfilesPerTick;
+         it->Next()) {
+      due.push_back(decode_check_key(it->key().ToStringView()));
+    }
+    if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading check times");
+  }
+  for (const auto& [time, id] : due) {
+    txn.batch().Delete(database.audiences(), check_key(time, id));
+    const auto live = txn.live(id);
+    if (live != id) continue;  // merged away since (its memberships left then)
+    Profile& profile = txn.profile(id);
+    if (profile.audience.next_check_ms != time) continue;  // rescheduled since
+    const ProfileTraits traits(profile);
+    auto changes = audience_.on_time(profile.audience, traits, now);
+    record_changes(id, changes, "time", now, txn);
+    reschedule(id, 0, profile.audience.next_check_ms, txn);
+  }
+  CDP_RETURN_IF_ERROR(txn.status());
+  return ApplyOutcome{};
+}
+
+}  // namespace cdp::profile

@@ -1,0 +1,380 @@
+#include "server/audience_handler.h"
+
+#include "audience/definitions.h"
+#include "common/json_writer.h"
+#include "common/time_format.h"
+#include "common/uuid.h"
+#include "profile/audience_records.h"
+#include "profile/profile.h"
+#include "server/admin_handler.h"
+#include "server/profile_handler.h"
+#include "storage/big_endian.h"
+
+namespace cdp::server {
+namespace {
+
+constexpr std::string_view kAudiences = "/admin/v1/audiences";
+constexpr std::string_view kTraits = "/admin/v1/computed-traits";
+constexpr std::string_view kChanges = "/admin/v1/changes";
+constexpr std::string_view kMembers = "/v1/audiences/";
+// A definition brings every profile up to date before it is answered; past this, 202.
+constexpr auto kWaitForProcessor = std::chrono::seconds(20);
+
+size_t count_members(storage::Database& database, const std::string& name) {
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db().NewIterator(rocksdb::ReadOptions(), database.audiences()));
+  const auto prefix = profile::member_prefix(name);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+  return n;
+}
+
+std::string audience_json(storage::Database& database, const audience::AudienceDefinition& a) {
+  JsonWriter out;
+  audience::write_audience(out, a, true);
+  std::string json = out.take();
+  json.pop_back();
+  return json + ",\"size\":" + std::to_string(count_members(database, a.name)) + "}";
+}
+
+std::string trait_json(const audience::ComputedTraitDefinition& t) {
+  JsonWriter out;
+  audience::write_computed_trait(out, t);
+  return out.take();
+}
+
+}  // namespace
+
+bool AudienceHandler::handles(std::string_view path) {
+  return path == kAudiences || path.starts_with(std::string(kAudiences) + "/") || path == kTraits ||
+         path.starts_with(std::string(kTraits) + "/") || path == kChanges ||
+         path.starts_with(kMembers);
+}
+
+void AudienceHandler::handle(const Request& request, Responder respond) {
+  const unsigned version = request.version();
+  std::string_view path = request.target();
+  path = path.substr(0, path.find('?'));
+  if (path.starts_with(kMembers)) {
+    if (!has_bearer_token(request, {deps_.admin_token, deps_.read_token})) {
+      return respond(json_error(http::status::unauthorized, version, "invalid_token",
+                                "audience members need \"Authorization: Bearer <read token>\""));
+    }
+    auto rest = path.substr(kMembers.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos || rest.substr(slash) != "/members") {
+      return respond(json_error(http::status::not_found, version, "not_found",
+                                "use GET /v1/audiences/{name}/members"));
+    }
+    const auto name = percent_decode(rest.substr(0, slash));
+    if (!name) {
+      return respond(json_error(http::status::bad_request, version, "invalid_argument",
+                                "the audience name has a bad %-escape"));
+    }
+    if (request.method() != http::verb::get) {
+      return respond(
+          json_error(http::status::method_not_allowed, version, "method_not_allowed", "use GET"));
+    }
+    return respond(members(request, *name));
+  }
+  if (!has_bearer_token(request, {deps_.admin_token})) {
+    return respond(json_error(http::status::unauthorized, version, "invalid_admin_token",
+                              "audiences and computed traits need \"Authorization: Bearer "
+                              "<admin token>\""));
+  }
+  if (path == kChanges) {
+    if (request.method() != http::verb::get) {
+      return respond(
+          json_error(http::status::method_not_allowed, version, "method_not_allowed", "use GET"));
+    }
+    return respond(changes(request));
+  }
+  const bool trait = path.starts_with(kTraits);
+  const auto base = trait ? kTraits : kAudiences;
+  if (path == base) {
+    if (request.method() != http::verb::get) {
+      return respond(json_error(http::status::method_not_allowed, version, "method_not_allowed",
+                                "use GET to list, PUT " + std::string(base) + "/{name} to define"));
+    }
+    return respond(list(request, trait));
+  }
+  const auto name = percent_decode(path.substr(base.size() + 1));
+  if (!name || name->empty() || name->find('/') != std::string::npos) {
+    return respond(json_error(http::status::bad_request, version, "invalid_argument",
+                              "expected " + std::string(base) + "/{name} (%-encoded)"));
+  }
+  switch (request.method()) {
+    case http::verb::get: return respond(show(request, trait, *name));
+    case http::verb::put: return define(request, trait, *name, std::move(respond));
+    case http::verb::delete_: return remove(request, trait, *name, std::move(respond));
+    default:
+      return respond(json_error(http::status::method_not_allowed, version, "method_not_allowed",
+                                "use GET, PUT or DELETE"));
+  }
+}
+
+void AudienceHandler::define(const Request& request, bool trait, const std::string& name,
+                             Responder respond) {
+  const unsigned version = request.version();
+  ingest::JsonParser parser;
+  auto body = parser.parse(request.body());
+  if (!body || !(*body)->is_object()) {
+    return respond(json_error(http::status::bad_request, version, "invalid_json",
+                              "the body must be a JSON object: " +
+                                  (body ? std::string("not an object") : body.status().message())));
+  }
+  const auto current = deps_.processor.definitions();
+  auto traits = current->computed_traits();
+  std::vector<audience::AudienceDefinition> audiences;
+  for (const auto& compiled : current->audiences()) audiences.push_back(compiled.definition);
+  JsonWriter stored;
+  if (trait) {
+    auto definition = audience::parse_computed_trait(name, **body);
+    if (!definition) {
+      return respond(json_error(http::status::bad_request, version, "invalid_definition",
+                                definition.status().message()));
+    }
+    std::erase_if(traits, [&](const auto& t) { return t.name == name; });
+    audience::write_computed_trait(stored, *definition);
+    traits.push_back(std::move(*definition));
+  } else {
+    auto definition = audience::parse_audience(name, **body);
+    if (!definition) {
+      return respond(json_error(http::status::bad_request, version, "invalid_definition",
+                                definition.status().message()));
+    }
+    std::erase_if(audiences, [&](const auto& a) { return a.name == name; });
+    audience::write_audience(stored, *definition, false);
+    audiences.push_back(std::move(*definition));
+  }
+  auto compiled = audience::Definitions::compile(std::move(traits), std::move(audiences));
+  if (!compiled) {
+    return respond(json_error(http::status::bad_request, version, "invalid_definition",
+                              compiled.status().message()));
+  }
+  JsonWriter command;
+  command.begin_object();
+  command.key("type").string(trait ? "define_trait" : "define_audience");
+  command.key("messageId").string(new_uuid_v4());
+  command.key("name").string(name);
+  command.key("definition").raw(stored.str());
+  command.end_object();
+  submit(request, command.take(), trait, name, false, std::move(respond));
+}
+
+void AudienceHandler::remove(const Request& request, bool trait, const std::string& name,
+                             Responder respond) {
+  const unsigned version = request.version();
+  const auto current = deps_.processor.definitions();
+  if (trait ? current->computed_trait(name) == nullptr : current->audience(name) == nullptr) {
+    return respond(json_error(
+        http::status::not_found, version, "not_found",
+        std::string(trait ? "no computed trait" : "no audience") + " named '" + name + "'"));
+  }
+  auto traits = current->computed_traits();
+  std::vector<audience::AudienceDefinition> audiences;
+  for (const auto& compiled : current->audiences()) audiences.push_back(compiled.definition);
+  std::erase_if(traits, [&](const auto& t) { return trait && t.name == name; });
+  std::erase_if(audiences, [&](const auto& a) { return !trait && a.name == name; });
+  auto compiled = audience::Definitions::compile(std::move(traits), std::move(audiences));
+  if (!compiled) {
+    return respond(json_error(http::status::conflict, version, "in_use",
+                              "'" + name + "' is still used: " + compiled.status().message()));
+  }
+  JsonWriter command;
+  command.begin_object();
+  command.key("type").string(trait ? "delete_trait" : "delete_audience");
+  command.key("messageId").string(new_uuid_v4());
+  command.key("name").string(name);
+  command.end_object();
+  submit(request, command.take(), trait, name, true, std::move(respond));
+}
+
+void AudienceHandler::submit(const Request& request, std::string command, bool trait,
+                             const std::string& name, bool deleting, Responder respond) {
+  const unsigned version = request.version();
+  storage::AppendRequest append{std::string(storage::kAdminSource), deps_.clock.now_ms(), {}};
+  append.events.push_back({new_uuid_v4(), std::move(command)});
+  auto status = deps_.writer.submit(std::move(append), [this, version, trait, name, deleting,
+                                                        respond](storage::AppendOutcome done) {
+    if (!done.status.is_ok() || done.seqs.empty() || done.seqs.front() == 0) {
+      return respond(json_error(http::status::service_unavailable, version, "storage_error",
+                                (done.status.is_ok() ? std::string("the definition was not stored")
+                                                     : done.status.message()) +
+                                    "; retry later"));
+    }
+    deps_.processor.when_applied(
+        done.seqs.front(), std::chrono::steady_clock::now() + kWaitForProcessor,
+        [this, version, trait, name, deleting, respond](bool applied) {
+          if (!applied) {
+            return respond(json_response(
+                http::status::accepted, version, R"({"status":"pending","name":)" + [&] {
+                  std::string quoted;
+                  append_json_string(quoted, name);
+                  return quoted;
+                }() + "}"));
+          }
+          if (deleting) return respond(Response{http::status::no_content, version});
+          const auto definitions = deps_.processor.definitions();
+          if (trait) {
+            if (const auto* t = definitions->computed_trait(name)) {
+              return respond(json_response(http::status::ok, version, trait_json(*t)));
+            }
+          } else if (const auto* a = definitions->audience(name)) {
+            return respond(
+                json_response(http::status::ok, version, audience_json(deps_.database, *a)));
+          }
+          respond(json_error(http::status::conflict, version, "not_applied",
+                             "another change came first and this definition no longer fits "
+                             "(the server log says why); check the definitions and retry"));
+        });
+  });
+  if (!status.is_ok()) {
+    respond(json_error(http::status::service_unavailable, version, "storage_error",
+                       status.message() + "; retry later"));
+  }
+}
+
+Response AudienceHandler::show(const Request& request, bool trait, const std::string& name) {
+  const auto definitions = deps_.processor.definitions();
+  if (trait) {
+    if (const auto* t = definitions->computed_trait(name)) {
+      return json_response(http::status::ok, request.version(), trait_json(*t));
+    }
+  } else if (const auto* a = definitions->audience(name)) {
+    return json_response(http::status::ok, request.version(), audience_json(deps_.database, *a));
+  }
+  return json_error(
+      http::status::not_found, request.version(), "not_found",
+      std::string(trait ? "no computed trait" : "no audience") + " named '" + name + "'");
+}
+
+Response AudienceHandler::list(const Request& request, bool trait) {
+  const auto definitions = deps_.processor.definitions();
+  std::string body = trait ? "{\"computed_traits\":[" : "{\"audiences\":[";
+  bool first = true;
+  if (trait) {
+    for (const auto& t : definitions->computed_traits()) {
+      body += (first ? "" : ",") + trait_json(t);
+      first = false;
+    }
+  } else {
+    // Alphabetical, not the dependency order the processor keeps.
+    std::vector<const audience::AudienceDefinition*> sorted;
+    for (const auto& a : definitions->audiences()) sorted.push_back(&a.definition);
+    std::sort(sorted.begin(), sorted.end(), [](auto* x, auto* y) { return x->name < y->name; });
+    for (const auto* a : sorted) {
+      body += (first ? "" : ",") + audience_json(deps_.database, *a);
+      first = false;
+    }
+  }
+  return json_response(http::status::ok, request.version(), body + "]}");
+}
+
+Response AudienceHandler::members(const Request& request, const std::string& name) {
+  const unsigned version = request.version();
+  if (deps_.processor.definitions()->audience(name) == nullptr) {
+    return json_error(http::status::not_found, version, "not_found",
+                      "no audience named '" + name + "'");
+  }
+  size_t limit = 100;
+  if (const auto text = query_parameter(request.target(), "limit"); !text.empty()) {
+    const auto parsed = parse_number<size_t>(text);
+    if (!parsed || *parsed == 0 || *parsed > 10'000) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "limit must be 1 to 10000");
+    }
+    limit = *parsed;
+  }
+  const auto prefix = profile::member_prefix(name);
+  std::string start = prefix;
+  if (const auto after = query_parameter(request.target(), "after"); !after.empty()) {
+    const auto id = profile::parse_profile_id(after);
+    if (!id) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "after must be a profile id (p_42) from a previous page's \"next\"");
+    }
+    start = profile::member_key(name, *id + 1);
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      deps_.database.db().NewIterator(rocksdb::ReadOptions(), deps_.database.audiences()));
+  JsonWriter out;
+  out.begin_object().key("audience").string(name).key("members").begin_array();
+  size_t n = 0;
+  std::string last;
+  bool more = false;
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (n == limit) {
+      more = true;
+      break;
+    }
+    const auto id = storage::read_u64_be(it->key().ToStringView().substr(prefix.size()));
+    last = profile::profile_id_text(id);
+    const auto entered = static_cast<int64_t>(storage::read_u64_be(it->value().ToStringView()));
+    out.begin_object().key("profile").string(last);
+    out.key("entered_at").string(format_iso8601_ms(entered)).end_object();
+    ++n;
+  }
+  if (!it->status().ok())
+    return storage_error(version, storage::from_rocksdb(it->status(), "members"));
+  out.end_array().key("next");
+  if (more) {
+    out.string(last);
+  } else {
+    out.null();
+  }
+  out.end_object();
+  return json_response(http::status::ok, version, out.take());
+}
+
+Response AudienceHandler::changes(const Request& request) {
+  const unsigned version = request.version();
+  size_t limit = 100;
+  if (const auto text = query_parameter(request.target(), "limit"); !text.empty()) {
+    const auto parsed = parse_number<size_t>(text);
+    if (!parsed || *parsed == 0 || *parsed > 10'000) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "limit must be 1 to 10000");
+    }
+    limit = *parsed;
+  }
+  std::string start;
+  if (const auto after = query_parameter(request.target(), "after"); !after.empty()) {
+    const auto dot = after.find('.');
+    const auto seq = parse_number<uint64_t>(after.substr(0, dot));
+    const auto index = dot == std::string_view::npos
+                           ? std::optional<uint32_t>()
+                           : parse_number<uint32_t>(after.substr(dot + 1));
+    if (!seq || !index) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "after must be a cursor (SEQ.INDEX) from a previous page's \"next\"");
+    }
+    start = profile::change_key(*seq, *index + 1);
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      deps_.database.db().NewIterator(rocksdb::ReadOptions(), deps_.database.changes()));
+  std::string body = "{\"changes\":[";
+  size_t n = 0;
+  std::string cursor;
+  for (it->Seek(start); it->Valid() && n < limit; it->Next(), ++n) {
+    const auto key = it->key().ToStringView();
+    if (key.size() != 12) continue;
+    const auto seq = storage::read_u64_be(key.substr(0, 8));
+    uint32_t index = 0;
+    for (size_t i = 8; i < 12; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
+    cursor = std::to_string(seq) + "." + std::to_string(index);
+    std::string entry = it->value().ToString();
+    entry.pop_back();
+    body += (n > 0 ? "," : "") + entry + ",\"cursor\":\"" + cursor + "\"}";
+  }
+  if (!it->status().ok())
+    return storage_error(version, storage::from_rocksdb(it->status(), "changes"));
+  // Where to ask from next: after the last entry, or where this page started when it was empty
+  // (a reader polls with it until there is more).
+  if (cursor.empty()) cursor = std::string(query_parameter(request.target(), "after"));
+  body += "],\"next\":";
+  body += cursor.empty() ? "null" : "\"" + cursor + "\"";
+  return json_response(http::status::ok, version, body + "}");
+}
+
+}  // namespace cdp::server

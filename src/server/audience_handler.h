@@ -1,0 +1,54 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "pipeline/processor.h"
+#include "server/http_types.h"
+#include "storage/database.h"
+#include "storage/raw_log_writer.h"
+
+namespace cdp::server {
+
+// Audiences and computed traits (docs/audiences.md, docs/api/openapi.yaml).
+// Admin token:
+//   GET/PUT/DELETE /admin/v1/audiences[/{name}]        {"condition": "...", "description": "..."}
+//   GET/PUT/DELETE /admin/v1/computed-traits[/{name}]  {"kind": "sum", "event": ..., ...}
+//   GET /admin/v1/changes?after=CURSOR&limit=N         the change log (entered / exited)
+// Read or admin token:
+//   GET /v1/audiences/{name}/members?after=p_N&limit=N current members, by profile id
+// A definition is checked against the others (references, cycles) and appended to the raw log as
+// a command that the processor applies in log order: it stores the definition and brings every
+// profile up to date. The answer waits for that (200), or says 202 when it takes longer.
+// Thread-safe.
+class AudienceHandler {
+ public:
+  struct Deps {
+    std::string admin_token;
+    std::string read_token;
+    storage::Database& database;
+    storage::RawLogWriter& writer;
+    pipeline::Processor& processor;
+    const Clock& clock;
+  };
+  explicit AudienceHandler(Deps deps) : deps_(std::move(deps)) {}
+
+  static bool handles(std::string_view path);
+  void handle(const Request& request, Responder respond);
+
+ private:
+  void define(const Request& request, bool trait, const std::string& name, Responder respond);
+  void remove(const Request& request, bool trait, const std::string& name, Responder respond);
+  Response show(const Request& request, bool trait, const std::string& name);
+  Response list(const Request& request, bool trait);
+  Response members(const Request& request, const std::string& name);
+  Response changes(const Request& request);
+  // Appends the command and answers once it is applied: 200 with `show`'s answer, or 202.
+  void submit(const Request& request, std::string command, bool trait, const std::string& name,
+              bool deleting, Responder respond);
+
+  Deps deps_;
+};
+
+}  // namespace cdp::server

@@ -1,0 +1,144 @@
+// Audiences and computed traits on a running server: definitions over the admin API, events
+// sent with the Segment Node.js SDK move profiles in and out, a time window moves them out
+// again with no event, the change log and the members list say so, and all of it survives a
+// restart.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Analytics } from '@segment/analytics-node';
+import { startServer, ADMIN_TOKEN } from './lib/server.mjs';
+
+const WRITE_KEY = 'wk_audiences';
+const READ_TOKEN = 'read-token-audiences';
+
+async function api(server, target, { method = 'GET', body, token = ADMIN_TOKEN } = {}) {
+  const response = await fetch(`${server.url}${target}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function eventually(probe, ready, what, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (ready(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} never happened; last: ${JSON.stringify(last)?.slice(0, 600)}`);
+}
+
+const names = (profile) => profile.audiences.map((a) => a.name).sort();
+
+describe('audiences and computed traits', () => {
+  let server;
+  let analytics;
+  before(async () => {
+    server = await startServer({
+      sources: [{ name: 'backend', writeKey: WRITE_KEY }],
+      server: { read_token: READ_TOKEN },
+    });
+    analytics = new Analytics({ writeKey: WRITE_KEY, host: server.url, flushAt: 1 });
+  });
+  after(async () => {
+    await analytics?.closeAndFlush();
+    await server?.stop();
+    server?.cleanup();
+  });
+
+  it('refuses definitions that do not parse or do not fit, saying where and why', async () => {
+    let answer = await api(server, '/admin/v1/audiences/broken', {
+      method: 'PUT', body: { condition: 'trait.plan = "pro" and\n  trait.age >> 3' },
+    });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error.code, 'invalid_definition');
+    assert.match(answer.body.error.message, /line 2, column 14: expected a value after '>'/);
+    answer = await api(server, '/admin/v1/audiences/ghost', {
+      method: 'PUT', body: { condition: 'computed.nothing > 1' },
+    });
+    assert.equal(answer.status, 400);
+    assert.match(answer.body.error.message, /no computed trait named 'nothing'/);
+    answer = await api(server, '/admin/v1/audiences/x', { method: 'PUT', body: { condition: 'trait.a exists' }, token: READ_TOKEN });
+    assert.equal(answer.status, 401);
+  });
+
+  it('moves profiles in and out as events arrive and as time passes', async () => {
+    let answer = await api(server, '/admin/v1/computed-traits/spend', {
+      method: 'PUT', body: { kind: 'sum', event: 'Order Completed', property: 'total' },
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body, { name: 'spend', kind: 'sum', event: 'Order Completed', property: 'total' });
+    for (const [name, condition] of [
+      ['big spenders', 'computed.spend >= 100'],
+      ['pro', { trait: 'plan', op: '=', value: 'pro' }],
+      ['recent viewers', 'performed "Product Viewed" in last 3 seconds'],
+    ]) {
+      answer = await api(server, `/admin/v1/audiences/${encodeURIComponent(name)}`, { method: 'PUT', body: { condition } });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.size, 0);
+    }
+    assert.equal((await api(server, '/admin/v1/computed-traits/spend', { method: 'DELETE' })).status, 409,
+      'an audience still reads it');
+
+    analytics.identify({ userId: 'u1', traits: { plan: 'pro' } });
+    analytics.track({ userId: 'u1', event: 'Order Completed', properties: { total: 60 } });
+    analytics.track({ userId: 'u1', event: 'Order Completed', properties: { total: 50 } });
+    analytics.track({ userId: 'u2', event: 'Product Viewed', properties: { sku: 'a' } });
+    await analytics.flush();
+
+    const u1 = await eventually(() => api(server, '/v1/profiles/user_id:u1', { token: READ_TOKEN }),
+      (a) => a.status === 200 && a.body.computed_traits.spend === 110 && a.body.audiences.length === 2,
+      'u1 joining two audiences');
+    assert.deepEqual(names(u1.body), ['big spenders', 'pro']);
+    const u2 = await eventually(() => api(server, '/v1/profiles/user_id:u2', { token: READ_TOKEN }),
+      (a) => a.status === 200 && a.body.audiences.length === 1, 'u2 joining recent viewers');
+    assert.deepEqual(names(u2.body), ['recent viewers']);
+    assert.equal(u2.body.computed_traits.spend, 0);
+
+    const members = await api(server, `/v1/audiences/${encodeURIComponent('recent viewers')}/members`, { token: READ_TOKEN });
+    assert.equal(members.status, 200);
+    assert.deepEqual(members.body.members.map((m) => m.profile), [u2.body.id]);
+
+    // No event for u2 again: the window closes on its own (a tick in the log).
+    await eventually(() => api(server, '/v1/profiles/user_id:u2', { token: READ_TOKEN }),
+      (a) => a.body.audiences.length === 0, 'u2 leaving recent viewers', 15000);
+    const changes = await api(server, '/admin/v1/changes?limit=100');
+    const ofU2 = changes.body.changes.filter((c) => c.profile === u2.body.id);
+    assert.deepEqual(ofU2.map((c) => [c.type, c.audience]), [
+      ['audience_entered', 'recent viewers'], ['audience_exited', 'recent viewers']]);
+    assert.equal(ofU2[1].cause, 'time');
+    assert.match(ofU2[0].cause, /^event /);
+    const later = await api(server, `/admin/v1/changes?after=${changes.body.next}`);
+    assert.deepEqual(later.body.changes, []);
+    assert.equal(later.body.next, changes.body.next);
+
+    analytics.identify({ userId: 'u1', traits: { plan: 'free' } });
+    await analytics.flush();
+    await eventually(() => api(server, '/v1/profiles/user_id:u1', { token: READ_TOKEN }),
+      (a) => a.body.audiences.length === 1, 'u1 leaving pro');
+  });
+
+  it('keeps definitions, memberships and history across a restart', async () => {
+    await server.stop();
+    await server.start();
+    const list = await api(server, '/admin/v1/audiences');
+    assert.deepEqual(list.body.audiences.map((a) => [a.name, a.size]),
+      [['big spenders', 1], ['pro', 0], ['recent viewers', 0]]);
+    assert.equal(list.body.audiences[0].condition, 'computed.spend >= 100');
+    const u1 = await api(server, '/v1/profiles/user_id:u1', { token: READ_TOKEN });
+    assert.deepEqual(names(u1.body), ['big spenders']);
+    // A new audience sees the history the server already has.
+    const answer = await api(server, '/admin/v1/audiences/buyers', {
+      method: 'PUT', body: { condition: 'performed "Order Completed" at least 2 times', description: 'repeat buyers' },
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.size, 1);
+    assert.equal(answer.body.description, 'repeat buyers');
+    assert.deepEqual(answer.body.condition_json, { performed: 'Order Completed', at_least: 2 });
+    assert.equal((await api(server, '/admin/v1/audiences/buyers', { method: 'DELETE' })).status, 204);
+    assert.equal((await api(server, '/admin/v1/audiences/buyers')).status, 404);
+  });
+});
