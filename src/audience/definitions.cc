@@ -179,7 +179,9 @@ void write_computed_trait(JsonWriter& out, const ComputedTraitDefinition& defini
 
 Result<AudienceDefinition> parse_audience(std::string name, const JsonValue& body) {
   CDP_RETURN_IF_ERROR(check_definition_name(name, "audience"));
-  CDP_RETURN_IF_ERROR(only_members(body, {"name", "condition", "condition_json", "description"}));
+  // "size" too: what GET answers can be sent back as it is.
+  CDP_RETURN_IF_ERROR(
+      only_members(body, {"name", "condition", "condition_json", "description", "size"}));
   CDP_RETURN_IF_ERROR(same_name(body, name));
   AudienceDefinition definition;
   definition.name = std::move(name);

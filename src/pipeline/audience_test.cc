@@ -164,6 +164,8 @@ TEST_F(AudienceTest, DeletingAnAudienceEmptiesIt) {
   process();
   EXPECT_THAT(members("engaged"), IsEmpty());
   EXPECT_THAT(audiences_of(1), IsEmpty());
+  EXPECT_THAT(changes().back(), HasSubstr(R"("type":"audience_exited","audience":"engaged")"));
+  EXPECT_THAT(changes().back(), HasSubstr(R"("cause":"deletion of engaged")"));
 }
 
 TEST_F(AudienceTest, AnInvalidDefinitionInTheLogChangesNothing) {

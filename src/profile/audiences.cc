@@ -11,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "common/time_format.h"
+#include "profile/audience_history.h"
 #include "profile/audience_records.h"
 #include "profile/internal/event_context.h"
 #include "profile/profile_builder.h"
@@ -19,18 +20,6 @@
 namespace cdp::profile {
 namespace {
 
-class ProfileTraits final : public audience::TraitSource {
- public:
-  explicit ProfileTraits(const Profile& profile) : profile_(profile) {}
-  const std::string* trait_json(std::string_view name) const override {
-    const auto it = profile_.traits.find(name);
-    return it != profile_.traits.end() ? &it->second.json : nullptr;
-  }
-
- private:
-  const Profile& profile_;
-};
-
 std::string text_of(const ingest::JsonValue* value) {
   return value != nullptr && value->is_string() ? std::string(value->text) : std::string();
 }
@@ -38,28 +27,6 @@ std::string text_of(const ingest::JsonValue* value) {
 void add_names(std::vector<std::string>& names, const ingest::JsonValue* object) {
   if (object == nullptr || !object->is_object()) return;
   for (const auto& member : object->members) names.emplace_back(member.key);
-}
-
-// Every aggregate and funnel key of `definitions`.
-std::set<std::string, std::less<>> keys_of(const audience::Definitions& definitions) {
-  std::set<std::string, std::less<>> keys;
-  for (const auto& [key, aggregate] : definitions.aggregates()) keys.insert(key);
-  for (const auto& [key, funnel] : definitions.funnels()) keys.insert(key);
-  return keys;
-}
-
-// Whether a track event named `name` can feed any of `keys`.
-bool feeds(const audience::Definitions& definitions, const std::set<std::string, std::less<>>& keys,
-           std::string_view name) {
-  for (const auto& key : keys) {
-    if (const auto it = definitions.aggregates().find(key); it != definitions.aggregates().end()) {
-      if (it->second.spec().event.empty() || it->second.spec().event == name) return true;
-    } else if (const auto funnel = definitions.funnels().find(key);
-               funnel != definitions.funnels().end()) {
-      if (funnel->second.has_step(name)) return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace
@@ -159,7 +126,9 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   const auto type = text_of(command.find("type"));
   const auto name = text_of(command.find("name"));
   const auto* body = command.find("definition");
-  const auto& current = audience_.definitions();
+  // Held: set_definitions() below replaces the engine's.
+  const auto current_definitions = audience_.shared_definitions();
+  const auto& current = *current_definitions;
   auto traits = current.computed_traits();
   std::vector<audience::AudienceDefinition> audiences;
   for (const auto& compiled : current.audiences()) audiences.push_back(compiled.definition);
@@ -201,27 +170,13 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   } else {
     txn.batch().Put(database.audiences(), key, stored);
   }
-  const auto old_keys = keys_of(current);
-  std::set<std::string, std::less<>> new_keys;
-  for (const auto& k : keys_of(**compiled)) {
-    if (old_keys.count(k) == 0) new_keys.insert(k);
-  }
-  if (!is_trait && stored.empty()) {
-    // A deleted audience's members leave it: members and history stay readable until then.
-    std::unique_ptr<rocksdb::Iterator> it(
-        database.db().NewIterator(rocksdb::ReadOptions(), database.audiences()));
-    const auto prefix = member_prefix(name);
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      txn.batch().Delete(database.audiences(), it->key());
-    }
-    if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading members");
-  }
+  const auto new_keys = keys_added(current, **compiled);
   set_definitions(*compiled);
 
   // Every live profile, read from committed state: a command has a batch of its own, so nothing
   // before it is pending; the processor's cached copies are dropped after this.
   const int64_t now = record.received_at_ms;
-  const std::string cause = "definition of " + name;
+  const std::string cause = (stored.empty() ? "deletion of " : "definition of ") + name;
   ingest::JsonParser parser;
   std::unique_ptr<rocksdb::Iterator> it(
       database.db().NewIterator(rocksdb::ReadOptions(), database.profiles()));
@@ -233,46 +188,15 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     if (!profile.live()) continue;
     const auto before_state = profile.audience;
     audience_.prune(profile.audience);
-    // Memberships of a deleted audience were dropped by prune(); its history stays.
-    if (!new_keys.empty()) {
-      std::vector<ProfileId> ids = profile.merged_from;
-      ids.push_back(profile.id);
-      for (const auto id : ids) {
-        std::unique_ptr<rocksdb::Iterator> timeline(
-            database.db().NewIterator(rocksdb::ReadOptions(), database.profile_events()));
-        const auto prefix = timeline_prefix(id);
-        for (timeline->Seek(prefix); timeline->Valid() && timeline->key().starts_with(prefix);
-             timeline->Next()) {
-          const auto value = timeline->value().ToStringView();
-          const auto split = value.find('\0');
-          if (value.substr(0, split) != "track") continue;
-          const auto event_name =
-              split == std::string_view::npos ? std::string_view() : value.substr(split + 1);
-          if (!feeds(audience_.definitions(), new_keys, event_name)) continue;
-          const auto entry = decode_timeline_key(timeline->key().ToStringView());
-          if (!entry) return Status::corruption("a timeline key is malformed");
-          std::string raw;
-          auto& log_database = txn.log_database();
-          auto status = log_database.db().Get(rocksdb::ReadOptions(), log_database.raw_log(),
-                                              storage::u64_be(entry->seq), &raw);
-          if (status.IsNotFound()) continue;  // retention: history starts later
-          if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
-          auto event = storage::RawLogRecord::decode(entry->seq, raw);
-          if (!event) continue;
-          auto root = parser.parse(event->event_json);
-          if (!root || !(*root)->is_object()) continue;
-          const auto* properties = (*root)->find("properties");
-          audience_.add_history(
-              profile.audience, new_keys,
-              {"track", event_name,
-               properties != nullptr && properties->is_object() ? properties : nullptr,
-               entry->timestamp_ms, entry->seq});
-        }
-        if (!timeline->status().ok()) {
-          return storage::from_rocksdb(timeline->status(), "reading a timeline");
-        }
-      }
+    // Members of a deleted audience leave it (its history stays readable).
+    std::vector<audience::MembershipChange> left;
+    for (const auto& [audience_name, since] : before_state.audiences) {
+      if (profile.audience.audiences.count(audience_name) == 0)
+        left.push_back({audience_name, false});
     }
+    record_changes(profile.id, left, cause, now, txn);
+    CDP_RETURN_IF_ERROR(
+        add_history(database, txn.log_database(), audience_, profile, new_keys, parser));
     const ProfileTraits profile_traits(profile);
     (void)audience_.on_time(profile.audience, profile_traits, now);
     auto changes = audience_.evaluate_all(profile.audience, profile_traits, now);

@@ -1,9 +1,14 @@
 #include "server/audience_handler.h"
 
+#include <set>
+
+#include "audience/condition_text.h"
 #include "audience/definitions.h"
+#include "audience/engine.h"
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "common/uuid.h"
+#include "profile/audience_history.h"
 #include "profile/audience_records.h"
 #include "profile/profile.h"
 #include "server/admin_handler.h"
@@ -19,6 +24,8 @@ constexpr std::string_view kChanges = "/admin/v1/changes";
 constexpr std::string_view kMembers = "/v1/audiences/";
 // A definition brings every profile up to date before it is answered; past this, 202.
 constexpr auto kWaitForProcessor = std::chrono::seconds(20);
+// History values start so for entries (profile/audiences.cc writes them).
+constexpr std::string_view kEnteredPrefix = R"({"entered":true)";
 
 size_t count_members(storage::Database& database, const std::string& name) {
   size_t n = 0;
@@ -62,9 +69,10 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
     }
     auto rest = path.substr(kMembers.size());
     const auto slash = rest.find('/');
-    if (slash == std::string_view::npos || rest.substr(slash) != "/members") {
+    const auto what = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    if (what != "/members" && what != "/sizes") {
       return respond(json_error(http::status::not_found, version, "not_found",
-                                "use GET /v1/audiences/{name}/members"));
+                                "use GET /v1/audiences/{name}/members or .../sizes"));
     }
     const auto name = percent_decode(rest.substr(0, slash));
     if (!name) {
@@ -74,6 +82,19 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
     if (request.method() != http::verb::get) {
       return respond(
           json_error(http::status::method_not_allowed, version, "method_not_allowed", "use GET"));
+    }
+    if (deps_.processor.definitions()->audience(*name) == nullptr) {
+      return respond(json_error(http::status::not_found, version, "not_found",
+                                "no audience named '" + *name + "'"));
+    }
+    if (what == "/sizes") return respond(sizes(request, *name));
+    if (const auto at = query_parameter(request.target(), "at"); !at.empty()) {
+      const auto at_ms = parse_iso8601_ms(percent_decode(at).value_or(""));
+      if (!at_ms) {
+        return respond(json_error(http::status::bad_request, version, "invalid_argument",
+                                  "at must be an ISO 8601 time, e.g. 2024-05-01T12:00:00Z"));
+      }
+      return respond(members_at(request, *name, *at_ms));
     }
     return respond(members(request, *name));
   }
@@ -88,6 +109,9 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
           json_error(http::status::method_not_allowed, version, "method_not_allowed", "use GET"));
     }
     return respond(changes(request));
+  }
+  if (path == std::string(kAudiences) + "/preview" && request.method() == http::verb::post) {
+    return respond(preview(request));
   }
   const bool trait = path.starts_with(kTraits);
   const auto base = trait ? kTraits : kAudiences;
@@ -254,8 +278,11 @@ Response AudienceHandler::list(const Request& request, bool trait) {
   std::string body = trait ? "{\"computed_traits\":[" : "{\"audiences\":[";
   bool first = true;
   if (trait) {
-    for (const auto& t : definitions->computed_traits()) {
-      body += (first ? "" : ",") + trait_json(t);
+    std::vector<const audience::ComputedTraitDefinition*> sorted;
+    for (const auto& t : definitions->computed_traits()) sorted.push_back(&t);
+    std::sort(sorted.begin(), sorted.end(), [](auto* x, auto* y) { return x->name < y->name; });
+    for (const auto* t : sorted) {
+      body += (first ? "" : ",") + trait_json(*t);
       first = false;
     }
   } else {
@@ -273,10 +300,6 @@ Response AudienceHandler::list(const Request& request, bool trait) {
 
 Response AudienceHandler::members(const Request& request, const std::string& name) {
   const unsigned version = request.version();
-  if (deps_.processor.definitions()->audience(name) == nullptr) {
-    return json_error(http::status::not_found, version, "not_found",
-                      "no audience named '" + name + "'");
-  }
   size_t limit = 100;
   if (const auto text = query_parameter(request.target(), "limit"); !text.empty()) {
     const auto parsed = parse_number<size_t>(text);
@@ -375,6 +398,215 @@ Response AudienceHandler::changes(const Request& request) {
   body += "],\"next\":";
   body += cursor.empty() ? "null" : "\"" + cursor + "\"";
   return json_response(http::status::ok, version, body + "}");
+}
+
+// Replays the audience's history up to `at_ms`: who had entered and not exited.
+Response AudienceHandler::members_at(const Request& request, const std::string& name,
+                                     int64_t at_ms) {
+  const unsigned version = request.version();
+  std::set<profile::ProfileId> in;
+  const auto prefix = profile::history_prefix(name);
+  std::unique_ptr<rocksdb::Iterator> it(
+      deps_.database.db().NewIterator(rocksdb::ReadOptions(), deps_.database.audiences()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const auto [time, id] =
+        profile::decode_history_suffix(it->key().ToStringView().substr(prefix.size()));
+    if (time > at_ms) break;
+    if (it->value().starts_with(kEnteredPrefix)) {
+      in.insert(id);
+    } else {
+      in.erase(id);
+    }
+  }
+  if (!it->status().ok()) {
+    return storage_error(version, storage::from_rocksdb(it->status(), "history"));
+  }
+  size_t limit = 100;
+  if (const auto text = query_parameter(request.target(), "limit"); !text.empty()) {
+    const auto parsed = parse_number<size_t>(text);
+    if (!parsed || *parsed == 0 || *parsed > 10'000) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "limit must be 1 to 10000");
+    }
+    limit = *parsed;
+  }
+  auto from = in.begin();
+  if (const auto after = query_parameter(request.target(), "after"); !after.empty()) {
+    const auto id = profile::parse_profile_id(after);
+    if (!id) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "after must be a profile id (p_42) from a previous page's \"next\"");
+    }
+    from = in.upper_bound(*id);
+  }
+  JsonWriter out;
+  out.begin_object().key("audience").string(name);
+  out.key("at").string(format_iso8601_ms(at_ms));
+  out.key("size").number(static_cast<int64_t>(in.size()));
+  out.key("members").begin_array();
+  size_t n = 0;
+  for (auto i = from; i != in.end() && n < limit; ++i, ++n) {
+    out.begin_object().key("profile").string(profile::profile_id_text(*i)).end_object();
+  }
+  out.end_array().key("next");
+  const auto last = std::next(from, static_cast<std::ptrdiff_t>(n));
+  if (last != in.end() && n > 0) {
+    out.string(profile::profile_id_text(*std::prev(last)));
+  } else {
+    out.null();
+  }
+  out.end_object();
+  return json_response(http::status::ok, version, out.take());
+}
+
+// Size at each step from `from` to `to`, replaying the history once.
+Response AudienceHandler::sizes(const Request& request, const std::string& name) {
+  const unsigned version = request.version();
+  const int64_t now = deps_.clock.now_ms();
+  auto time_parameter = [&](std::string_view key, int64_t fallback) -> std::optional<int64_t> {
+    const auto text = query_parameter(request.target(), key);
+    if (text.empty()) return fallback;
+    return parse_iso8601_ms(percent_decode(text).value_or(""));
+  };
+  const auto to = time_parameter("to", now);
+  const auto from = time_parameter("from", now - 7 * 86'400'000LL);
+  int64_t step = 86'400'000;
+  if (const auto text = query_parameter(request.target(), "step"); !text.empty()) {
+    auto parsed = audience::parse_duration(percent_decode(text).value_or(""));
+    if (!parsed) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "step: " + parsed.status().message());
+    }
+    step = *parsed;
+  }
+  if (!from || !to || *from > *to) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "from and to must be ISO 8601 times, from before to");
+  }
+  if ((*to - *from) / step >= 1000) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "at most 1000 points: make the step longer or the range shorter");
+  }
+  std::set<profile::ProfileId> in;
+  const auto prefix = profile::history_prefix(name);
+  std::unique_ptr<rocksdb::Iterator> it(
+      deps_.database.db().NewIterator(rocksdb::ReadOptions(), deps_.database.audiences()));
+  it->Seek(prefix);
+  JsonWriter out;
+  out.begin_object().key("audience").string(name).key("points").begin_array();
+  for (int64_t point = *from; point <= *to; point += step) {
+    for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const auto [time, id] =
+          profile::decode_history_suffix(it->key().ToStringView().substr(prefix.size()));
+      if (time > point) break;
+      if (it->value().starts_with(kEnteredPrefix)) {
+        in.insert(id);
+      } else {
+        in.erase(id);
+      }
+    }
+    out.begin_object().key("time").string(format_iso8601_ms(point));
+    out.key("size").number(static_cast<int64_t>(in.size())).end_object();
+  }
+  if (!it->status().ok()) {
+    return storage_error(version, storage::from_rocksdb(it->status(), "history"));
+  }
+  out.end_array().end_object();
+  return json_response(http::status::ok, version, out.take());
+}
+
+// Evaluates an unsaved condition over every profile, with the history its new counters need.
+Response AudienceHandler::preview(const Request& request) {
+  const unsigned version = request.version();
+  const auto started = std::chrono::steady_clock::now();
+  ingest::JsonParser parser;
+  auto body = parser.parse(request.body());
+  if (!body || !(*body)->is_object() || (*body)->find("condition") == nullptr) {
+    return json_error(http::status::bad_request, version, "invalid_json",
+                      "expected {\"condition\": \"...\"} (text or JSON form)");
+  }
+  size_t sample = 10;
+  if (const auto text = query_parameter(request.target(), "sample"); !text.empty()) {
+    const auto parsed = parse_number<size_t>(text);
+    if (!parsed || *parsed > 1000) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "sample must be 0 to 1000");
+    }
+    sample = *parsed;
+  }
+  // The candidate under a name no saved audience can have (names are never empty).
+  JsonWriter condition_only;
+  condition_only.begin_object().key("condition");
+  std::string condition_json;
+  ingest::write_json(condition_json, *(*body)->find("condition"));
+  condition_only.raw(condition_json).end_object();
+  auto condition_root = parser.parse(condition_only.str());
+  auto candidate = audience::parse_audience("preview", **condition_root);
+  if (!candidate) {
+    return json_error(http::status::bad_request, version, "invalid_definition",
+                      candidate.status().message());
+  }
+  candidate->name.clear();
+  const auto current = deps_.processor.definitions();
+  auto audiences = std::vector<audience::AudienceDefinition>{*candidate};
+  for (const auto& compiled : current->audiences()) audiences.push_back(compiled.definition);
+  auto compiled = audience::Definitions::compile(current->computed_traits(), std::move(audiences));
+  if (!compiled) {
+    return json_error(http::status::bad_request, version, "invalid_definition",
+                      compiled.status().message());
+  }
+  const audience::Engine engine(*compiled);
+  const audience::Condition* condition = nullptr;
+  for (const auto& a : (*compiled)->audiences()) {
+    if (a.definition.name.empty()) condition = &a.definition.condition;
+  }
+  const auto added = profile::keys_added(*current, **compiled);
+  const int64_t now = deps_.clock.now_ms();
+  const auto* snapshot = deps_.database.db().GetSnapshot();
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot;
+  std::unique_ptr<rocksdb::Iterator> it(
+      deps_.database.db().NewIterator(read, deps_.database.profiles()));
+  size_t size = 0;
+  size_t profiles = 0;
+  std::vector<std::string> members;
+  Status failure;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto decoded = profile::decode_profile(it->value().ToStringView());
+    if (!decoded) {
+      failure = decoded.status();
+      break;
+    }
+    if (!decoded->live()) continue;
+    ++profiles;
+    failure = profile::add_history(deps_.database, deps_.database, engine, *decoded, added, parser);
+    if (!failure.is_ok()) break;
+    if (!engine.holds(*condition, decoded->audience, profile::ProfileTraits(*decoded), now)) {
+      continue;
+    }
+    ++size;
+    if (members.size() < sample) members.push_back(profile::profile_id_text(decoded->id));
+  }
+  if (failure.is_ok() && !it->status().ok()) {
+    failure = storage::from_rocksdb(it->status(), "reading profiles");
+  }
+  it.reset();
+  deps_.database.db().ReleaseSnapshot(snapshot);
+  if (!failure.is_ok()) return storage_error(version, failure);
+  JsonWriter out;
+  out.begin_object();
+  out.key("condition").string(audience::to_text(candidate->condition));
+  out.key("size").number(static_cast<int64_t>(size));
+  out.key("profiles").number(static_cast<int64_t>(profiles));
+  out.key("sample").begin_array();
+  for (const auto& member : members) out.string(member);
+  out.end_array();
+  out.key("elapsed_ms")
+      .number(static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count()));
+  out.end_object();
+  return json_response(http::status::ok, version, out.take());
 }
 
 }  // namespace cdp::server

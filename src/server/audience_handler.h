@@ -17,7 +17,12 @@ namespace cdp::server {
 //   GET/PUT/DELETE /admin/v1/computed-traits[/{name}]  {"kind": "sum", "event": ..., ...}
 //   GET /admin/v1/changes?after=CURSOR&limit=N         the change log (entered / exited)
 // Read or admin token:
+//   GET  /admin/v1/audiences/preview?sample=N  (POST {"condition": ...})  size and a sample,
+//        without saving
+// Read or admin token:
 //   GET /v1/audiences/{name}/members?after=p_N&limit=N current members, by profile id
+//   GET /v1/audiences/{name}/members?at=TIME&...       the members at a past time (history)
+//   GET /v1/audiences/{name}/sizes?from=TIME&to=TIME&step=DURATION  size over time
 // A definition is checked against the others (references, cycles) and appended to the raw log as
 // a command that the processor applies in log order: it stores the definition and brings every
 // profile up to date. The answer waits for that (200), or says 202 when it takes longer.
@@ -43,6 +48,9 @@ class AudienceHandler {
   Response show(const Request& request, bool trait, const std::string& name);
   Response list(const Request& request, bool trait);
   Response members(const Request& request, const std::string& name);
+  Response members_at(const Request& request, const std::string& name, int64_t at_ms);
+  Response sizes(const Request& request, const std::string& name);
+  Response preview(const Request& request);
   Response changes(const Request& request);
   // Appends the command and answers once it is applied: 200 with `show`'s answer, or 202.
   void submit(const Request& request, std::string command, bool trait, const std::string& name,

@@ -111,6 +111,20 @@ describe('audiences and computed traits', () => {
       ['audience_entered', 'recent viewers'], ['audience_exited', 'recent viewers']]);
     assert.equal(ofU2[1].cause, 'time');
     assert.match(ofU2[0].cause, /^event /);
+    // History: who was in the audience while u2 was, and the size over time.
+    const enteredAt = ofU2[0].time;
+    const then = await api(server, `/v1/audiences/${encodeURIComponent('recent viewers')}/members?at=${enteredAt}`, { token: READ_TOKEN });
+    assert.equal(then.status, 200, JSON.stringify(then.body));
+    assert.deepEqual(then.body.members.map((m) => m.profile), [u2.body.id]);
+    const before = new Date(Date.parse(enteredAt) - 1).toISOString();
+    const earlier = await api(server, `/v1/audiences/${encodeURIComponent('recent viewers')}/members?at=${before}`, { token: READ_TOKEN });
+    assert.equal(earlier.body.size, 0);
+    const from = new Date(Date.parse(enteredAt) - 1000).toISOString();
+    const sizes = await api(server, `/v1/audiences/${encodeURIComponent('recent viewers')}/sizes?from=${from}&to=${ofU2[1].time}&step=1%20second`, { token: READ_TOKEN });
+    assert.equal(sizes.status, 200, JSON.stringify(sizes.body));
+    const series = sizes.body.points.map((p) => p.size);
+    assert.equal(series[0], 0);
+    assert.ok(series.includes(1), JSON.stringify(series));
     const later = await api(server, `/admin/v1/changes?after=${changes.body.next}`);
     assert.deepEqual(later.body.changes, []);
     assert.equal(later.body.next, changes.body.next);
@@ -130,6 +144,20 @@ describe('audiences and computed traits', () => {
     assert.equal(list.body.audiences[0].condition, 'computed.spend >= 100');
     const u1 = await api(server, '/v1/profiles/user_id:u1', { token: READ_TOKEN });
     assert.deepEqual(names(u1.body), ['big spenders']);
+    // A preview counts from the history too, and saves nothing.
+    const preview = await api(server, '/admin/v1/audiences/preview?sample=5', {
+      method: 'POST', body: { condition: 'performed "Order Completed" at least 2 times and trait.plan = "free"' },
+    });
+    assert.equal(preview.status, 200, JSON.stringify(preview.body));
+    assert.equal(preview.body.size, 1);
+    assert.deepEqual(preview.body.sample, [u1.body.id]);
+    assert.equal(preview.body.profiles, 2);
+    assert.equal((await api(server, '/admin/v1/audiences')).body.audiences.length, 3);
+    const badPreview = await api(server, '/admin/v1/audiences/preview', { method: 'POST', body: { condition: 'performed' } });
+    assert.equal(badPreview.status, 400);
+    // What GET answers can be sent back as it is.
+    const pro = await api(server, '/admin/v1/audiences/pro');
+    assert.equal((await api(server, '/admin/v1/audiences/pro', { method: 'PUT', body: pro.body })).status, 200);
     // A new audience sees the history the server already has.
     const answer = await api(server, '/admin/v1/audiences/buyers', {
       method: 'PUT', body: { condition: 'performed "Order Completed" at least 2 times', description: 'repeat buyers' },
