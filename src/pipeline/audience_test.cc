@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "pipeline/internal/processor_fixture.h"
+#include "pipeline/rules_change.h"
 #include "profile/audience_records.h"
 
 namespace cdp::pipeline {
@@ -153,6 +154,49 @@ TEST_F(AudienceTest, MergedProfilesCountTogetherAndTheMergedAwayOneLeaves) {
   process();
   EXPECT_THAT(members("engaged"), IsEmpty());
   EXPECT_THAT(members("anyone"), ElementsAre("p_1", "p_2"));
+}
+
+TEST_F(AudienceTest, AProbabilisticLinkReevaluatesTheMergedProfile) {
+  define_audience("engaged", R"("performed \"View\" at least 2 times")");
+  view("u1");
+  append(R"({"type":"identify","anonymousId":"a9","traits":{"email":"x@example.com"}})");
+  append(R"({"type":"track","event":"View","anonymousId":"a9"})");
+  process();
+  EXPECT_THAT(members("engaged"), IsEmpty());
+  append(R"({"type":"link","a":"user_id:u1","b":"email:x@example.com","score":0.99})",
+         std::string(storage::kMatchSource));
+  process();
+  EXPECT_THAT(members("engaged"), ElementsAre("p_1"));
+  EXPECT_THAT(changes().back(), HasSubstr(R"("cause":"link )"));
+}
+
+TEST_F(AudienceTest, RedefiningAComputedTraitComputesItAgain) {
+  append(R"({"type":"track","event":"Order","userId":"u1","properties":{"total":30}})");
+  append(R"({"type":"track","event":"Refund","userId":"u1","properties":{"total":5}})");
+  command(
+      R"({"type":"define_trait","name":"t","definition":{"kind":"sum","event":"Order","property":"total"}})");
+  process();
+  EXPECT_EQ(computed(1, "t", received_at_ms_), audience::Value::of(30.0));
+  command(
+      R"({"type":"define_trait","name":"t","definition":{"kind":"sum","event":"Refund","property":"total"}})");
+  process();
+  EXPECT_EQ(computed(1, "t", received_at_ms_), audience::Value::of(5.0));
+}
+
+TEST_F(AudienceTest, ARebuildRecomputesMembershipsUnderTheSameDefinitions) {
+  define_audience("engaged", R"("performed \"View\" at least 2 times")");
+  view("u1");
+  view("u1");
+  view("u2");
+  process();
+  const auto before = internal::dump_state(*database_);
+  processor_.reset();
+  ASSERT_TRUE(rebuild_profiles(*database_, *identity::CompiledRules::compile(
+                                               identity::IdentityRules::defaults()))
+                  .is_ok());
+  reopen();
+  EXPECT_THAT(members("engaged"), ElementsAre("p_1"));
+  EXPECT_EQ(internal::dump_state(*database_), before);
 }
 
 TEST_F(AudienceTest, DeletingAnAudienceEmptiesIt) {

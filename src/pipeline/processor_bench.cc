@@ -39,10 +39,47 @@ std::string event_json(std::mt19937& random, size_t users, uint64_t seq) {
   return json;
 }
 
-// Args: events in the log, distinct users.
+// A mix of audience definitions as admin commands: trait comparisons, windowed counts with
+// filters, funnels, and conditions on five computed traits.
+std::vector<std::string> definition_commands(size_t audiences) {
+  std::vector<std::string> commands;
+  if (audiences == 0) return commands;
+  for (int t = 0; t < 5; ++t) {
+    commands.push_back(
+        R"({"type":"define_trait","name":"spend)" + std::to_string(t) +
+        R"(","definition":{"kind":"sum","event":"Product Viewed","property":"price",)"
+        R"("window":")" +
+        std::to_string(1 + t * 7) + R"( days"}})");
+  }
+  for (size_t i = 0; i < audiences; ++i) {
+    const auto n = std::to_string(i);
+    std::string condition;
+    switch (i % 4) {
+      case 0:
+        condition = R"(trait.plan = "pro" and trait.visits >= )" + std::to_string(i % 100);
+        break;
+      case 1:
+        condition = R"(performed "Product Viewed" where property.price > )" +
+                    std::to_string(i % 30) + " at least " + std::to_string(1 + i % 3) +
+                    " times in last " + std::to_string(1 + i % 7) + " days";
+        break;
+      case 2:
+        condition = R"(performed "Product Viewed" then "Product Viewed" within )" +
+                    std::to_string(1 + i % 24) + " hours";
+        break;
+      default: condition = "computed.spend" + std::to_string(i % 5) + " > " + std::to_string(i);
+    }
+    commands.push_back(R"({"type":"define_audience","name":"a)" + n +
+                       R"(","definition":{"condition":")" + condition + R"("}})");
+  }
+  return commands;
+}
+
+// Args: events in the log, distinct users, audiences defined (at the start of the log).
 void apply_prefilled_log(benchmark::State& state) {
   const auto events = static_cast<uint64_t>(state.range(0));
   const auto users = static_cast<size_t>(state.range(1));
+  const auto commands = definition_commands(static_cast<size_t>(state.range(2)));
   for (auto _ : state) {
     state.PauseTiming();
     storage::internal::TempDir dir;
@@ -56,12 +93,16 @@ void apply_prefilled_log(benchmark::State& state) {
     std::mt19937 random(42);
     rocksdb::WriteBatch batch;
     std::string value;
-    for (uint64_t seq = 1; seq <= events; ++seq) {
+    const uint64_t total = events + commands.size();
+    for (uint64_t seq = 1; seq <= total; ++seq) {
       value.clear();
-      storage::encode_raw_log_value(value, "web", 1'714'564'800'000 + static_cast<int64_t>(seq),
-                                    event_json(random, users, seq));
+      const bool command = seq <= commands.size();
+      storage::encode_raw_log_value(
+          value, command ? storage::kAdminSource : "web",
+          1'714'564'800'000 + static_cast<int64_t>(seq),
+          command ? commands[seq - 1] : event_json(random, users, seq - commands.size()));
       batch.Put((*database)->raw_log(), storage::u64_be(seq), value);
-      if (seq % 10'000 == 0 || seq == events) {
+      if (seq % 10'000 == 0 || seq == total) {
         (void)(*database)->db().Write(rocksdb::WriteOptions(), &batch);
         batch.Clear();
       }
@@ -84,14 +125,73 @@ void apply_prefilled_log(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events));
 }
 BENCHMARK(apply_prefilled_log)
-    ->Args({200'000, 20'000})
+    ->Args({200'000, 20'000, 0})
+    ->Args({200'000, 20'000, 100})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3);
 // The profile count of the mixed-load benchmark (bench/profiles.sh): most events meet a profile
 // that is not in the processor's cache.
 BENCHMARK(apply_prefilled_log)
-    ->Args({1'000'000, 1'000'000})
+    ->Args({1'000'000, 1'000'000, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
+
+// Defining one audience over profiles that exist: the full evaluation, with the history its new
+// counter needs (one timeline scan per profile) or without (a trait condition).
+// Args: events, users, whether the condition needs history.
+void define_audience_over_profiles(benchmark::State& state) {
+  const auto events = static_cast<uint64_t>(state.range(0));
+  const auto users = static_cast<size_t>(state.range(1));
+  const bool history = state.range(2) != 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    storage::internal::TempDir dir;
+    storage::Database::Options options;
+    options.path = dir.sub("data");
+    auto database = storage::Database::open(options);
+    std::mt19937 random(42);
+    rocksdb::WriteBatch batch;
+    std::string value;
+    for (uint64_t seq = 1; seq <= events + 1; ++seq) {
+      value.clear();
+      const bool command = seq == events + 1;
+      const std::string condition =
+          history ? R"(performed \"Product Viewed\" where property.price > 10 at least 2 times)"
+                  : R"(trait.plan = \"pro\" and trait.visits >= 50)";
+      storage::encode_raw_log_value(
+          value, command ? storage::kAdminSource : "web",
+          1'714'564'800'000 + static_cast<int64_t>(seq),
+          command ? R"({"type":"define_audience","name":"new","definition":{"condition":")" +
+                        condition + R"("}})"
+                  : event_json(random, users, seq));
+      batch.Put((*database)->raw_log(), storage::u64_be(seq), value);
+      if (seq % 10'000 == 0 || seq == events + 1) {
+        (void)(*database)->db().Write(rocksdb::WriteOptions(), &batch);
+        batch.Clear();
+      }
+    }
+    auto rules = identity::CompiledRules::compile(identity::IdentityRules::defaults());
+    Processor::Options processor_options;
+    processor_options.until_seq = events;
+    auto processor = Processor::open(**database, *rules, processor_options);
+    (void)(*processor)->process_available();
+    processor->reset();
+    processor = Processor::open(**database, *rules, Processor::Options{});
+    state.ResumeTiming();
+    auto status = (*processor)->process_available();
+    state.PauseTiming();
+    if (!status.is_ok()) state.SkipWithError(status.message().c_str());
+    state.counters["profiles"] = static_cast<double>((*processor)->stats().profiles);
+    processor->reset();
+    database->reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(define_audience_over_profiles)
+    ->Args({200'000, 100'000, 0})
+    ->Args({200'000, 100'000, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);

@@ -195,9 +195,15 @@ Status rebuild_profiles(storage::Database& database,
   CDP_RETURN_IF_ERROR(storage::from_rocksdb(
       database.db().Put(synced, database.meta(), kRebuildKey, "1"), "marking the rebuild"));
   for (auto* family : {database.identifiers(), database.profiles(), database.profile_events(),
-                       database.identity_edges(), database.accounts()}) {
+                       database.identity_edges(), database.accounts(), database.changes()}) {
     CDP_RETURN_IF_ERROR(clear(database, family));
   }
+  // Members, history and check times name profile ids, which are assigned anew. Definitions
+  // stay: the log's definition commands re-apply over them, and those that retention removed
+  // from the log are kept.
+  CDP_RETURN_IF_ERROR(storage::from_rocksdb(
+      database.db().DeleteRange(rocksdb::WriteOptions(), database.audiences(), "e", "\xff\xff"),
+      "clearing audience state"));
   rocksdb::WriteBatch reset;
   for (const std::string& prefix :
        {std::string("quarantine/"), std::string(profile::kUnmergePrefix)}) {

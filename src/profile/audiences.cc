@@ -61,23 +61,32 @@ void ProfileBuilder::update_audiences(Profile& profile, const ingest::JsonValue&
 
 void ProfileBuilder::leave_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
                                      StateTransaction& txn) {
-  std::vector<audience::MembershipChange> changes;
-  for (const auto& [name, since] : profile.audience.audiences) changes.push_back({name, false});
-  record_changes(profile.id, changes, cause, now_ms, txn);
-  reschedule(profile.id, profile.audience.next_check_ms, 0, txn);
+  // While an unmerge re-applies events nothing is recorded: the outcome is, at the end.
+  if (!replaying_) {
+    std::vector<audience::MembershipChange> changes;
+    for (const auto& [name, since] : profile.audience.audiences) changes.push_back({name, false});
+    record_changes(profile.id, changes, cause, now_ms, txn);
+    reschedule(profile.id, profile.audience.next_check_ms, 0, txn);
+  }
   profile.audience.audiences.clear();
   profile.audience.next_check_ms = 0;
 }
 
 void ProfileBuilder::refresh_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
-                                       StateTransaction& txn) {
+                                       bool from_scratch, StateTransaction& txn) {
   const ProfileTraits traits(profile);
-  profile.audience.audiences.clear();
-  (void)audience_.on_time(profile.audience, traits, now_ms);  // drops what left its window
-  profile.audience.audiences.clear();
-  auto changes = audience_.evaluate_all(profile.audience, traits, now_ms);
+  // An unmerge's parts start from no membership (their check times were never stored).
+  const int64_t before = from_scratch ? 0 : profile.audience.next_check_ms;
+  if (from_scratch) profile.audience.audiences.clear();
+  auto changes = audience_.on_time(profile.audience, traits, now_ms);  // drops what left windows
+  if (from_scratch) {
+    changes.clear();
+    profile.audience.audiences.clear();
+  }
+  auto more = audience_.evaluate_all(profile.audience, traits, now_ms);
+  changes.insert(changes.end(), more.begin(), more.end());
   record_changes(profile.id, changes, cause, now_ms, txn);
-  reschedule(profile.id, 0, profile.audience.next_check_ms, txn);
+  reschedule(profile.id, before, profile.audience.next_check_ms, txn);
 }
 
 void ProfileBuilder::record_changes(ProfileId profile,
@@ -170,7 +179,15 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   } else {
     txn.batch().Put(database.audiences(), key, stored);
   }
-  const auto new_keys = keys_added(current, **compiled);
+  auto new_keys = keys_added(current, **compiled);
+  // A computed trait defined anew under its name computes from scratch.
+  if (is_trait && !stored.empty()) {
+    const auto* before = current.computed_trait(name);
+    const auto* after = (*compiled)->computed_trait(name);
+    if (before != nullptr && after != nullptr && !(before->spec == after->spec)) {
+      new_keys.insert(audience::Definitions::trait_key(name));
+    }
+  }
   set_definitions(*compiled);
 
   // Every live profile, read from committed state: a command has a batch of its own, so nothing

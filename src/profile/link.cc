@@ -85,6 +85,9 @@ Result<ApplyOutcome> ProfileBuilder::apply_link(const storage::RawLogRecord& rec
   for (const auto& id : resolution.identifiers) ctx.identifiers.push_back(id.display());
   Profile& survivor = txn.profile(target);
   for (const auto loser : resolution.merged) merge_into(survivor, loser, ctx);
+  if (!resolution.merged.empty() && !replaying_ && !audience_.definitions().empty_of_work()) {
+    refresh_audiences(survivor, "link " + ctx.message_id, record.received_at_ms, false, txn);
+  }
   record_refusals(resolution, target, ctx);
   CDP_RETURN_IF_ERROR(txn.status());
   return ctx.outcome;

@@ -91,10 +91,11 @@ class ProfileBuilder {
   // The profile stops existing (merged away, split by an unmerge): it leaves its audiences.
   void leave_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
                        StateTransaction& txn);
-  // Re-evaluates every audience at `now_ms` from an empty membership, recording entries (after
-  // an unmerge re-applied the profile's events).
+  // Re-evaluates every audience at `now_ms` and records what changed: after a probabilistic
+  // link merged profiles, or (`from_scratch`: from no membership) after an unmerge re-applied
+  // the profile's events.
   void refresh_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
-                         StateTransaction& txn);
+                         bool from_scratch, StateTransaction& txn);
   void record_changes(ProfileId profile, const std::vector<audience::MembershipChange>& changes,
                       const std::string& cause, int64_t now_ms, StateTransaction& txn);
   void reschedule(ProfileId profile, int64_t before_ms, int64_t after_ms, StateTransaction& txn);

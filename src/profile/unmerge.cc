@@ -301,7 +301,7 @@ Result<ApplyOutcome> ProfileBuilder::unmerge(const storage::RawLogRecord& record
   // The parts join their audiences as of now (re-applied events did not record changes).
   if (!audience_.definitions().empty_of_work()) {
     for (const auto target : result.profiles) {
-      refresh_audiences(txn.profile(target), "unmerge", record.received_at_ms, txn);
+      refresh_audiences(txn.profile(target), "unmerge", record.received_at_ms, true, txn);
     }
   }
 
