@@ -40,6 +40,12 @@ std::optional<double> number_of(const ingest::JsonValue& json) {
 }
 
 // Floor division: bucket starts for times before 1970 too.
+// Sums stay finite (a stored inf or nan would not read back): they saturate instead.
+double saturated(double sum) {
+  constexpr double kMax = std::numeric_limits<double>::max();
+  return std::isnan(sum) ? 0 : std::clamp(sum, -kMax, kMax);
+}
+
 int64_t floor_to(int64_t time_ms, int64_t step) {
   int64_t q = time_ms / step;
   if (time_ms % step != 0 && time_ms < 0) --q;
@@ -132,7 +138,7 @@ void Aggregate::add(AggregateState& state, int64_t time_ms, uint64_t seq,
     case AggregateKind::kMax:
       bucket.min = bucket.count == 0 ? *number : std::min(bucket.min, *number);
       bucket.max = bucket.count == 0 ? *number : std::max(bucket.max, *number);
-      bucket.sum += *number;
+      bucket.sum = saturated(bucket.sum + *number);
       ++bucket.count;
       return;
     case AggregateKind::kFirst:
@@ -179,7 +185,7 @@ void Aggregate::merge_bucket(AggregateBucket& into, const AggregateBucket& from)
     }
   }
   into.count += from.count;
-  into.sum += from.sum;
+  into.sum = saturated(into.sum + from.sum);
   if (!from.first_json.empty()) {
     if (into.first_json.empty() || std::make_pair(from.first_ms, from.first_seq) <
                                        std::make_pair(into.first_ms, into.first_seq)) {

@@ -75,8 +75,10 @@ struct AggregateState {
 // Windows: an event's time falls in a bucket of width resolution_ms() (the window / 1024, in
 // whole seconds, at least one second); the bucket counts while its end is within the window.
 // So an event at time t counts until bucket_end(t) + window: on time, or up to one resolution
-// (under 0.1% of the window) late. This bounds a profile's state to 1,025 buckets however many
-// events it has, and lets windows slide without keeping each event.
+// (under 0.1% of the window) late. This bounds a profile's state to about 1,024 buckets (up to
+// 2,048 for windows under 35 minutes, whose steps round down to whole seconds) however many
+// events it has, and lets windows slide without keeping each event. Sums saturate at the
+// largest double instead of overflowing.
 //
 // Every state is mergeable (two profiles merge: their states merge), and the result depends
 // only on the set of events added, not their order.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include "audience/condition_text.h"
@@ -160,6 +162,23 @@ TEST(AggregateTest, MatchesBruteForceInAnyOrderAndAfterMerges) {
       EXPECT_TRUE(close(aggregate.value(expired, now), expected));
     }
   }
+}
+
+TEST(AggregateTest, SumsSaturateInsteadOfOverflowing) {
+  Aggregate aggregate(AggregateSpec{AggregateKind::kSum, "", {}, {"n"}, 0});
+  ingest::JsonParser parser;
+  AggregateState state;
+  aggregate.add(state, 1, 1, *parser.parse(R"({"n":1e308})"));
+  aggregate.add(state, 2, 2, *parser.parse(R"({"n":1e308})"));
+  AggregateState other;
+  aggregate.add(other, 3, 3, *parser.parse(R"({"n":-1e308})"));
+  aggregate.add(other, 4, 4, *parser.parse(R"({"n":-1e308})"));
+  aggregate.add(other, 5, 5, *parser.parse(R"({"n":-1e308})"));
+  EXPECT_EQ(aggregate.value(state, 0), Value::of(std::numeric_limits<double>::max()));
+  aggregate.merge(state, other);
+  const auto value = aggregate.value(state, 0);
+  ASSERT_TRUE(value);
+  EXPECT_TRUE(std::isfinite(value->number));
 }
 
 TEST(AggregateTest, KindNames) {

@@ -90,9 +90,9 @@ Status check_definition_name(std::string_view name, std::string_view what) {
     return Status::invalid_argument("a " + std::string(what) + " name must be UTF-8");
   }
   for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == '/') {
       return Status::invalid_argument("a " + std::string(what) +
-                                      " name cannot hold control characters");
+                                      " name cannot hold '/' or control characters");
     }
   }
   return Status::ok();

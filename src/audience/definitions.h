@@ -34,7 +34,8 @@ struct AudienceDefinition {
   bool operator==(const AudienceDefinition&) const = default;
 };
 
-// Names of audiences and computed traits: 1 to 200 bytes of UTF-8 without control characters.
+// Names of audiences and computed traits: 1 to 200 bytes of UTF-8 without '/' or control
+// characters (names are URL path segments).
 Status check_definition_name(std::string_view name, std::string_view what);
 
 // The API's body of a computed trait: {"kind": "sum", "event": "Order Completed",

@@ -90,6 +90,10 @@ std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,
                                                const std::vector<std::string>& changed_traits,
                                                int64_t now_ms) const {
   const auto& definitions = *definitions_;
+  // Time may have changed things before this event (a tick was not applied yet): catch up as
+  // on_time() would, or the due check would be lost with the rescheduling below.
+  const bool overdue = state.next_check_ms != 0 && state.next_check_ms <= now_ms;
+  if (overdue) expire_all(state, now_ms);
   std::set<std::string_view> fed;
   if (event.type == "track") {
     for (const auto& [key, aggregate] : definitions.aggregates()) {
@@ -111,6 +115,7 @@ std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,
   for (size_t i = 0; i < audiences.size(); ++i) {
     const auto& audience = audiences[i];
     dirty[i] =
+        (overdue && audience.uses_time) ||
         std::any_of(fed.begin(), fed.end(),
                     [&](std::string_view key) {
                       return audience.aggregates.count(key) > 0 || audience.funnels.count(key) > 0;
@@ -137,9 +142,19 @@ void Engine::merge(ProfileAudienceState& survivor, const ProfileAudienceState& l
   }
 }
 
+void Engine::expire_all(ProfileAudienceState& state, int64_t now_ms) const {
+  const auto& aggregates = definitions_->aggregates();
+  for (auto it = state.aggregates.begin(); it != state.aggregates.end();) {
+    const auto aggregate = aggregates.find(it->first);
+    if (aggregate != aggregates.end()) aggregate->second.expire(it->second, now_ms);
+    it = it->second.empty() ? state.aggregates.erase(it) : std::next(it);
+  }
+}
+
 std::vector<MembershipChange> Engine::evaluate_all(ProfileAudienceState& state,
                                                    const TraitSource& traits,
                                                    int64_t now_ms) const {
+  expire_all(state, now_ms);
   auto changes =
       evaluate(state, traits, now_ms, std::vector<bool>(definitions_->audiences().size(), true));
   state.next_check_ms = next_check_ms(state, traits, now_ms);
@@ -148,12 +163,8 @@ std::vector<MembershipChange> Engine::evaluate_all(ProfileAudienceState& state,
 
 std::vector<MembershipChange> Engine::on_time(ProfileAudienceState& state,
                                               const TraitSource& traits, int64_t now_ms) const {
+  expire_all(state, now_ms);
   const auto& definitions = *definitions_;
-  for (auto it = state.aggregates.begin(); it != state.aggregates.end();) {
-    const auto aggregate = definitions.aggregates().find(it->first);
-    if (aggregate != definitions.aggregates().end()) aggregate->second.expire(it->second, now_ms);
-    it = it->second.empty() ? state.aggregates.erase(it) : std::next(it);
-  }
   const auto& audiences = definitions.audiences();
   std::vector<bool> dirty(audiences.size());
   for (size_t i = 0; i < audiences.size(); ++i) dirty[i] = audiences[i].uses_time;
@@ -236,9 +247,12 @@ int64_t Engine::next_check_ms(const ProfileAudienceState& state, const TraitSour
       consider(definitions.funnels().at(key).next_expiry_ms(funnel->second));
     }
   }
+  const StateFacts facts(definitions, state, traits, now_ms);
   for (const auto& audience : definitions.audiences()) {
     for (const auto* comparison : audience.in_last) {
-      const auto value = trait_value(traits, comparison->operand.path);
+      const auto value = comparison->operand.scope == Operand::Scope::kComputed
+                             ? facts.computed(comparison->operand.path[0])
+                             : trait_value(traits, comparison->operand.path);
       const auto time = value ? value_time_ms(*value) : std::nullopt;
       if (!time) continue;
       consider(*time);                                // a future date arrives

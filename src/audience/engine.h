@@ -98,6 +98,8 @@ class Engine {
   // changed, in dependency order.
   std::vector<MembershipChange> evaluate(ProfileAudienceState& state, const TraitSource& traits,
                                          int64_t now_ms, std::vector<bool> dirty) const;
+  // Drops every aggregate bucket that has left its window by `now_ms`.
+  void expire_all(ProfileAudienceState& state, int64_t now_ms) const;
 
   std::shared_ptr<const Definitions> definitions_;
 };

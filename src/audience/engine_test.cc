@@ -137,6 +137,39 @@ TEST(EngineTest, EventsMoveAProfileInAndTimeMovesItOut) {
   EXPECT_EQ(state.next_check_ms, 0);  // the second view is in the same step: nothing left
 }
 
+TEST(EngineTest, AnEventAfterAMissedCheckCatchesUpFirst) {
+  const Engine engine(
+      compile({}, {{"recent", R"({"condition":"performed \"View\" in last 1 day"})"}}));
+  Traits traits;
+  ProfileAudienceState state;
+  EXPECT_THAT(engine.on_event(state, traits, track("View", nullptr, 1000, 1), {}, 1000),
+              ElementsAre(MembershipChange{"recent", true}));
+  const int64_t due = state.next_check_ms;
+  ASSERT_GT(due, 0);
+  // No tick came; an event that reads nothing of "recent" arrives after the check time.
+  EXPECT_THAT(
+      engine.on_event(state, traits, {"identify", "", nullptr, due + 5, 2}, {"plan"}, due + 5),
+      ElementsAre(MembershipChange{"recent", false}));
+  EXPECT_EQ(state.next_check_ms, 0);
+}
+
+TEST(EngineTest, InLastOnAComputedTraitSchedulesItsCheck) {
+  const Engine engine(
+      compile({{"last_order", R"({"kind":"last","event":"Order","property":"at"})"}},
+              {{"ordered lately", R"({"condition":"computed.last_order in last 1 day"})"}}));
+  Traits traits;
+  ingest::JsonParser parser;
+  ProfileAudienceState state;
+  EXPECT_THAT(
+      engine.on_event(state, traits,
+                      track("Order", *parser.parse(R"({"at":"1970-01-02T00:00:00Z"})"), kDay, 1),
+                      {}, kDay),
+      ElementsAre(MembershipChange{"ordered lately", true}));
+  EXPECT_EQ(state.next_check_ms, 2 * kDay + 1);
+  EXPECT_THAT(engine.on_time(state, traits, 2 * kDay + 1),
+              ElementsAre(MembershipChange{"ordered lately", false}));
+}
+
 TEST(EngineTest, OnlyAudiencesThatReadWhatChangedAreEvaluated) {
   const Engine engine(compile({}, {{"pro", R"({"condition":"trait.plan = \"pro\""})"}}));
   Traits traits;

@@ -118,6 +118,28 @@ void apply_prefilled_log(benchmark::State& state) {
     state.PauseTiming();
     if (!status.is_ok()) state.SkipWithError(status.message().c_str());
     state.counters["profiles"] = static_cast<double>((*processor)->stats().profiles);
+    // What audiences cost in memory and disk: the average live profile record (audience state
+    // lives inside it) and the size of the audiences and changes column families.
+    uint64_t live = 0;
+    uint64_t bytes = 0;
+    std::unique_ptr<rocksdb::Iterator> it(
+        (*database)->db().NewIterator(rocksdb::ReadOptions(), (*database)->profiles()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->value().ToStringView().find("merged_into") != std::string_view::npos) continue;
+      ++live;
+      bytes += it->value().size();
+    }
+    state.counters["profile_bytes"] = live > 0 ? static_cast<double>(bytes) / live : 0;
+    uint64_t audience_bytes = 0;
+    for (auto* family : {(*database)->audiences(), (*database)->changes()}) {
+      std::unique_ptr<rocksdb::Iterator> scan(
+          (*database)->db().NewIterator(rocksdb::ReadOptions(), family));
+      for (scan->SeekToFirst(); scan->Valid(); scan->Next()) {
+        audience_bytes += scan->key().size() + scan->value().size();
+      }
+    }
+    state.counters["audience_cf_bytes"] = static_cast<double>(audience_bytes);
+    it.reset();
     processor->reset();
     database->reset();
     state.ResumeTiming();

@@ -199,11 +199,12 @@ Status rebuild_profiles(storage::Database& database,
     CDP_RETURN_IF_ERROR(clear(database, family));
   }
   // Members, history and check times name profile ids, which are assigned anew. Definitions
-  // stay: the log's definition commands re-apply over them, and those that retention removed
-  // from the log are kept.
-  CDP_RETURN_IF_ERROR(storage::from_rocksdb(
-      database.db().DeleteRange(rocksdb::WriteOptions(), database.audiences(), "e", "\xff\xff"),
-      "clearing audience state"));
+  // are commands in the log and apply again in order; only when retention removed the start of
+  // the log are the stored ones kept (the replay then starts with the latest definitions).
+  CDP_RETURN_IF_ERROR(
+      storage::from_rocksdb(database.db().DeleteRange(rocksdb::WriteOptions(), database.audiences(),
+                                                      bounds->first > 1 ? "e" : "", "\xff\xff"),
+                            "clearing audience state"));
   rocksdb::WriteBatch reset;
   for (const std::string& prefix :
        {std::string("quarantine/"), std::string(profile::kUnmergePrefix)}) {

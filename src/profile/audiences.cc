@@ -75,16 +75,11 @@ void ProfileBuilder::leave_audiences(Profile& profile, const std::string& cause,
 void ProfileBuilder::refresh_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
                                        bool from_scratch, StateTransaction& txn) {
   const ProfileTraits traits(profile);
-  // An unmerge's parts start from no membership (their check times were never stored).
+  // An unmerge's parts start from no membership (nothing of theirs was recorded while the
+  // events were re-applied).
   const int64_t before = from_scratch ? 0 : profile.audience.next_check_ms;
   if (from_scratch) profile.audience.audiences.clear();
-  auto changes = audience_.on_time(profile.audience, traits, now_ms);  // drops what left windows
-  if (from_scratch) {
-    changes.clear();
-    profile.audience.audiences.clear();
-  }
-  auto more = audience_.evaluate_all(profile.audience, traits, now_ms);
-  changes.insert(changes.end(), more.begin(), more.end());
+  auto changes = audience_.evaluate_all(profile.audience, traits, now_ms);
   record_changes(profile.id, changes, cause, now_ms, txn);
   reschedule(profile.id, before, profile.audience.next_check_ms, txn);
 }
@@ -215,8 +210,10 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     CDP_RETURN_IF_ERROR(
         add_history(database, txn.log_database(), audience_, profile, new_keys, parser));
     const ProfileTraits profile_traits(profile);
-    (void)audience_.on_time(profile.audience, profile_traits, now);
-    auto changes = audience_.evaluate_all(profile.audience, profile_traits, now);
+    // Time first (what was due, as a tick would), then the new definitions.
+    auto changes = audience_.on_time(profile.audience, profile_traits, now);
+    auto more = audience_.evaluate_all(profile.audience, profile_traits, now);
+    changes.insert(changes.end(), more.begin(), more.end());
     record_changes(profile.id, changes, cause, now, txn);
     reschedule(profile.id, before_state.next_check_ms, profile.audience.next_check_ms, txn);
     if (!(profile.audience == before_state)) {

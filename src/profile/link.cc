@@ -86,7 +86,8 @@ Result<ApplyOutcome> ProfileBuilder::apply_link(const storage::RawLogRecord& rec
   Profile& survivor = txn.profile(target);
   for (const auto loser : resolution.merged) merge_into(survivor, loser, ctx);
   if (!resolution.merged.empty() && !replaying_ && !audience_.definitions().empty_of_work()) {
-    refresh_audiences(survivor, "link " + ctx.message_id, record.received_at_ms, false, txn);
+    refresh_audiences(survivor, ctx.message_id.empty() ? "link" : "link " + ctx.message_id,
+                      record.received_at_ms, false, txn);
   }
   record_refusals(resolution, target, ctx);
   CDP_RETURN_IF_ERROR(txn.status());

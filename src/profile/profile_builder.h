@@ -55,6 +55,8 @@ class ProfileBuilder {
   void rewind(ProfileId last_profile_id) {
     last_profile_id_ = last_profile_id;
     reuse_ids_.clear();
+    change_seq_ = 0;
+    change_index_ = 0;
   }
 
  private:

@@ -158,7 +158,9 @@ int run_audiences_members(const AudienceCommandOptions& options) {
   ingest::JsonParser parser;
   auto root = parser.parse(*body);
   if (!root) return 1;
-  for (const auto* member : (*root)->find("members")->elements) {
+  const auto* members = (*root)->find("members");
+  if (members == nullptr) return 1;
+  for (const auto* member : members->elements) {
     std::cout << text(*member, "profile") << "  since " << text(*member, "entered_at") << "\n";
   }
   if (const auto next = text(**root, "next"); next != "null" && !next.empty()) {
@@ -181,7 +183,9 @@ int run_audiences_changes(const AudienceCommandOptions& options) {
   ingest::JsonParser parser;
   auto root = parser.parse(*body);
   if (!root) return 1;
-  for (const auto* change : (*root)->find("changes")->elements) {
+  const auto* changes = (*root)->find("changes");
+  if (changes == nullptr) return 1;
+  for (const auto* change : changes->elements) {
     const bool entered = text(*change, "type") == "audience_entered";
     std::cout << text(*change, "time") << "  " << text(*change, "profile") << "  "
               << (entered ? "entered " : "exited  ") << text(*change, "audience") << "  ("

@@ -36,12 +36,14 @@ size_t count_members(storage::Database& database, const std::string& name) {
   return n;
 }
 
-std::string audience_json(storage::Database& database, const audience::AudienceDefinition& a) {
+// With its size when `database` is given (a scan of its members: not on the processor thread).
+std::string audience_json(storage::Database* database, const audience::AudienceDefinition& a) {
   JsonWriter out;
   audience::write_audience(out, a, true);
   std::string json = out.take();
+  if (database == nullptr) return json;
   json.pop_back();
-  return json + ",\"size\":" + std::to_string(count_members(database, a.name)) + "}";
+  return json + ",\"size\":" + std::to_string(count_members(*database, a.name)) + "}";
 }
 
 std::string trait_json(const audience::ComputedTraitDefinition& t) {
@@ -245,8 +247,8 @@ void AudienceHandler::submit(const Request& request, std::string command, bool t
               return respond(json_response(http::status::ok, version, trait_json(*t)));
             }
           } else if (const auto* a = definitions->audience(name)) {
-            return respond(
-                json_response(http::status::ok, version, audience_json(deps_.database, *a)));
+            // This runs on the processor thread: no member count here (GET has it).
+            return respond(json_response(http::status::ok, version, audience_json(nullptr, *a)));
           }
           respond(json_error(http::status::conflict, version, "not_applied",
                              "another change came first and this definition no longer fits "
@@ -266,7 +268,7 @@ Response AudienceHandler::show(const Request& request, bool trait, const std::st
       return json_response(http::status::ok, request.version(), trait_json(*t));
     }
   } else if (const auto* a = definitions->audience(name)) {
-    return json_response(http::status::ok, request.version(), audience_json(deps_.database, *a));
+    return json_response(http::status::ok, request.version(), audience_json(&deps_.database, *a));
   }
   return json_error(
       http::status::not_found, request.version(), "not_found",
@@ -291,7 +293,7 @@ Response AudienceHandler::list(const Request& request, bool trait) {
     for (const auto& a : definitions->audiences()) sorted.push_back(&a.definition);
     std::sort(sorted.begin(), sorted.end(), [](auto* x, auto* y) { return x->name < y->name; });
     for (const auto* a : sorted) {
-      body += (first ? "" : ",") + audience_json(deps_.database, *a);
+      body += (first ? "" : ",") + audience_json(&deps_.database, *a);
       first = false;
     }
   }
@@ -379,9 +381,9 @@ Response AudienceHandler::changes(const Request& request) {
   std::string body = "{\"changes\":[";
   size_t n = 0;
   std::string cursor;
-  for (it->Seek(start); it->Valid() && n < limit; it->Next(), ++n) {
+  for (it->Seek(start); it->Valid() && n < limit; it->Next()) {
     const auto key = it->key().ToStringView();
-    if (key.size() != 12) continue;
+    if (key.size() != 12 || it->value().empty()) continue;  // not written by this version
     const auto seq = storage::read_u64_be(key.substr(0, 8));
     uint32_t index = 0;
     for (size_t i = 8; i < 12; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
@@ -389,6 +391,7 @@ Response AudienceHandler::changes(const Request& request) {
     std::string entry = it->value().ToString();
     entry.pop_back();
     body += (n > 0 ? "," : "") + entry + ",\"cursor\":\"" + cursor + "\"}";
+    ++n;
   }
   if (!it->status().ok())
     return storage_error(version, storage::from_rocksdb(it->status(), "changes"));

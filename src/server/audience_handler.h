@@ -17,8 +17,8 @@ namespace cdp::server {
 //   GET/PUT/DELETE /admin/v1/computed-traits[/{name}]  {"kind": "sum", "event": ..., ...}
 //   GET /admin/v1/changes?after=CURSOR&limit=N         the change log (entered / exited)
 // Read or admin token:
-//   GET  /admin/v1/audiences/preview?sample=N  (POST {"condition": ...})  size and a sample,
-//        without saving
+//   POST /admin/v1/audiences/preview?sample=N {"condition": ...}  size and a sample now,
+//        without saving (reads every profile: seconds at a million)
 // Read or admin token:
 //   GET /v1/audiences/{name}/members?after=p_N&limit=N current members, by profile id
 //   GET /v1/audiences/{name}/members?at=TIME&...       the members at a past time (history)
