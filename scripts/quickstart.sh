@@ -42,6 +42,13 @@ curl -sf -u "$key:" -H 'Content-Type: application/json' "http://$listen/v1/batch
 cat "$data/banner.txt"
 token=$(sed -n 's/.*admin token: //p' "$data/banner.txt")
 if [ -n "$token" ]; then
+  # A computed trait and an audience, computed from the events already stored (docs/audiences.md).
+  curl -sf -X PUT -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    "http://$listen/admin/v1/computed-traits/lifetime_value" \
+    -d '{"kind": "sum", "event": "Order Completed", "property": "revenue"}' >/dev/null || true
+  curl -sf -X PUT -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    "http://$listen/admin/v1/audiences/customers" \
+    -d '{"condition": "performed \"Order Completed\" and computed.lifetime_value > 50"}' >/dev/null || true
   # The processor applies events to profiles moments after they are stored.
   for _ in $(seq 1 50); do
     curl -sf -H "Authorization: Bearer $token" "http://$listen/v1/profiles/user_id:user-42" >/dev/null && break
@@ -52,6 +59,8 @@ if [ -n "$token" ]; then
   curl -sf -H "Authorization: Bearer $token" "http://$listen/v1/profiles/email:ada@example.com" || true
   echo
 fi
+echo "Audiences and computed traits (the profile above is in \"customers\"; docs/audiences.md):"
+echo "  build/release/src/server/cdp audiences list --data $data --server http://$listen"
 echo "Import a file (a CRM export with two good rows, rows to quarantine, and a duplicate person):"
 echo "  build/release/src/server/cdp import examples/customers.csv --mapping examples/customers.toml --data $data --server http://$listen"
 echo "Demo events are stored; the server runs in the background (pid $pid, log $log)."
