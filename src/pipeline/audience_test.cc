@@ -167,7 +167,7 @@ TEST_F(AudienceTest, AProbabilisticLinkReevaluatesTheMergedProfile) {
          std::string(storage::kMatchSource));
   process();
   EXPECT_THAT(members("engaged"), ElementsAre("p_1"));
-  EXPECT_THAT(changes().back(), HasSubstr(R"("cause":"link )"));
+  EXPECT_THAT(changes().back(), HasSubstr(R"("cause":"link")"));
 }
 
 TEST_F(AudienceTest, RedefiningAComputedTraitComputesItAgain) {
@@ -197,6 +197,25 @@ TEST_F(AudienceTest, ARebuildRecomputesMembershipsUnderTheSameDefinitions) {
   reopen();
   EXPECT_THAT(members("engaged"), ElementsAre("p_1"));
   EXPECT_EQ(internal::dump_state(*database_), before);
+}
+
+TEST_F(AudienceTest, ADefinitionReportsItsProgressThroughTheProfiles) {
+  for (int user = 0; user < 3000; ++user) view("u" + std::to_string(user));
+  process();
+  std::vector<std::pair<std::string, uint64_t>> reported;
+  Processor::Options options;
+  options.on_definition_progress = [&](std::string_view name, uint64_t done, uint64_t total) {
+    reported.emplace_back(std::string(name), done);
+    EXPECT_EQ(total, name.empty() ? 0u : 3000u);
+  };
+  reopen(identity::IdentityRules::defaults(), std::move(options));
+  define_audience("engaged", R"("performed \"View\"")");
+  process();
+  EXPECT_THAT(reported, ElementsAre(std::pair<std::string, uint64_t>{"engaged", 1024},
+                                    std::pair<std::string, uint64_t>{"engaged", 2048},
+                                    std::pair<std::string, uint64_t>{"", 0}));
+  EXPECT_EQ(processor_->definition_progress().name, "");
+  EXPECT_EQ(members("engaged").size(), 3000u);
 }
 
 TEST_F(AudienceTest, DeletingAnAudienceEmptiesIt) {

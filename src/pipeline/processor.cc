@@ -68,6 +68,13 @@ Processor::Processor(storage::Database& database,
       state_(database, options.log),
       cursor_(cursor),
       profiles_(last_profile_id) {
+  builder_.set_definition_progress([this](std::string_view name, uint64_t done, uint64_t total) {
+    {
+      std::lock_guard lock(definitions_mutex_);
+      progress_ = {std::string(name), done, total};
+    }
+    if (options_.on_definition_progress) options_.on_definition_progress(name, done, total);
+  });
   if (options_.metrics != nullptr) {
     auto& metrics = *options_.metrics;
     applied_counter_ =
@@ -226,6 +233,11 @@ Result<size_t> Processor::process_batch() {
   last_received_at_ms_.store(last_received_at);
   profiles_.store(builder_.last_profile_id());
   return applied;
+}
+
+Processor::DefinitionProgress Processor::definition_progress() const {
+  std::lock_guard lock(definitions_mutex_);
+  return progress_;
 }
 
 std::shared_ptr<const audience::Definitions> Processor::definitions() const {

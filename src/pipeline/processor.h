@@ -45,6 +45,15 @@ class Processor {
     storage::Database* log = nullptr;
     // Apply nothing after this seq (a plan compares with state that reached only so far).
     uint64_t until_seq = UINT64_MAX;
+    // Also told of a definition's progress (definition_progress() has the latest); for tests.
+    profile::ProfileBuilder::DefinitionProgress on_definition_progress;
+  };
+
+  // A definition command being applied: which, and how far through the profiles.
+  struct DefinitionProgress {
+    std::string name;  // empty: none
+    uint64_t done = 0;
+    uint64_t total = 0;
   };
 
   struct Stats {
@@ -79,6 +88,7 @@ class Processor {
 
   // The audience and computed trait definitions as of the last applied batch (for readers).
   std::shared_ptr<const audience::Definitions> definitions() const;
+  DefinitionProgress definition_progress() const;
 
  private:
   Processor(storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
@@ -114,6 +124,7 @@ class Processor {
 
   mutable std::mutex definitions_mutex_;
   std::shared_ptr<const audience::Definitions> definitions_;
+  DefinitionProgress progress_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

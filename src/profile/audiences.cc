@@ -193,7 +193,9 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   std::unique_ptr<rocksdb::Iterator> it(
       database.db().NewIterator(rocksdb::ReadOptions(), database.profiles()));
   size_t updated = 0;
+  uint64_t visited = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (progress_ && ++visited % 1024 == 0) progress_(name, visited, last_profile_id_);
     auto decoded = decode_profile(it->value().ToStringView());
     if (!decoded) return decoded.status();
     Profile& profile = *decoded;
@@ -222,6 +224,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     }
   }
   if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
+  if (progress_) progress_({}, 0, 0);
   txn.forget_profiles();
   log::info("definition_applied", {{"seq", std::to_string(record.seq)},
                                    {"name", name},

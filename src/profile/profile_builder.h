@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "audience/engine.h"
@@ -49,6 +50,12 @@ class ProfileBuilder {
     audience_ = audience::Engine(std::move(definitions));
   }
   const audience::Engine& audience_engine() const { return audience_; }
+  // Called while a definition command brings every profile up to date: profile records visited
+  // so far and the number of profile ids (an upper bound: merged-away ids are visited too); a
+  // last call with an empty name when it is done.
+  using DefinitionProgress =
+      std::function<void(std::string_view name, uint64_t done, uint64_t total)>;
+  void set_definition_progress(DefinitionProgress progress) { progress_ = std::move(progress); }
 
   ProfileId last_profile_id() const { return last_profile_id_; }
   // Forgets the profiles of a batch that was not written.
@@ -117,6 +124,7 @@ class ProfileBuilder {
   std::vector<ProfileId> reuse_ids_;  // descending: back() is the next to reuse
   bool replaying_ = false;            // an unmerge is re-applying events: conflicts not counted
   audience::Engine audience_;
+  DefinitionProgress progress_;
   // Change log keys: the seq of the entry being applied and the next index under it.
   uint64_t change_seq_ = 0;
   uint32_t change_index_ = 0;

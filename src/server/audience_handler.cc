@@ -262,6 +262,14 @@ void AudienceHandler::submit(const Request& request, std::string command, bool t
 }
 
 Response AudienceHandler::show(const Request& request, bool trait, const std::string& name) {
+  // A definition being applied answers with its progress until it is done.
+  if (const auto progress = deps_.processor.definition_progress(); progress.name == name) {
+    JsonWriter out;
+    out.begin_object().key("name").string(name).key("status").string("applying");
+    out.key("profiles_done").number(static_cast<int64_t>(progress.done));
+    out.key("profiles_total").number(static_cast<int64_t>(progress.total)).end_object();
+    return json_response(http::status::accepted, request.version(), out.take());
+  }
   const auto definitions = deps_.processor.definitions();
   if (trait) {
     if (const auto* t = definitions->computed_trait(name)) {

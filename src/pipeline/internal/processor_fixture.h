@@ -63,7 +63,8 @@ class ProcessorFixture : public ::testing::Test {
   void SetUp() override { reopen(); }
 
   // Closes and reopens the database and the processor (a restart).
-  void reopen(identity::IdentityRules rules = identity::IdentityRules::defaults()) {
+  void reopen(identity::IdentityRules rules = identity::IdentityRules::defaults(),
+              Processor::Options processor_options = {}) {
     processor_.reset();
     store_.reset();
     database_.reset();
@@ -74,7 +75,7 @@ class ProcessorFixture : public ::testing::Test {
     database_ = std::move(*database);
     auto compiled = identity::CompiledRules::compile(std::move(rules));
     ASSERT_TRUE(compiled.has_value()) << compiled.status().to_string();
-    auto processor = Processor::open(*database_, *compiled, Processor::Options{});
+    auto processor = Processor::open(*database_, *compiled, std::move(processor_options));
     ASSERT_TRUE(processor.has_value()) << processor.status().to_string();
     processor_ = std::move(*processor);
     store_ = std::make_unique<profile::ProfileStore>(*database_);
