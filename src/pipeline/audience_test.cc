@@ -211,8 +211,8 @@ TEST_F(AudienceTest, ADefinitionReportsItsProgressThroughTheProfiles) {
   reopen(identity::IdentityRules::defaults(), std::move(options));
   define_audience("engaged", R"("performed \"View\"")");
   process();
-  EXPECT_THAT(reported, ElementsAre(std::pair<std::string, uint64_t>{"engaged", 1024},
-                                    std::pair<std::string, uint64_t>{"engaged", 2048},
+  EXPECT_THAT(reported, ElementsAre(std::pair<std::string, uint64_t>{"audience engaged", 1024},
+                                    std::pair<std::string, uint64_t>{"audience engaged", 2048},
                                     std::pair<std::string, uint64_t>{"", 0}));
   EXPECT_EQ(processor_->definition_progress().name, "");
   EXPECT_EQ(members("engaged").size(), 3000u);

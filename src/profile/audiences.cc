@@ -195,7 +195,9 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   size_t updated = 0;
   uint64_t visited = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (progress_ && ++visited % 1024 == 0) progress_(name, visited, last_profile_id_);
+    if (progress_ && ++visited % 1024 == 0) {
+      progress_((is_trait ? "trait " : "audience ") + name, visited, last_profile_id_);
+    }
     auto decoded = decode_profile(it->value().ToStringView());
     if (!decoded) return decoded.status();
     Profile& profile = *decoded;

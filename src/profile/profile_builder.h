@@ -50,9 +50,9 @@ class ProfileBuilder {
     audience_ = audience::Engine(std::move(definitions));
   }
   const audience::Engine& audience_engine() const { return audience_; }
-  // Called while a definition command brings every profile up to date: profile records visited
-  // so far and the number of profile ids (an upper bound: merged-away ids are visited too); a
-  // last call with an empty name when it is done.
+  // Called while a definition command brings every profile up to date: "audience NAME" or
+  // "trait NAME", profile records visited so far and the number of profile ids (an upper bound:
+  // merged-away ids are visited too); a last call with an empty name when it is done.
   using DefinitionProgress =
       std::function<void(std::string_view name, uint64_t done, uint64_t total)>;
   void set_definition_progress(DefinitionProgress progress) { progress_ = std::move(progress); }

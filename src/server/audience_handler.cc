@@ -263,7 +263,8 @@ void AudienceHandler::submit(const Request& request, std::string command, bool t
 
 Response AudienceHandler::show(const Request& request, bool trait, const std::string& name) {
   // A definition being applied answers with its progress until it is done.
-  if (const auto progress = deps_.processor.definition_progress(); progress.name == name) {
+  if (const auto progress = deps_.processor.definition_progress();
+      progress.name == (trait ? "trait " : "audience ") + name) {
     JsonWriter out;
     out.begin_object().key("name").string(name).key("status").string("applying");
     out.key("profiles_done").number(static_cast<int64_t>(progress.done));
