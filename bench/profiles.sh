@@ -3,6 +3,10 @@
 # disk and memory per million profiles, then measures — while ingesting INGEST_RATE events/s of
 # the same users — the Profile API's latency at PROFILE_RATE requests/s and the ingest-to-visible
 # latency of new users (cdp_load --endpoint visibility). RUNS rounds; medians in summary.md.
+# AUDIENCES=N defines N audiences first (five computed traits and a mix of trait conditions,
+# counters with filters and funnels over the load's events, plus one every probe enters): the
+# probe's profile then becomes visible with its membership, in the same write, so the
+# visibility latency is also the event-to-membership latency.
 #
 #   cmake --preset release && cmake --build build/release
 #   flock /tmp/cdp-build.lock bench/profiles.sh        # ~5 minutes
@@ -22,6 +26,7 @@ BG_WRITE_MB=${BG_WRITE_MB:-160}  # [storage] background_write_mb_per_s (the defa
 BATCH_SIZE=${BATCH_SIZE:-100}  # events per batch request of the mixed load's ingest
 PORT=${PORT:-18601}
 HTTP_THREADS=${HTTP_THREADS:-2}
+AUDIENCES=${AUDIENCES:-0}
 OUT=${OUT:-build/release/bench-out/profiles-$(date -u +%Y%m%dT%H%M%SZ)}
 
 mkdir -p "$OUT"
@@ -47,6 +52,27 @@ EOF
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+define() {  # kind name JSON body
+  curl -sf -X PUT -H "Authorization: Bearer bench-admin" -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$PORT/admin/v1/$1/$2" -d "$3" >/dev/null
+}
+if [ "$AUDIENCES" -gt 0 ]; then
+  for t in 0 1 2 3 4; do
+    define computed-traits "spend$t" '{"kind":"sum","event":"Product Viewed","property":"price"}'
+  done
+  define audiences probed '{"condition":"trait.probe exists"}'
+  for i in $(seq 1 $((AUDIENCES - 1))); do
+    case $((i % 4)) in
+      0) condition="trait.plan = \\\"pro\\\" and trait.visits >= $i" ;;
+      1) condition="performed \\\"Product Viewed\\\" where property.price > $i at least $((1 + i % 3)) times" ;;
+      2) condition="performed \\\"Product Viewed\\\" then \\\"Product Viewed\\\" within $((1 + i % 24)) hours" ;;
+      3) condition="computed.spend$((i % 5)) > $((i * 10))" ;;
+    esac
+    define audiences "a$i" "{\"condition\":\"$condition\"}"
+  done
+  echo "defined $AUDIENCES audiences"
+fi
 
 metric() {  # the value of one sample line of /metrics
   curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'

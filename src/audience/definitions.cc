@@ -217,14 +217,35 @@ void write_audience(JsonWriter& out, const AudienceDefinition& definition, bool 
   out.end_object();
 }
 
+namespace {
+
+// Keys name state inside every profile record and are looked up for every event: a 64-bit
+// FNV-1a hash of the canonical text keeps them short, stable across builds and versions of the
+// same definition, and quick to compare.
+std::string hashed_key(char kind, std::string_view canonical) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (const char c : canonical) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string key = {kind, ':'};
+  for (int shift = 60; shift >= 0; shift -= 4) key.push_back(kHex[(hash >> shift) & 0xF]);
+  return key;
+}
+
+}  // namespace
+
 std::string Definitions::counter_key(const Condition& performed) {
   Condition counter = performed;
   counter.count_op = CountOp::kAtLeast;
   counter.count = 1;
-  return "c:" + to_text(counter);
+  return hashed_key('c', to_text(counter));
 }
 
-std::string Definitions::funnel_key(const Condition& funnel) { return "f:" + to_text(funnel); }
+std::string Definitions::funnel_key(const Condition& funnel) {
+  return hashed_key('f', to_text(funnel));
+}
 
 std::shared_ptr<const Definitions> Definitions::empty() {
   static const auto empty = std::make_shared<const Definitions>();
@@ -343,7 +364,11 @@ Result<std::shared_ptr<const Definitions>> Definitions::compile(
 
 // Pointers into audiences_, which no longer moves.
 void Definitions::index() {
-  for (auto& audience : audiences_) {
+  for (size_t i = 0; i < audiences_.size(); ++i) {
+    auto& audience = audiences_[i];
+    for (const auto& key : audience.aggregates) readers_[key].push_back(i);
+    for (const auto& key : audience.funnels) readers_[key].push_back(i);
+    for (const auto& trait : audience.traits) trait_readers_[trait].push_back(i);
     std::function<void(const Condition&)> walk = [&](const Condition& c) {
       if (c.kind == Condition::Kind::kPerformed || c.kind == Condition::Kind::kFunnel) {
         const auto key = c.kind == Condition::Kind::kPerformed ? counter_key(c) : funnel_key(c);

@@ -72,6 +72,8 @@ class Definitions {
       std::vector<ComputedTraitDefinition> traits, std::vector<AudienceDefinition> audiences);
   static std::shared_ptr<const Definitions> empty();
 
+  // Keys of a profile's aggregate and funnel state: "t:" and the computed trait's name; "c:" or
+  // "f:" and a hash of the counter's or funnel's canonical text.
   static std::string trait_key(std::string_view name) { return "t:" + std::string(name); }
   static std::string counter_key(const Condition& performed);
   static std::string funnel_key(const Condition& funnel);
@@ -96,6 +98,13 @@ class Definitions {
   }
   // Aggregates and funnels that some time-dependent audience reads.
   const std::set<std::string, std::less<>>& timed_keys() const { return timed_keys_; }
+  // The audiences (indexes into audiences()) that read an aggregate or funnel key, or a trait.
+  const std::vector<size_t>& readers_of_key(std::string_view key) const {
+    return find_or_none(readers_, key);
+  }
+  const std::vector<size_t>& readers_of_trait(std::string_view trait) const {
+    return find_or_none(trait_readers_, trait);
+  }
 
  private:
   void index();
@@ -106,6 +115,15 @@ class Definitions {
   std::map<std::string, Funnel, std::less<>> funnels_;
   std::unordered_map<const Condition*, std::string> keys_;
   std::set<std::string, std::less<>> timed_keys_;
+  using Readers = std::map<std::string, std::vector<size_t>, std::less<>>;
+  Readers readers_;
+  Readers trait_readers_;
+
+  static const std::vector<size_t>& find_or_none(const Readers& readers, std::string_view key) {
+    static const std::vector<size_t> kNone;
+    const auto it = readers.find(key);
+    return it != readers.end() ? it->second : kNone;
+  }
 };
 
 }  // namespace cdp::audience

@@ -94,7 +94,7 @@ std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,
   // on_time() would, or the due check would be lost with the rescheduling below.
   const bool overdue = state.next_check_ms != 0 && state.next_check_ms <= now_ms;
   if (overdue) expire_all(state, now_ms);
-  std::set<std::string_view> fed;
+  std::vector<std::string_view> fed;  // the keys this event fed
   if (event.type == "track") {
     for (const auto& [key, aggregate] : definitions.aggregates()) {
       if (!aggregate.matches(event.name, event.properties)) continue;
@@ -102,26 +102,24 @@ std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,
       aggregate.add(aggregate_state, event.time_ms, event.seq, event.properties);
       aggregate.expire(aggregate_state, now_ms);
       if (aggregate_state.empty()) state.aggregates.erase(key);
-      fed.insert(key);
+      fed.push_back(key);
     }
     for (const auto& [key, funnel] : definitions.funnels()) {
       if (!funnel.matches(event.name, event.properties)) continue;
       funnel.add(state.funnels[key], event.name, event.properties, event.time_ms, event.seq);
-      fed.insert(key);
+      fed.push_back(key);
     }
   }
   const auto& audiences = definitions.audiences();
   std::vector<bool> dirty(audiences.size(), false);
-  for (size_t i = 0; i < audiences.size(); ++i) {
-    const auto& audience = audiences[i];
-    dirty[i] =
-        (overdue && audience.uses_time) ||
-        std::any_of(fed.begin(), fed.end(),
-                    [&](std::string_view key) {
-                      return audience.aggregates.count(key) > 0 || audience.funnels.count(key) > 0;
-                    }) ||
-        std::any_of(changed_traits.begin(), changed_traits.end(),
-                    [&](const std::string& t) { return audience.traits.count(t) > 0; });
+  if (overdue) {
+    for (size_t i = 0; i < audiences.size(); ++i) dirty[i] = audiences[i].uses_time;
+  }
+  for (const auto key : fed) {
+    for (const auto i : definitions.readers_of_key(key)) dirty[i] = true;
+  }
+  for (const auto& trait : changed_traits) {
+    for (const auto i : definitions.readers_of_trait(trait)) dirty[i] = true;
   }
   auto changes = evaluate(state, traits, now_ms, std::move(dirty));
   state.next_check_ms = next_check_ms(state, traits, now_ms);
