@@ -56,15 +56,15 @@ std::vector<std::string> definition_commands(size_t audiences) {
     std::string condition;
     switch (i % 4) {
       case 0:
-        condition = R"(trait.plan = "pro" and trait.visits >= )" + std::to_string(i % 100);
+        condition = R"(trait.plan = \"pro\" and trait.visits >= )" + std::to_string(i % 100);
         break;
       case 1:
-        condition = R"(performed "Product Viewed" where property.price > )" +
+        condition = R"(performed \"Product Viewed\" where property.price > )" +
                     std::to_string(i % 30) + " at least " + std::to_string(1 + i % 3) +
                     " times in last " + std::to_string(1 + i % 7) + " days";
         break;
       case 2:
-        condition = R"(performed "Product Viewed" then "Product Viewed" within )" +
+        condition = R"(performed \"Product Viewed\" then \"Product Viewed\" within )" +
                     std::to_string(1 + i % 24) + " hours";
         break;
       default: condition = "computed.spend" + std::to_string(i % 5) + " > " + std::to_string(i);
