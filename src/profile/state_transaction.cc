@@ -42,7 +42,9 @@ StateTransaction::CachedProfile* StateTransaction::load_profile(ProfileId id) {
     if (status_.is_ok()) status_ = profile.status();
     return nullptr;
   }
-  return &profiles_.emplace(id, CachedProfile{std::move(*profile), false}).first->second;
+  profile_bytes_ += value.size();
+  return &profiles_.emplace(id, CachedProfile{std::move(*profile), false, false, value.size()})
+              .first->second;
 }
 
 ProfileId StateTransaction::live(ProfileId id) {
@@ -172,11 +174,14 @@ Account& StateTransaction::account(const std::string& group_id) {
 void StateTransaction::committed() {
   batch_.Clear();
   // A crude bound on memory: past it, start over (cheap, and rare for working sets that fit).
+  // Profiles count by their stored size too: audience state can make a record (and its decoded
+  // form, a few times larger) tens of KB.
   constexpr size_t kMaxIdentifiers = 200'000;
   constexpr size_t kMaxProfiles = 100'000;
+  constexpr size_t kMaxProfileBytes = 32 << 20;
   constexpr size_t kMaxAccounts = 10'000;
   if (identifiers_.size() > kMaxIdentifiers || profiles_.size() > kMaxProfiles ||
-      accounts_.size() > kMaxAccounts) {
+      profile_bytes_ > kMaxProfileBytes || accounts_.size() > kMaxAccounts) {
     forget();
     return;
   }
@@ -193,6 +198,7 @@ void StateTransaction::forget() {
   // next batch fails too (status_), rather than resolving without them.
   identifiers_.clear();
   profiles_.clear();
+  profile_bytes_ = 0;
   accounts_.clear();
   dirty_identifiers_.clear();
   dirty_profiles_.clear();
@@ -203,6 +209,7 @@ void StateTransaction::forget() {
 void StateTransaction::forget_profiles() {
   CDP_CHECK(dirty_profiles_.empty());
   profiles_.clear();
+  profile_bytes_ = 0;
 }
 
 rocksdb::WriteBatch& StateTransaction::finish() {
@@ -216,11 +223,16 @@ rocksdb::WriteBatch& StateTransaction::finish() {
     }
   }
   for (const auto id : dirty_profiles_) {
-    const auto& cached = profiles_.at(id);
+    auto& cached = profiles_.at(id);
+    profile_bytes_ -= cached.bytes;
+    cached.bytes = 0;
     if (cached.erased) {
       batch_.Delete(database_.profiles(), storage::u64_be(id));
     } else {
-      batch_.Put(database_.profiles(), storage::u64_be(id), encode_profile(cached.profile));
+      const auto encoded = encode_profile(cached.profile);
+      cached.bytes = encoded.size();
+      profile_bytes_ += cached.bytes;
+      batch_.Put(database_.profiles(), storage::u64_be(id), encoded);
     }
   }
   return batch_;

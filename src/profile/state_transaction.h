@@ -92,6 +92,7 @@ class StateTransaction final : public identity::IdentityState {
     Profile profile;
     bool dirty = false;
     bool erased = false;
+    size_t bytes = 0;  // its stored size: what bounds the cache
   };
   using IdentifierEntry = std::pair<const std::string, CachedIdentifier>;
   IdentifierEntry& load_identifier(const identity::Identifier& identifier);
@@ -103,6 +104,7 @@ class StateTransaction final : public identity::IdentityState {
   storage::Database& log_;
   std::unordered_map<std::string, CachedIdentifier> identifiers_;
   std::unordered_map<ProfileId, CachedProfile> profiles_;
+  size_t profile_bytes_ = 0;  // sum of the cached profiles' `bytes`
   std::unordered_map<std::string, Account> accounts_;
   // What this batch changed (map nodes never move, so the pointers stay valid).
   std::vector<IdentifierEntry*> dirty_identifiers_;
