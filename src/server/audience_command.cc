@@ -1,6 +1,7 @@
 #include "server/audience_command.h"
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 
 #include "common/json_writer.h"
@@ -69,12 +70,12 @@ int put(AdminSession& session, const std::string& target, const std::string& bod
   return 0;
 }
 
-}  // namespace
-
-int run_audiences_list(const AudienceCommandOptions& options, bool traits) {
+// GETs `target` and prints its JSON as it is (--json) or through `print`.
+int get_and_print(const AudienceCommandOptions& options, const std::string& target,
+                  const std::function<void(const ingest::JsonValue&)>& print) {
   auto session = open_admin_session(options.admin);
   if (!session) return 2;
-  auto body = session->get(traits ? "/admin/v1/computed-traits" : "/admin/v1/audiences");
+  auto body = session->get(target);
   if (!body) return 1;
   if (options.json) {
     std::cout << *body << "\n";
@@ -82,31 +83,42 @@ int run_audiences_list(const AudienceCommandOptions& options, bool traits) {
   }
   ingest::JsonParser parser;
   auto root = parser.parse(*body);
-  if (!root) return 1;
-  const auto* list = (*root)->find(traits ? "computed_traits" : "audiences");
-  if (list == nullptr || list->elements.empty()) {
-    std::cout << (traits ? "no computed traits (define one: cdp traits define NAME --kind ...)\n"
-                         : "no audiences (define one: cdp audiences define NAME CONDITION)\n");
-    return 0;
-  }
-  for (const auto* item : list->elements) print_definition(*item, traits);
+  if (!root || !(*root)->is_object()) return 1;
+  print(**root);
   return 0;
 }
 
-int run_audiences_show(const AudienceCommandOptions& options, bool traits) {
-  auto session = open_admin_session(options.admin);
-  if (!session) return 2;
-  auto body = session->get(path_of(traits, options.name));
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
-    return 0;
+// A page's list, then how to ask for the next one.
+void print_page(const ingest::JsonValue& page, std::string_view list,
+                const std::function<void(const ingest::JsonValue&)>& print_item) {
+  if (const auto* items = page.find(list)) {
+    for (const auto* item : items->elements) print_item(*item);
   }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  if (!root) return 1;
-  print_definition(**root, traits);
-  return 0;
+  if (const auto next = text(page, "next"); next != "null" && !next.empty()) {
+    std::cout << "(continue with --after " << next << ")\n";
+  }
+}
+
+}  // namespace
+
+int run_audiences_list(const AudienceCommandOptions& options, bool traits) {
+  return get_and_print(options, traits ? "/admin/v1/computed-traits" : "/admin/v1/audiences",
+                       [&](const ingest::JsonValue& root) {
+                         const auto* list = root.find(traits ? "computed_traits" : "audiences");
+                         if (list == nullptr || list->elements.empty()) {
+                           std::cout << (traits ? "no computed traits (define one: cdp traits "
+                                                  "define NAME --kind ...)\n"
+                                                : "no audiences (define one: cdp audiences "
+                                                  "define NAME CONDITION)\n");
+                           return;
+                         }
+                         for (const auto* item : list->elements) print_definition(*item, traits);
+                       });
+}
+
+int run_audiences_show(const AudienceCommandOptions& options, bool traits) {
+  return get_and_print(options, path_of(traits, options.name),
+                       [&](const ingest::JsonValue& root) { print_definition(root, traits); });
 }
 
 int run_audiences_define(const AudienceCommandOptions& options) {
@@ -144,57 +156,27 @@ int run_audiences_delete(const AudienceCommandOptions& options, bool traits) {
 }
 
 int run_audiences_members(const AudienceCommandOptions& options) {
-  auto session = open_admin_session(options.admin);
-  if (!session) return 2;
   std::string target = "/v1/audiences/" + url_encode(options.name) +
                        "/members?limit=" + std::to_string(options.limit);
   if (!options.after.empty()) target += "&after=" + url_encode(options.after);
-  auto body = session->get(target);
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
-    return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  if (!root) return 1;
-  const auto* members = (*root)->find("members");
-  if (members == nullptr) return 1;
-  for (const auto* member : members->elements) {
-    std::cout << text(*member, "profile") << "  since " << text(*member, "entered_at") << "\n";
-  }
-  if (const auto next = text(**root, "next"); next != "null" && !next.empty()) {
-    std::cout << "(more: --after " << next << ")\n";
-  }
-  return 0;
+  return get_and_print(options, target, [](const ingest::JsonValue& page) {
+    print_page(page, "members", [](const ingest::JsonValue& member) {
+      std::cout << text(member, "profile") << "  since " << text(member, "entered_at") << "\n";
+    });
+  });
 }
 
 int run_audiences_changes(const AudienceCommandOptions& options) {
-  auto session = open_admin_session(options.admin);
-  if (!session) return 2;
   std::string target = "/admin/v1/changes?limit=" + std::to_string(options.limit);
   if (!options.after.empty()) target += "&after=" + url_encode(options.after);
-  auto body = session->get(target);
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
-    return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  if (!root) return 1;
-  const auto* changes = (*root)->find("changes");
-  if (changes == nullptr) return 1;
-  for (const auto* change : changes->elements) {
-    const bool entered = text(*change, "type") == "audience_entered";
-    std::cout << text(*change, "time") << "  " << text(*change, "profile") << "  "
-              << (entered ? "entered " : "exited  ") << text(*change, "audience") << "  ("
-              << text(*change, "cause") << ")\n";
-  }
-  if (const auto next = text(**root, "next"); next != "null" && !next.empty()) {
-    std::cout << "(next: --after " << next << ")\n";
-  }
-  return 0;
+  return get_and_print(options, target, [](const ingest::JsonValue& page) {
+    print_page(page, "changes", [](const ingest::JsonValue& change) {
+      const bool entered = text(change, "type") == "audience_entered";
+      std::cout << text(change, "time") << "  " << text(change, "profile") << "  "
+                << (entered ? "entered " : "exited  ") << text(change, "audience") << "  ("
+                << text(change, "cause") << ")\n";
+    });
+  });
 }
 
 }  // namespace cdp::server

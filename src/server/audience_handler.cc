@@ -27,6 +27,13 @@ constexpr auto kWaitForProcessor = std::chrono::seconds(20);
 // History values start so for entries (profile/audiences.cc writes them).
 constexpr std::string_view kEnteredPrefix = R"({"entered":true)";
 
+// The `limit` query parameter of a page: 1 to 10,000, 100 when absent; nullopt when invalid.
+std::optional<size_t> page_limit(std::string_view target) {
+  const auto limit = number_parameter(target, "limit", 100);
+  if (!limit || *limit == 0 || *limit > 10'000) return std::nullopt;
+  return static_cast<size_t>(*limit);
+}
+
 size_t count_members(storage::Database& database, const std::string& name) {
   size_t n = 0;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -311,14 +318,10 @@ Response AudienceHandler::list(const Request& request, bool trait) {
 
 Response AudienceHandler::members(const Request& request, const std::string& name) {
   const unsigned version = request.version();
-  size_t limit = 100;
-  if (const auto text = query_parameter(request.target(), "limit"); !text.empty()) {
-    const auto parsed = parse_number<size_t>(text);
-    if (!parsed || *parsed == 0 || *parsed > 10'000) {
-      return json_error(http::status::bad_request, version, "invalid_argument",
-                        "limit must be 1 to 10000");
-    }
-    limit = *parsed;
+  const auto limit = page_limit(request.target());
+  if (!limit) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "limit must be 1 to 10000");
   }
   const auto prefix = profile::member_prefix(name);
   std::string start = prefix;
@@ -338,7 +341,7 @@ Response AudienceHandler::members(const Request& request, const std::string& nam
   std::string last;
   bool more = false;
   for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (n == limit) {
+    if (n == *limit) {
       more = true;
       break;
     }
@@ -363,14 +366,10 @@ Response AudienceHandler::members(const Request& request, const std::string& nam
 
 Response AudienceHandler::changes(const Request& request) {
   const unsigned version = request.version();
-  size_t limit = 100;
-  if (const auto text = query_parameter(request.target(), "limit"); !text.empty()) {
-    const auto parsed = parse_number<size_t>(text);
-    if (!parsed || *parsed == 0 || *parsed > 10'000) {
-      return json_error(http::status::bad_request, version, "invalid_argument",
-                        "limit must be 1 to 10000");
-    }
-    limit = *parsed;
+  const auto limit = page_limit(request.target());
+  if (!limit) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "limit must be 1 to 10000");
   }
   std::string start;
   if (const auto after = query_parameter(request.target(), "after"); !after.empty()) {
@@ -390,7 +389,7 @@ Response AudienceHandler::changes(const Request& request) {
   std::string body = "{\"changes\":[";
   size_t n = 0;
   std::string cursor;
-  for (it->Seek(start); it->Valid() && n < limit; it->Next()) {
+  for (it->Seek(start); it->Valid() && n < *limit; it->Next()) {
     const auto key = it->key().ToStringView();
     if (key.size() != 12 || it->value().empty()) continue;  // not written by this version
     const auto seq = storage::read_u64_be(key.substr(0, 8));
@@ -433,14 +432,10 @@ Response AudienceHandler::members_at(const Request& request, const std::string& 
   if (!it->status().ok()) {
     return storage_error(version, storage::from_rocksdb(it->status(), "history"));
   }
-  size_t limit = 100;
-  if (const auto text = query_parameter(request.target(), "limit"); !text.empty()) {
-    const auto parsed = parse_number<size_t>(text);
-    if (!parsed || *parsed == 0 || *parsed > 10'000) {
-      return json_error(http::status::bad_request, version, "invalid_argument",
-                        "limit must be 1 to 10000");
-    }
-    limit = *parsed;
+  const auto limit = page_limit(request.target());
+  if (!limit) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "limit must be 1 to 10000");
   }
   auto from = in.begin();
   if (const auto after = query_parameter(request.target(), "after"); !after.empty()) {
@@ -457,7 +452,7 @@ Response AudienceHandler::members_at(const Request& request, const std::string& 
   out.key("size").number(static_cast<int64_t>(in.size()));
   out.key("members").begin_array();
   size_t n = 0;
-  for (auto i = from; i != in.end() && n < limit; ++i, ++n) {
+  for (auto i = from; i != in.end() && n < *limit; ++i, ++n) {
     out.begin_object().key("profile").string(profile::profile_id_text(*i)).end_object();
   }
   out.end_array().key("next");
