@@ -36,8 +36,10 @@ void print_definition(const ingest::JsonValue& d, bool traits) {
     if (d.find("window") != nullptr) std::cout << " in the last " << text(d, "window");
     std::cout << "\n";
   } else {
-    std::cout << text(d, "name") << " (" << text(d, "size") << " members): " << text(d, "condition")
-              << "\n";
+    std::cout << text(d, "name");
+    // A definition just applied is answered without its size (GET has it).
+    if (d.find("size") != nullptr) std::cout << " (" << text(d, "size") << " members)";
+    std::cout << ": " << text(d, "condition") << "\n";
   }
   if (d.find("description") != nullptr) std::cout << "    " << text(d, "description") << "\n";
 }
