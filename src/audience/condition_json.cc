@@ -115,30 +115,9 @@ Result<Condition> parse_compare(const JsonValue& json, const std::string& pointe
                  filter ? "an event's where clause compares properties ({\"property\": ...})"
                         : "\"property\" can only be used in the where clause of an event");
   }
-  const auto* path = json.find(scope_key);
-  if (path->is_string() && !path->text.empty()) {
-    size_t start = 0;
-    const std::string_view text = path->text;
-    while (true) {
-      const auto dot = text.find('.', start);
-      node.operand.path.emplace_back(text.substr(start, dot - start));
-      if (node.operand.path.back().empty()) {
-        return error(child(pointer, scope_key), "a path has an empty name between dots");
-      }
-      if (dot == std::string_view::npos) break;
-      start = dot + 1;
-    }
-  } else if (path->kind == JsonKind::kArray && !path->elements.empty()) {
-    for (const auto* segment : path->elements) {
-      if (!segment->is_string() || segment->text.empty()) {
-        return error(child(pointer, scope_key), "expected an array of non-empty names");
-      }
-      node.operand.path.emplace_back(segment->text);
-    }
-  } else {
-    return error(child(pointer, scope_key),
-                 "expected a name (\"plan\", \"address.city\") or an array of names");
-  }
+  auto path = path_from_json(*json.find(scope_key));
+  if (!path) return error(child(pointer, scope_key), path.status().message());
+  node.operand.path = std::move(*path);
   if (scope == Operand::Scope::kComputed && node.operand.path.size() != 1) {
     return error(child(pointer, scope_key), "a computed trait is named by one name, not a path");
   }
@@ -313,6 +292,47 @@ std::string_view op_name(CompareOp op) {
 
 }  // namespace
 
+Result<std::vector<std::string>> path_from_json(const JsonValue& json) {
+  std::vector<std::string> path;
+  if (json.is_string() && !json.text.empty()) {
+    size_t start = 0;
+    while (true) {
+      const auto dot = json.text.find('.', start);
+      path.emplace_back(json.text.substr(start, dot - start));
+      if (path.back().empty()) {
+        return Status::invalid_argument("a path has an empty name between dots");
+      }
+      if (dot == std::string_view::npos) return path;
+      start = dot + 1;
+    }
+  }
+  if (json.kind == JsonKind::kArray && !json.elements.empty()) {
+    for (const auto* segment : json.elements) {
+      if (!segment->is_string() || segment->text.empty()) {
+        return Status::invalid_argument("expected an array of non-empty names");
+      }
+      path.emplace_back(segment->text);
+    }
+    return path;
+  }
+  return Status::invalid_argument(
+      "expected a name (\"plan\", \"address.city\") or an array of names");
+}
+
+void write_path(JsonWriter& out, const std::vector<std::string>& path) {
+  const bool dotted =
+      std::any_of(path.begin(), path.end(), [](const auto& s) { return s.find('.') != s.npos; });
+  if (dotted) {
+    out.begin_array();
+    for (const auto& segment : path) out.string(segment);
+    out.end_array();
+    return;
+  }
+  std::string joined;
+  for (const auto& segment : path) joined += (joined.empty() ? "" : ".") + segment;
+  out.string(joined);
+}
+
 Result<Condition> condition_from_json(const JsonValue& json) { return parse(json, "", false, 0); }
 
 Result<Condition> filter_from_json(const JsonValue& json) {
@@ -338,17 +358,7 @@ void write_condition(JsonWriter& out, const Condition& c) {
       break;
     case Condition::Kind::kCompare: {
       out.key(kScopes[static_cast<size_t>(c.operand.scope)].first);
-      const bool dotted = std::any_of(c.operand.path.begin(), c.operand.path.end(),
-                                      [](const auto& s) { return s.find('.') != s.npos; });
-      if (dotted) {
-        out.begin_array();
-        for (const auto& segment : c.operand.path) out.string(segment);
-        out.end_array();
-      } else {
-        std::string joined;
-        for (const auto& segment : c.operand.path) joined += (joined.empty() ? "" : ".") + segment;
-        out.string(joined);
-      }
+      write_path(out, c.operand.path);
       out.key("op").string(op_name(c.op));
       if (c.op == CompareOp::kInLast) {
         out.key("duration").string(duration_text(c.duration_ms));

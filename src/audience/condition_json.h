@@ -21,6 +21,12 @@ Result<Condition> condition_from_json(const ingest::JsonValue& json);
 Result<Condition> filter_from_json(const ingest::JsonValue& json);
 
 void write_condition(JsonWriter& out, const Condition& condition);
+
+// A path in JSON: "address.city" or ["address", "city"] (for names that hold dots). An empty
+// name, or anything else, is kInvalidArgument saying what a path looks like.
+Result<std::vector<std::string>> path_from_json(const ingest::JsonValue& json);
+// The dotted string when no name holds a dot, else the array.
+void write_path(JsonWriter& out, const std::vector<std::string>& path);
 std::string condition_to_json(const Condition& condition);
 
 }  // namespace cdp::audience

@@ -44,42 +44,6 @@ Result<std::string> optional_string(const JsonValue& body, std::string_view key)
   return std::string(value->text);
 }
 
-Result<std::vector<std::string>> path_of(const JsonValue& value) {
-  std::vector<std::string> path;
-  if (value.is_string() && !value.text.empty()) {
-    size_t start = 0;
-    while (true) {
-      const auto dot = value.text.find('.', start);
-      path.emplace_back(value.text.substr(start, dot - start));
-      if (path.back().empty()) break;
-      if (dot == std::string_view::npos) return path;
-      start = dot + 1;
-    }
-  } else if (value.kind == JsonKind::kArray && !value.elements.empty()) {
-    for (const auto* segment : value.elements) {
-      if (!segment->is_string() || segment->text.empty()) break;
-      path.emplace_back(segment->text);
-    }
-    if (path.size() == value.elements.size()) return path;
-  }
-  return Status::invalid_argument(
-      "'property' must name a property (\"total\", \"cart.total\") or be an array of names");
-}
-
-void write_path(JsonWriter& out, const std::vector<std::string>& path) {
-  const bool dotted = std::any_of(path.begin(), path.end(),
-                                  [](const auto& s) { return s.find('.') != std::string::npos; });
-  if (dotted) {
-    out.begin_array();
-    for (const auto& segment : path) out.string(segment);
-    out.end_array();
-    return;
-  }
-  std::string joined;
-  for (const auto& segment : path) joined += (joined.empty() ? "" : ".") + segment;
-  out.string(joined);
-}
-
 }  // namespace
 
 Status check_definition_name(std::string_view name, std::string_view what) {
@@ -136,8 +100,8 @@ Result<ComputedTraitDefinition> parse_computed_trait(std::string name, const Jso
     definition.spec.filter.push_back(std::move(*filter));
   }
   if (const auto* property = body.find("property")) {
-    auto path = path_of(*property);
-    if (!path) return path.status();
+    auto path = path_from_json(*property);
+    if (!path) return Status::invalid_argument("property: " + path.status().message());
     definition.spec.property = std::move(*path);
   } else if (definition.spec.kind != AggregateKind::kCount) {
     return Status::invalid_argument("'property' is required: which property's values to " +

@@ -14,15 +14,12 @@
 #include "profile/audience_history.h"
 #include "profile/audience_records.h"
 #include "profile/internal/event_context.h"
+#include "profile/internal/json_text.h"
 #include "profile/profile_builder.h"
 #include "storage/big_endian.h"
 
 namespace cdp::profile {
 namespace {
-
-std::string text_of(const ingest::JsonValue* value) {
-  return value != nullptr && value->is_string() ? std::string(value->text) : std::string();
-}
 
 void add_names(std::vector<std::string>& names, const ingest::JsonValue* object) {
   if (object == nullptr || !object->is_object()) return;

@@ -10,17 +10,10 @@
 
 #include "common/log.h"
 #include "profile/internal/event_context.h"
+#include "profile/internal/json_text.h"
 #include "profile/profile_builder.h"
 
 namespace cdp::profile {
-namespace {
-
-std::string text_of(const ingest::JsonValue* value) {
-  return value != nullptr && value->kind == ingest::JsonKind::kString ? std::string(value->text)
-                                                                      : std::string();
-}
-
-}  // namespace
 
 Result<ApplyOutcome> ProfileBuilder::apply_link(const storage::RawLogRecord& record,
                                                 StateTransaction& txn) {

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "profile/internal/json_text.h"
 #include "profile/profile_builder.h"
 #include "storage/big_endian.h"
 
@@ -22,11 +23,6 @@ namespace cdp::profile {
 namespace {
 
 using identity::Identifier;
-
-std::string text_of(const ingest::JsonValue* value) {
-  return value != nullptr && value->kind == ingest::JsonKind::kString ? std::string(value->text)
-                                                                      : std::string();
-}
 
 // Every key under `prefix` in `family`.
 Result<std::vector<std::string>> keys_with_prefix(storage::Database& database,

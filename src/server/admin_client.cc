@@ -90,4 +90,17 @@ std::optional<std::string> AdminSession::call(http::verb method, const std::stri
   return response->body();
 }
 
+int print_answer(const std::optional<std::string>& body, bool json,
+                 const std::function<int(const ingest::JsonValue&)>& print) {
+  if (!body) return 1;
+  if (json) {
+    std::cout << *body << "\n";
+    return 0;
+  }
+  ingest::JsonParser parser;
+  auto root = parser.parse(*body);
+  if (!root || !(*root)->is_object()) return 1;
+  return print(**root);
+}
+
 }  // namespace cdp::server

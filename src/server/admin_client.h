@@ -1,9 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "ingest/json_tree.h"
 #include "server/http_client.h"
 
 namespace cdp::server {
@@ -30,6 +32,12 @@ struct AdminSession {
 
 // Connects, or prints why not (no token, server unreachable) to stderr and returns nullopt.
 std::optional<AdminSession> open_admin_session(const AdminClientOptions& options);
+
+// Prints an admin API answer for a CLI command: as it is with `json`, otherwise through `print`
+// once it parses as a JSON object. Returns the command's exit status: 1 when there is no answer
+// (the session printed why) or it is not a JSON object, else what `print` returns.
+int print_answer(const std::optional<std::string>& body, bool json,
+                 const std::function<int(const ingest::JsonValue&)>& print);
 
 // `text` for a query parameter value: everything but letters, digits and -_.~ percent-encoded.
 std::string url_encode(std::string_view text);

@@ -61,33 +61,21 @@ int put(AdminSession& session, const std::string& target, const std::string& bod
     std::cerr << "cdp: " << error_of(*response) << "\n";
     return 1;
   }
-  if (json) {
-    std::cout << response->body() << "\n";
+  return print_answer(response->body(), json, [&](const ingest::JsonValue& root) {
+    print_definition(root, traits);
     return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(response->body());
-  if (!root) return 1;
-  print_definition(**root, traits);
-  return 0;
+  });
 }
 
-// GETs `target` and prints its JSON as it is (--json) or through `print`.
+// GETs `target` and prints the answer (print_answer).
 int get_and_print(const AudienceCommandOptions& options, const std::string& target,
                   const std::function<void(const ingest::JsonValue&)>& print) {
   auto session = open_admin_session(options.admin);
   if (!session) return 2;
-  auto body = session->get(target);
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
+  return print_answer(session->get(target), options.json, [&](const ingest::JsonValue& root) {
+    print(root);
     return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  if (!root || !(*root)->is_object()) return 1;
-  print(**root);
-  return 0;
+  });
 }
 
 // A page's list, then how to ask for the next one.

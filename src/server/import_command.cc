@@ -240,31 +240,26 @@ int run_imports_list(const ImportCommandOptions& options) {
   auto session = open_admin_session(options.admin);
   if (!session) return 2;
   auto body = session->get("/admin/v1/imports?limit=" + std::to_string(options.limit));
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
+  return print_answer(body, options.json, [](const ingest::JsonValue& root) {
+    const auto* imports = root.find("imports");
+    if (imports == nullptr) return 1;
+    std::cout << "   id  state       rows  quarantined  stored  file\n";
+    for (const auto* element : imports->elements) {
+      std::string json;
+      ingest::write_json(json, *element);
+      auto record = importer::parse_import_record(json);
+      if (!record) continue;
+      char line[160];
+      std::snprintf(line, sizeof line, "%5llu  %-10s %6llu  %11llu  %6llu  ",
+                    static_cast<unsigned long long>(record->id),
+                    std::string(importer::import_state_name(record->state)).c_str(),
+                    static_cast<unsigned long long>(record->rows),
+                    static_cast<unsigned long long>(record->rows_quarantined),
+                    static_cast<unsigned long long>(record->events_stored));
+      std::cout << line << record->file_name << "\n";
+    }
     return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  const auto* imports = root && (*root)->is_object() ? (*root)->find("imports") : nullptr;
-  if (imports == nullptr) return 1;
-  std::cout << "   id  state       rows  quarantined  stored  file\n";
-  for (const auto* element : imports->elements) {
-    std::string json;
-    ingest::write_json(json, *element);
-    auto record = importer::parse_import_record(json);
-    if (!record) continue;
-    char line[160];
-    std::snprintf(line, sizeof line, "%5llu  %-10s %6llu  %11llu  %6llu  ",
-                  static_cast<unsigned long long>(record->id),
-                  std::string(importer::import_state_name(record->state)).c_str(),
-                  static_cast<unsigned long long>(record->rows),
-                  static_cast<unsigned long long>(record->rows_quarantined),
-                  static_cast<unsigned long long>(record->events_stored));
-    std::cout << line << record->file_name << "\n";
-  }
-  return 0;
+  });
 }
 
 int run_imports_show(const ImportCommandOptions& options) {
@@ -293,31 +288,26 @@ int run_imports_quarantine(const ImportCommandOptions& options) {
   if (!session) return 2;
   auto body = session->get("/admin/v1/imports/" + std::to_string(options.id) +
                            "/quarantine?limit=" + std::to_string(options.limit));
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
+  return print_answer(body, options.json, [](const ingest::JsonValue& root) {
+    const auto* rows = root.find("rows");
+    if (rows == nullptr) return 1;
+    auto text = [](const ingest::JsonValue* object, std::string_view key) {
+      const auto* value = object->find(key);
+      return value == nullptr ? std::string() : std::string(value->text);
+    };
+    for (const auto* row : rows->elements) {
+      const std::string column = text(row, "column");
+      std::cout << text(row, "file") << " row " << text(row, "row") << ": "
+                << (column.empty() ? "" : column + " ") << text(row, "reason");
+      const std::string value = text(row, "value");
+      if (!value.empty()) std::cout << " (\"" << value << "\")";
+      std::cout << "\n";
+    }
+    if (const auto* next = root.find("nextRow"); next != nullptr) {
+      std::cout << "... more from row " << next->text << " (use --limit, or the API's from_row)\n";
+    }
     return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  const auto* rows = root && (*root)->is_object() ? (*root)->find("rows") : nullptr;
-  if (rows == nullptr) return 1;
-  auto text = [](const ingest::JsonValue* object, std::string_view key) {
-    const auto* value = object->find(key);
-    return value == nullptr ? std::string() : std::string(value->text);
-  };
-  for (const auto* row : rows->elements) {
-    const std::string column = text(row, "column");
-    std::cout << text(row, "file") << " row " << text(row, "row") << ": "
-              << (column.empty() ? "" : column + " ") << text(row, "reason");
-    const std::string value = text(row, "value");
-    if (!value.empty()) std::cout << " (\"" << value << "\")";
-    std::cout << "\n";
-  }
-  if (const auto* next = (*root)->find("nextRow"); next != nullptr) {
-    std::cout << "... more from row " << next->text << " (use --limit, or the API's from_row)\n";
-  }
-  return 0;
+  });
 }
 
 }  // namespace cdp::server

@@ -87,18 +87,13 @@ int run_match_reviews(const LinkingCommandOptions& options) {
   if (!session) return 2;
   auto body = session->get("/admin/v1/matching/reviews?state=" + options.state +
                            "&limit=" + std::to_string(options.limit));
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
+  return print_answer(body, options.json, [&](const ingest::JsonValue& root) {
+    const auto* reviews = root.find("reviews");
+    if (reviews == nullptr) return 1;
+    if (reviews->elements.empty()) std::cout << "no " << options.state << " reviews\n";
+    for (const auto* review : reviews->elements) print_review(*review);
     return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  const auto* reviews = root && (*root)->is_object() ? (*root)->find("reviews") : nullptr;
-  if (reviews == nullptr) return 1;
-  if (reviews->elements.empty()) std::cout << "no " << options.state << " reviews\n";
-  for (const auto* review : reviews->elements) print_review(*review);
-  return 0;
+  });
 }
 
 int run_match_decide(const LinkingCommandOptions& options, bool accept) {
@@ -108,20 +103,14 @@ int run_match_decide(const LinkingCommandOptions& options, bool accept) {
       http::verb::post,
       "/admin/v1/matching/reviews/" + std::to_string(options.id) + (accept ? "/accept" : "/reject"),
       "", http::status::ok);
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
+  return print_answer(body, options.json, [&](const ingest::JsonValue& root) {
+    std::cout << "review " << options.id << " "
+              << (accept ? "accepted: the link is in the log (entry " + text(root, "linkSeq") +
+                               "); the profiles merge as it is applied"
+                         : "rejected: later runs will not link this pair")
+              << "\n";
     return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  if (!root) return 1;
-  std::cout << "review " << options.id << " "
-            << (accept ? "accepted: the link is in the log (entry " + text(**root, "linkSeq") +
-                             "); the profiles merge as it is applied"
-                       : "rejected: later runs will not link this pair")
-            << "\n";
-  return 0;
+  });
 }
 
 int run_match_explain_profiles(const LinkingCommandOptions& options) {
@@ -129,43 +118,36 @@ int run_match_explain_profiles(const LinkingCommandOptions& options) {
   if (!session) return 2;
   auto body = session->get("/admin/v1/matching/explain?a=" + url_encode(options.a) +
                            "&b=" + url_encode(options.b));
-  if (!body) return 1;
-  if (options.json) {
-    std::cout << *body << "\n";
+  return print_answer(body, options.json, [&](const ingest::JsonValue& answer) {
+    std::cout << text(answer, "a") << " (" << options.a << ")  ~  " << text(answer, "b") << " ("
+              << options.b << ")\n";
+    const auto* columns = answer.find("columns");
+    const auto* explanation = answer.find("explanation");
+    const auto* fields = explanation != nullptr ? explanation->find("fields") : nullptr;
+    if (columns != nullptr) {
+      for (const auto* column : columns->elements) {
+        std::printf("  %-16s %-26.26s %-26.26s\n", text(*column, "name").c_str(),
+                    text(*column, "a").c_str(), text(*column, "b").c_str());
+      }
+    }
+    if (fields != nullptr) {
+      std::cout << "\n";
+      for (const auto* field : fields->elements) {
+        std::printf("  %-16s %-34s %+7.2f\n", text(*field, "comparison").c_str(),
+                    text(*field, "level").c_str(),
+                    std::strtod(text(*field, "counted").c_str(), nullptr));
+      }
+    }
+    if (explanation != nullptr) {
+      std::printf(
+          "  %-16s %-34s %+7.2f\n  match weight %+.2f, probability %.6f (without term "
+          "frequencies)\n",
+          "prior", "", std::strtod(text(*explanation, "prior_weight").c_str(), nullptr),
+          std::strtod(text(*explanation, "weight").c_str(), nullptr),
+          std::strtod(text(*explanation, "probability").c_str(), nullptr));
+    }
     return 0;
-  }
-  ingest::JsonParser parser;
-  auto root = parser.parse(*body);
-  if (!root || !(*root)->is_object()) return 1;
-  const auto& answer = **root;
-  std::cout << text(answer, "a") << " (" << options.a << ")  ~  " << text(answer, "b") << " ("
-            << options.b << ")\n";
-  const auto* columns = answer.find("columns");
-  const auto* explanation = answer.find("explanation");
-  const auto* fields = explanation != nullptr ? explanation->find("fields") : nullptr;
-  if (columns != nullptr) {
-    for (const auto* column : columns->elements) {
-      std::printf("  %-16s %-26.26s %-26.26s\n", text(*column, "name").c_str(),
-                  text(*column, "a").c_str(), text(*column, "b").c_str());
-    }
-  }
-  if (fields != nullptr) {
-    std::cout << "\n";
-    for (const auto* field : fields->elements) {
-      std::printf("  %-16s %-34s %+7.2f\n", text(*field, "comparison").c_str(),
-                  text(*field, "level").c_str(),
-                  std::strtod(text(*field, "counted").c_str(), nullptr));
-    }
-  }
-  if (explanation != nullptr) {
-    std::printf(
-        "  %-16s %-34s %+7.2f\n  match weight %+.2f, probability %.6f (without term "
-        "frequencies)\n",
-        "prior", "", std::strtod(text(*explanation, "prior_weight").c_str(), nullptr),
-        std::strtod(text(*explanation, "weight").c_str(), nullptr),
-        std::strtod(text(*explanation, "probability").c_str(), nullptr));
-  }
-  return 0;
+  });
 }
 
 }  // namespace cdp::server
