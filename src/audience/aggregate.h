@@ -92,6 +92,11 @@ class Aggregate {
 
   const AggregateSpec& spec() const { return spec_; }
   int64_t resolution_ms() const { return resolution_ms_; }
+  // Whether adding an event reads its properties (a filter, or a value to aggregate): else the
+  // name and time alone are enough.
+  bool reads_properties() const {
+    return !spec_.filter.empty() || spec_.kind != AggregateKind::kCount;
+  }
 
   // Whether a track event named `event` with these properties (nullptr: none) counts.
   bool matches(std::string_view event, const ingest::JsonValue* properties) const;

@@ -231,6 +231,46 @@ std::vector<MembershipChange> Engine::evaluate(ProfileAudienceState& state,
   return changes;
 }
 
+template <typename Consider>
+void Engine::in_last_times(const Definitions::CompiledAudience& audience,
+                           const ProfileAudienceState& state, const TraitSource& traits,
+                           int64_t now_ms, Consider&& consider) const {
+  if (audience.in_last.empty()) return;
+  const StateFacts facts(*definitions_, state, traits, now_ms);
+  for (const auto* comparison : audience.in_last) {
+    const auto value = comparison->operand.scope == Operand::Scope::kComputed
+                           ? facts.computed(comparison->operand.path[0])
+                           : trait_value(traits, comparison->operand.path);
+    const auto time = value ? value_time_ms(*value) : std::nullopt;
+    if (!time) continue;
+    consider(*time);                                // a future date arrives
+    consider(*time + comparison->duration_ms + 1);  // a date leaves the window
+  }
+}
+
+void Engine::expire(ProfileAudienceState& state, const std::set<std::string, std::less<>>& keys,
+                    int64_t now_ms) const {
+  for (const auto& key : keys) {
+    const auto aggregate = definitions_->aggregates().find(key);
+    const auto it = state.aggregates.find(key);
+    if (aggregate == definitions_->aggregates().end() || it == state.aggregates.end()) continue;
+    aggregate->second.expire(it->second, now_ms);
+    if (it->second.empty()) state.aggregates.erase(it);
+  }
+}
+
+int64_t Engine::next_in_last_ms(const ProfileAudienceState& state, const TraitSource& traits,
+                                int64_t now_ms, const std::vector<bool>& audiences) const {
+  int64_t next = std::numeric_limits<int64_t>::max();
+  const auto consider = [&](int64_t at) {
+    if (at > now_ms) next = std::min(next, at);
+  };
+  for (size_t i = 0; i < audiences.size(); ++i) {
+    if (audiences[i]) in_last_times(definitions_->audiences()[i], state, traits, now_ms, consider);
+  }
+  return next == std::numeric_limits<int64_t>::max() ? 0 : next;
+}
+
 int64_t Engine::next_check_ms(const ProfileAudienceState& state, const TraitSource& traits,
                               int64_t now_ms) const {
   const auto& definitions = *definitions_;
@@ -245,17 +285,8 @@ int64_t Engine::next_check_ms(const ProfileAudienceState& state, const TraitSour
       consider(definitions.funnels().at(key).next_expiry_ms(funnel->second));
     }
   }
-  const StateFacts facts(definitions, state, traits, now_ms);
   for (const auto& audience : definitions.audiences()) {
-    for (const auto* comparison : audience.in_last) {
-      const auto value = comparison->operand.scope == Operand::Scope::kComputed
-                             ? facts.computed(comparison->operand.path[0])
-                             : trait_value(traits, comparison->operand.path);
-      const auto time = value ? value_time_ms(*value) : std::nullopt;
-      if (!time) continue;
-      consider(*time);                                // a future date arrives
-      consider(*time + comparison->duration_ms + 1);  // a date leaves the window
-    }
+    in_last_times(audience, state, traits, now_ms, consider);
   }
   return next == std::numeric_limits<int64_t>::max() ? 0 : next;
 }

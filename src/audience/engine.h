@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,24 @@ class Engine {
   std::vector<MembershipChange> evaluate_all(ProfileAudienceState& state, const TraitSource& traits,
                                              int64_t now_ms) const;
 
+  // A definition changed: re-evaluates the audiences `dirty` marks (indexes into
+  // definitions().audiences()) and those that read audiences that changed. Nothing else: no
+  // expiry, no next check time.
+  std::vector<MembershipChange> reevaluate(ProfileAudienceState& state, const TraitSource& traits,
+                                           int64_t now_ms, std::vector<bool> dirty) const {
+    return evaluate(state, traits, now_ms, std::move(dirty));
+  }
+
+  // Drops the buckets of the aggregates in `keys` that have left their window by `now_ms`
+  // (history fed to a new counter starts with its oldest events).
+  void expire(ProfileAudienceState& state, const std::set<std::string, std::less<>>& keys,
+              int64_t now_ms) const;
+
+  // When time alone next changes one of the audiences `audiences` marks through an `in last`
+  // comparison (a date arriving or leaving the window), after `now_ms`; 0 when never.
+  int64_t next_in_last_ms(const ProfileAudienceState& state, const TraitSource& traits,
+                          int64_t now_ms, const std::vector<bool>& audiences) const;
+
   // Time has reached `now_ms`: drops what left its window and re-evaluates the audiences that
   // depend on time.
   std::vector<MembershipChange> on_time(ProfileAudienceState& state, const TraitSource& traits,
@@ -100,6 +119,11 @@ class Engine {
                                          int64_t now_ms, std::vector<bool> dirty) const;
   // Drops every aggregate bucket that has left its window by `now_ms`.
   void expire_all(ProfileAudienceState& state, int64_t now_ms) const;
+  // Calls `consider` with the times at which the audience's `in last` comparisons change.
+  template <typename Consider>
+  void in_last_times(const Definitions::CompiledAudience& audience,
+                     const ProfileAudienceState& state, const TraitSource& traits, int64_t now_ms,
+                     Consider&& consider) const;
 
   std::shared_ptr<const Definitions> definitions_;
 };

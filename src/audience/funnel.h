@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -41,6 +42,12 @@ class Funnel {
   bool matches(std::string_view event, const ingest::JsonValue* properties) const;
   // Whether some step is an event of this name (whatever its filter).
   bool has_step(std::string_view event) const;
+  const std::vector<EventMatch>& steps() const { return steps_; }
+  // Whether some step filters on properties (else an event's name and time are enough).
+  bool reads_properties() const {
+    return std::any_of(steps_.begin(), steps_.end(),
+                       [](const EventMatch& step) { return !step.filter.empty(); });
+  }
   void add(FunnelState& state, std::string_view event, const ingest::JsonValue* properties,
            int64_t time_ms, uint64_t seq) const;
   void merge(FunnelState& into, const FunnelState& from) const;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "profile/audience_index.h"
 #include "profile/audience_records.h"
 #include "profile/state_transaction.h"
 #include "storage/big_endian.h"
@@ -55,6 +56,20 @@ Result<std::unique_ptr<Processor>> Processor::open(
   CDP_RETURN_IF_ERROR(processor->state_.load_blocks());
   processor->definitions_ = *definitions;
   processor->builder_.set_definitions(std::move(*definitions));
+  if (options.candidate_index) {
+    const auto started = std::chrono::steady_clock::now();
+    auto index = std::make_shared<audience::CandidateIndex>();
+    CDP_RETURN_IF_ERROR(profile::build_candidate_index(database, *index));
+    const auto usage = index->usage();
+    log::info("candidate_index_built",
+              {{"bitmaps", std::to_string(usage.bitmaps)},
+               {"bytes", std::to_string(usage.bytes)},
+               {"elapsed_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::steady_clock::now() - started)
+                                                 .count())}});
+    processor->index_ = std::move(index);
+  }
+  processor->builder_.set_candidate_index(processor->index_);
   return processor;
 }
 

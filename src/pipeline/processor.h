@@ -47,6 +47,9 @@ class Processor {
     uint64_t until_seq = UINT64_MAX;
     // Also told of a definition's progress (definition_progress() has the latest); for tests.
     profile::ProfileBuilder::DefinitionProgress on_definition_progress;
+    // false: no candidate index; definition commands and previews read every profile (tests
+    // compare the two).
+    bool candidate_index = true;
   };
 
   // A definition command being applied: which, and how far through the profiles.
@@ -89,6 +92,10 @@ class Processor {
   // The audience and computed trait definitions as of the last applied batch (for readers).
   std::shared_ptr<const audience::Definitions> definitions() const;
   DefinitionProgress definition_progress() const;
+  // Which profiles a condition may hold for (built from stored state when the processor opens,
+  // then kept up to date as it applies events): narrows previews and definition commands.
+  // nullptr when Options::candidate_index is false.
+  const audience::CandidateIndex* candidate_index() const { return index_.get(); }
 
  private:
   Processor(storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
@@ -109,6 +116,7 @@ class Processor {
   std::shared_ptr<const identity::CompiledRules> rules_;
   Options options_;
   profile::ProfileBuilder builder_;
+  std::shared_ptr<audience::CandidateIndex> index_;
   profile::StateTransaction state_;
 
   std::atomic<uint64_t> cursor_;

@@ -3,10 +3,13 @@
 // anonymous ids that also appear in anonymous page views before they identify).
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <random>
 #include <string>
 
+#include "audience/definitions.h"
 #include "pipeline/processor.h"
+#include "profile/audience_preview.h"
 #include "storage/big_endian.h"
 #include "storage/internal/temp_dir.h"
 #include "storage/raw_log_record.h"
@@ -14,7 +17,9 @@
 namespace cdp::pipeline {
 namespace {
 
-std::string event_json(std::mt19937& random, size_t users, uint64_t seq) {
+// `plans`: users have plan "pro" one time in five and "free" otherwise (else every identify says
+// "pro", which makes the trait audiences of apply_prefilled_log flip for everyone).
+std::string event_json(std::mt19937& random, size_t users, uint64_t seq, bool plans = false) {
   const auto user = random() % users;
   const auto device = random() % 3;
   const std::string anonymous = "anon-" + std::to_string(user) + "-" + std::to_string(device);
@@ -27,7 +32,8 @@ std::string event_json(std::mt19937& random, size_t users, uint64_t seq) {
   if (kind < 2) {
     json += R"("type":"identify","userId":"user-)" + std::to_string(user) + R"(","anonymousId":")" +
             anonymous + R"(","traits":{"email":"user)" + std::to_string(user) +
-            R"(@example.com","plan":"pro","visits":)" + std::to_string(seq % 100) + "}}";
+            R"(@example.com","plan":")" + (!plans || user % 5 == 0 ? "pro" : "free") +
+            R"(","visits":)" + std::to_string(seq % 100) + "}}";
   } else if (kind < 5) {
     json += R"("type":"page","anonymousId":")" + anonymous +
             R"(","name":"Pricing","properties":{"path":"/pricing"}})";
@@ -161,12 +167,18 @@ BENCHMARK(apply_prefilled_log)
     ->Iterations(1);
 
 // Defining one audience over profiles that exist: the full evaluation, with the history its new
-// counter needs (one timeline scan per profile) or without (a trait condition).
+// counter needs (one timeline scan per profile) or without (a trait condition), narrowed by the
+// candidate index. Also reported: a preview of the same condition (`preview_ms`, what it found
+// and how many profiles it read), and opening the processor (`open_ms`: the index is built).
 // Args: events, users, whether the condition needs history.
 void define_audience_over_profiles(benchmark::State& state) {
   const auto events = static_cast<uint64_t>(state.range(0));
   const auto users = static_cast<size_t>(state.range(1));
   const bool history = state.range(2) != 0;
+  const std::string condition =
+      history ? R"(performed \"Product Viewed\" where property.price > 10 at least 2 times)"
+              : R"(trait.plan = \"pro\" and trait.visits >= 50)";
+  const std::string body = R"({"condition":")" + condition + R"("})";
   for (auto _ : state) {
     state.PauseTiming();
     storage::internal::TempDir dir;
@@ -179,15 +191,11 @@ void define_audience_over_profiles(benchmark::State& state) {
     for (uint64_t seq = 1; seq <= events + 1; ++seq) {
       value.clear();
       const bool command = seq == events + 1;
-      const std::string condition =
-          history ? R"(performed \"Product Viewed\" where property.price > 10 at least 2 times)"
-                  : R"(trait.plan = \"pro\" and trait.visits >= 50)";
       storage::encode_raw_log_value(
           value, command ? storage::kAdminSource : "web",
           1'714'564'800'000 + static_cast<int64_t>(seq),
-          command ? R"({"type":"define_audience","name":"new","definition":{"condition":")" +
-                        condition + R"("}})"
-                  : event_json(random, users, seq));
+          command ? R"({"type":"define_audience","name":"new","definition":)" + body + "}"
+                  : event_json(random, users, seq, true));
       batch.Put((*database)->raw_log(), storage::u64_be(seq), value);
       if (seq % 10'000 == 0 || seq == events + 1) {
         (void)(*database)->db().Write(rocksdb::WriteOptions(), &batch);
@@ -200,7 +208,27 @@ void define_audience_over_profiles(benchmark::State& state) {
     auto processor = Processor::open(**database, *rules, processor_options);
     (void)(*processor)->process_available();
     processor->reset();
+    const auto opening = std::chrono::steady_clock::now();
     processor = Processor::open(**database, *rules, Processor::Options{});
+    const auto preview_start = std::chrono::steady_clock::now();
+    ingest::JsonParser parser;
+    auto candidate = audience::parse_audience("preview", **parser.parse(body));
+    candidate->name.clear();  // as the preview handler does: no saved audience has this name
+    auto preview = profile::preview_audience(**database, *(*processor)->definitions(), *candidate,
+                                             (*processor)->candidate_index(), 10,
+                                             1'714'564'800'000 + static_cast<int64_t>(events));
+    const auto preview_end = std::chrono::steady_clock::now();
+    if (!preview) state.SkipWithError(preview.status().message().c_str());
+    auto ms = [](auto from, auto to) {
+      return static_cast<double>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
+    };
+    state.counters["open_ms"] = ms(opening, preview_start);
+    state.counters["preview_ms"] = ms(preview_start, preview_end);
+    state.counters["preview_size"] = preview ? static_cast<double>(preview->size) : 0;
+    state.counters["preview_read"] = preview ? static_cast<double>(preview->evaluated) : 0;
+    state.counters["index_bytes"] =
+        static_cast<double>((*processor)->candidate_index()->usage().bytes);
     state.ResumeTiming();
     auto status = (*processor)->process_available();
     state.PauseTiming();
@@ -214,6 +242,8 @@ void define_audience_over_profiles(benchmark::State& state) {
 BENCHMARK(define_audience_over_profiles)
     ->Args({200'000, 100'000, 0})
     ->Args({200'000, 100'000, 1})
+    ->Args({1'200'000, 1'000'000, 0})
+    ->Args({1'200'000, 1'000'000, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);

@@ -16,18 +16,30 @@ std::set<std::string, std::less<>> keys_of(const audience::Definitions& definiti
   return keys;
 }
 
-// Whether a track event named `name` can feed any of `keys` (filters need the event itself).
-bool feeds(const audience::Definitions& definitions, const std::set<std::string, std::less<>>& keys,
-           std::string_view name) {
+// Whether a track event named `name` can feed any of `keys` and, if so, whether one of those
+// reads its properties (then the event is read from the raw log).
+struct Feeding {
+  bool feeds = false;
+  bool reads_properties = false;
+};
+Feeding feeds(const audience::Definitions& definitions,
+              const std::set<std::string, std::less<>>& keys, std::string_view name) {
+  Feeding result;
   for (const auto& key : keys) {
     if (const auto it = definitions.aggregates().find(key); it != definitions.aggregates().end()) {
-      if (it->second.spec().event.empty() || it->second.spec().event == name) return true;
+      if (it->second.spec().event.empty() || it->second.spec().event == name) {
+        result.feeds = true;
+        result.reads_properties |= it->second.reads_properties();
+      }
     } else if (const auto funnel = definitions.funnels().find(key);
                funnel != definitions.funnels().end()) {
-      if (funnel->second.has_step(name)) return true;
+      if (funnel->second.has_step(name)) {
+        result.feeds = true;
+        result.reads_properties |= funnel->second.reads_properties();
+      }
     }
   }
-  return false;
+  return result;
 }
 
 }  // namespace
@@ -42,10 +54,26 @@ std::set<std::string, std::less<>> keys_added(const audience::Definitions& befor
   return added;
 }
 
-Status add_history(storage::Database& database, storage::Database& log,
-                   const audience::Engine& engine, Profile& profile,
-                   const std::set<std::string, std::less<>>& keys, ingest::JsonParser& parser) {
+HistoryReader::HistoryReader(storage::Database& database, storage::Database& log,
+                             rocksdb::ReadOptions read)
+    : database_(database), log_(log), read_(std::move(read)) {}
+
+Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
+                          const std::set<std::string, std::less<>>& keys) {
   if (keys.empty()) return Status::ok();
+  // What an event that retention removed from the raw log still feeds: the keys that need only
+  // its name and time, as they would if no other key read its properties.
+  std::set<std::string, std::less<>> timeline_keys;
+  for (const auto& key : keys) {
+    const auto aggregate = engine.definitions().aggregates().find(key);
+    const auto funnel = engine.definitions().funnels().find(key);
+    if (aggregate != engine.definitions().aggregates().end()
+            ? !aggregate->second.reads_properties()
+            : funnel != engine.definitions().funnels().end() &&
+                  !funnel->second.reads_properties()) {
+      timeline_keys.insert(key);
+    }
+  }
   // Replacing, not adding: a definition applied again after a crash counts each event once.
   for (const auto& key : keys) {
     profile.audience.aggregates.erase(key);
@@ -53,9 +81,11 @@ Status add_history(storage::Database& database, storage::Database& log,
   }
   std::vector<ProfileId> ids = profile.merged_from;
   ids.push_back(profile.id);
+  if (timeline_ == nullptr) {
+    timeline_.reset(database_.db().NewIterator(read_, database_.profile_events()));
+  }
+  auto& timeline = timeline_;
   for (const auto id : ids) {
-    std::unique_ptr<rocksdb::Iterator> timeline(
-        database.db().NewIterator(rocksdb::ReadOptions(), database.profile_events()));
     const auto prefix = timeline_prefix(id);
     for (timeline->Seek(prefix); timeline->Valid() && timeline->key().starts_with(prefix);
          timeline->Next()) {
@@ -65,17 +95,26 @@ Status add_history(storage::Database& database, storage::Database& log,
       if (value.substr(0, split) != "track") continue;
       const auto name =
           split == std::string_view::npos ? std::string_view() : value.substr(split + 1);
-      if (!feeds(engine.definitions(), keys, name)) continue;
+      const auto feeding = feeds(engine.definitions(), keys, name);
+      if (!feeding.feeds) continue;
       const auto entry = decode_timeline_key(timeline->key().ToStringView());
       if (!entry) return Status::corruption("a timeline key is malformed");
+      if (!feeding.reads_properties) {
+        engine.add_history(profile.audience, keys,
+                           {"track", name, nullptr, entry->timestamp_ms, entry->seq});
+        continue;
+      }
       std::string raw;
-      auto status =
-          log.db().Get(rocksdb::ReadOptions(), log.raw_log(), storage::u64_be(entry->seq), &raw);
-      if (status.IsNotFound()) continue;  // retention: history starts later
+      auto status = log_.db().Get(read_, log_.raw_log(), storage::u64_be(entry->seq), &raw);
+      if (status.IsNotFound()) {  // retention removed it
+        engine.add_history(profile.audience, timeline_keys,
+                           {"track", name, nullptr, entry->timestamp_ms, entry->seq});
+        continue;
+      }
       if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
       auto event = storage::RawLogRecord::decode(entry->seq, raw);
       if (!event) continue;
-      auto root = parser.parse(event->event_json);
+      auto root = parser_.parse(event->event_json);
       if (!root || !(*root)->is_object()) continue;
       const auto* properties = (*root)->find("properties");
       engine.add_history(

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <set>
 #include <string>
 
@@ -29,11 +30,29 @@ class ProfileTraits final : public audience::TraitSource {
 std::set<std::string, std::less<>> keys_added(const audience::Definitions& before,
                                               const audience::Definitions& after);
 
-// Feeds the profile's past track events (its timeline, and those of the profiles merged into
-// it, read from the raw log in `log`) to the aggregates and funnels in `keys`, replacing what
-// they held. Events that retention removed are skipped. `parser` is scratch.
-Status add_history(storage::Database& database, storage::Database& log,
-                   const audience::Engine& engine, Profile& profile,
-                   const std::set<std::string, std::less<>>& keys, ingest::JsonParser& parser);
+// Feeds profiles' past track events (their timelines, and those of the profiles merged into
+// them) to new aggregates and funnels, for definitions and previews. One per pass over many
+// profiles: it keeps one timeline iterator and one parser. Not thread-safe.
+class HistoryReader {
+ public:
+  // `log`: where the raw log is (a plan's scratch state reads the live one). `read` applies to
+  // both (a snapshot, for a preview).
+  HistoryReader(storage::Database& database, storage::Database& log,
+                rocksdb::ReadOptions read = rocksdb::ReadOptions());
+
+  // Replaces what `keys` held in the profile's state with what its history adds up to. Events
+  // that feed only keys without property filters or aggregated properties are read from the
+  // timeline alone; the others from the raw log (an event that retention removed from it feeds
+  // only the keys that need no properties).
+  Status add(const audience::Engine& engine, Profile& profile,
+             const std::set<std::string, std::less<>>& keys);
+
+ private:
+  storage::Database& database_;
+  storage::Database& log_;
+  rocksdb::ReadOptions read_;
+  std::unique_ptr<rocksdb::Iterator> timeline_;
+  ingest::JsonParser parser_;
+};
 
 }  // namespace cdp::profile

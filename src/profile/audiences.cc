@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/time_format.h"
 #include "profile/audience_history.h"
+#include "profile/audience_index.h"
 #include "profile/audience_records.h"
 #include "profile/internal/event_context.h"
 #include "profile/internal/json_text.h"
@@ -88,6 +89,7 @@ void ProfileBuilder::record_changes(ProfileId profile,
   auto& database = txn.database();
   auto& batch = txn.batch();
   for (const auto& change : changes) {
+    if (change.entered && index_ != nullptr) index_->add_member(profile, change.audience);
     if (change.entered) {
       batch.Put(database.audiences(), member_key(change.audience, profile),
                 storage::u64_be(static_cast<uint64_t>(now_ms)));
@@ -118,6 +120,71 @@ void ProfileBuilder::reschedule(ProfileId profile, int64_t before_ms, int64_t af
   auto& database = txn.database();
   if (before_ms != 0) txn.batch().Delete(database.audiences(), check_key(before_ms, profile));
   if (after_ms != 0) txn.batch().Put(database.audiences(), check_key(after_ms, profile), "");
+}
+
+std::optional<audience::CandidateIndex::Bitmap> ProfileBuilder::definition_scope(
+    const audience::Definitions& before, const audience::Definitions& after,
+    const std::string& name, bool is_trait, bool deleting,
+    const std::set<std::string, std::less<>>& new_keys,
+    const std::set<std::string, std::less<>>& removed_keys) const {
+  if (index_ == nullptr) return std::nullopt;
+  audience::CandidateIndex::Bitmap scope;
+  // Who performed the events of these aggregates and funnels: who has state for them.
+  auto add_performers = [&](const audience::Definitions& definitions,
+                            const std::set<std::string, std::less<>>& keys) {
+    std::vector<std::string_view> events;
+    for (const auto& key : keys) {
+      if (const auto it = definitions.aggregates().find(key);
+          it != definitions.aggregates().end()) {
+        events.push_back(it->second.spec().event);
+      } else if (const auto funnel = definitions.funnels().find(key);
+                 funnel != definitions.funnels().end()) {
+        for (const auto& step : funnel->second.steps()) events.push_back(step.event);
+      }
+    }
+    for (const auto event : events) {
+      auto performers = index_->performed(event);
+      if (!performers) return false;
+      scope |= *performers;
+    }
+    return true;
+  };
+  // New counters, funnels and computed traits are built from history, and state that is no
+  // longer defined is dropped: profiles without their events have neither.
+  if (!add_performers(after, new_keys) || !add_performers(before, removed_keys)) {
+    return std::nullopt;
+  }
+  if (is_trait) {
+    // An audience that reads the trait may change for anyone ("computed.orders < 1" holds
+    // for a profile without events).
+    const auto key = audience::Definitions::trait_key(name);
+    if (!before.readers_of_key(key).empty() || !after.readers_of_key(key).empty()) {
+      return std::nullopt;
+    }
+    return scope;
+  }
+  // The audience changes for those its condition may now hold for and for its members so far;
+  // audiences that read it change only where it does.
+  if (!deleting) {
+    for (const auto& audience : after.audiences()) {
+      if (audience.definition.name != name) continue;
+      auto candidates = index_->candidates(audience.definition.condition);
+      if (!candidates) return std::nullopt;
+      scope |= *candidates;
+      // Whoever has a date that an `in last` comparison watches gets a check time, member or
+      // not (the date may arrive later).
+      for (const auto* comparison : audience.in_last) {
+        if (comparison->operand.scope != audience::Operand::Scope::kTrait) return std::nullopt;
+        auto having = index_->having(comparison->operand.path[0]);
+        if (!having) return std::nullopt;
+        scope |= *having;
+      }
+    }
+  }
+  auto members = index_->members(name);
+  if (!members) return std::nullopt;
+  scope |= *members;
+  return scope;
 }
 
 Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecord& record,
@@ -172,57 +239,91 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     txn.batch().Put(database.audiences(), key, stored);
   }
   auto new_keys = keys_added(current, **compiled);
+  auto removed_keys = keys_added(**compiled, current);
   // A computed trait defined anew under its name computes from scratch.
   if (is_trait && !stored.empty()) {
     const auto* before = current.computed_trait(name);
     const auto* after = (*compiled)->computed_trait(name);
     if (before != nullptr && after != nullptr && !(before->spec == after->spec)) {
       new_keys.insert(audience::Definitions::trait_key(name));
+      removed_keys.insert(audience::Definitions::trait_key(name));
     }
   }
   set_definitions(*compiled);
 
-  // Every live profile, read from committed state: a command has a batch of its own, so nothing
-  // before it is pending; the processor's cached copies are dropped after this.
+  // The profiles the change can affect (all of them without an index), read from committed
+  // state: a command has a batch of its own, so nothing before it is pending; the processor's
+  // cached copies are dropped after this.
+  const auto scope =
+      definition_scope(current, **compiled, name, is_trait, stored.empty(), new_keys, removed_keys);
   const int64_t now = record.received_at_ms;
   const std::string cause = (stored.empty() ? "deletion of " : "definition of ") + name;
-  ingest::JsonParser parser;
-  std::unique_ptr<rocksdb::Iterator> it(
-      database.db().NewIterator(rocksdb::ReadOptions(), database.profiles()));
+  HistoryReader history(database, txn.log_database());
   size_t updated = 0;
   uint64_t visited = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (progress_ && ++visited % 1024 == 0) {
-      progress_((is_trait ? "trait " : "audience ") + name, visited, last_profile_id_);
+  const uint64_t total = scope ? scope->cardinality() : last_profile_id_;
+  // What to re-evaluate: the audience itself, or the audiences that read the computed trait (and,
+  // in both cases, the audiences that read those).
+  const auto& after = **compiled;
+  std::vector<bool> dirty(after.audiences().size(), false);
+  if (is_trait) {
+    for (const auto i : after.readers_of_key(audience::Definitions::trait_key(name))) {
+      dirty[i] = true;
     }
-    auto decoded = decode_profile(it->value().ToStringView());
+  } else {
+    for (size_t i = 0; i < dirty.size(); ++i)
+      dirty[i] = after.audiences()[i].definition.name == name;
+  }
+  // A profile the change does not affect (no membership, no aggregate state changes, no earlier
+  // check time) is left exactly as it is, so that which profiles the index lets through (a
+  // superset, which depends on when it was built) changes nothing stored: state stays a pure
+  // function of the log.
+  auto visit = [&](const rocksdb::Slice& record_key, std::string_view value) -> Status {
+    if (progress_ && ++visited % 1024 == 0) {
+      progress_((is_trait ? "trait " : "audience ") + name, visited, total);
+    }
+    auto decoded = decode_profile(value);
     if (!decoded) return decoded.status();
     Profile& profile = *decoded;
-    if (!profile.live()) continue;
+    if (!profile.live()) return Status::ok();
     const auto before_state = profile.audience;
-    audience_.prune(profile.audience);
-    // Members of a deleted audience leave it (its history stays readable).
-    std::vector<audience::MembershipChange> left;
-    for (const auto& [audience_name, since] : before_state.audiences) {
-      if (profile.audience.audiences.count(audience_name) == 0)
-        left.push_back({audience_name, false});
+    for (const auto& removed : removed_keys) {
+      profile.audience.aggregates.erase(removed);
+      profile.audience.funnels.erase(removed);
     }
-    record_changes(profile.id, left, cause, now, txn);
-    CDP_RETURN_IF_ERROR(
-        add_history(database, txn.log_database(), audience_, profile, new_keys, parser));
+    CDP_RETURN_IF_ERROR(history.add(audience_, profile, new_keys));
+    audience_.expire(profile.audience, new_keys, now);
+    // Members of a deleted audience leave it (its history stays readable).
+    std::vector<audience::MembershipChange> changes;
+    for (const auto& [audience_name, since] : before_state.audiences) {
+      if (after.audience(audience_name) == nullptr) changes.push_back({audience_name, false});
+    }
     const ProfileTraits profile_traits(profile);
-    // Time first (what was due, as a tick would), then the new definitions.
-    auto changes = audience_.on_time(profile.audience, profile_traits, now);
-    auto more = audience_.evaluate_all(profile.audience, profile_traits, now);
-    changes.insert(changes.end(), more.begin(), more.end());
+    auto evaluated = audience_.reevaluate(profile.audience, profile_traits, now, dirty);
+    changes.insert(changes.end(), evaluated.begin(), evaluated.end());
+    // A check time that has come stays for its tick, which re-evaluates everything time moved.
+    const bool overdue = before_state.next_check_ms != 0 && before_state.next_check_ms <= now;
+    if (changes.empty() && profile.audience == before_state) {
+      // Not affected now, but a date the audience watches may come before the profile's check.
+      const auto soon = audience_.next_in_last_ms(profile.audience, profile_traits, now, dirty);
+      if (overdue || soon == 0 ||
+          (before_state.next_check_ms != 0 && before_state.next_check_ms <= soon)) {
+        return Status::ok();
+      }
+      profile.audience.next_check_ms = soon;
+    } else {
+      audience_.prune(profile.audience);
+      profile.audience.next_check_ms =
+          overdue ? before_state.next_check_ms
+                  : audience_.next_check_ms(profile.audience, profile_traits, now);
+    }
     record_changes(profile.id, changes, cause, now, txn);
     reschedule(profile.id, before_state.next_check_ms, profile.audience.next_check_ms, txn);
-    if (!(profile.audience == before_state)) {
-      txn.batch().Put(database.profiles(), it->key(), encode_profile(profile));
-      ++updated;
-    }
-  }
-  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
+    txn.batch().Put(database.profiles(), record_key, encode_profile(profile));
+    ++updated;
+    return Status::ok();
+  };
+  CDP_RETURN_IF_ERROR(for_each_profile(database, rocksdb::ReadOptions(), scope, visit));
   if (progress_) progress_({}, 0, 0);
   txn.forget_profiles();
   log::info("definition_applied", {{"seq", std::to_string(record.seq)},

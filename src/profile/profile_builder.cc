@@ -4,6 +4,7 @@
 
 #include "common/time_format.h"
 #include "identity/extractor.h"
+#include "profile/audience_index.h"
 #include "profile/internal/event_context.h"
 
 namespace cdp::profile {
@@ -153,13 +154,20 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
   record_refusals(resolution, target, ctx);
 
   // Materialise.
+  bool traits_changed = false;
   if (type == "identify") {
     if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
       set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
+      traits_changed = true;
     }
   }
   if (const auto* traits = context_traits(event)) {
     set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
+    traits_changed = true;
+  }
+  if (index_ != nullptr) {
+    if (traits_changed) index_traits(*index_, survivor);
+    if (type == "track") index_->add_event(target, scalar_text(event.find("event")));
   }
   if (type == "group") {
     const auto group_id = scalar_text(event.find("groupId"));
@@ -253,6 +261,10 @@ void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventCont
       survivor.groups.push_back(group);
       txn.batch().Put(txn.database().accounts(), membership_key(group, survivor.id), "");
     }
+  }
+  if (index_ != nullptr) {
+    index_->merge(survivor.id, loser_id);
+    index_traits(*index_, survivor);
   }
   if (!audience_.definitions().empty_of_work()) {
     audience_.merge(survivor.audience, loser.audience);

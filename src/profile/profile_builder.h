@@ -3,7 +3,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
+#include <string>
 
+#include "audience/candidate_index.h"
 #include "audience/engine.h"
 #include "identity/normalizer.h"
 #include "identity/resolver.h"
@@ -50,6 +54,11 @@ class ProfileBuilder {
     audience_ = audience::Engine(std::move(definitions));
   }
   const audience::Engine& audience_engine() const { return audience_; }
+  // Kept up to date with the facts applied events add (traits, track events, memberships, merges),
+  // and used to narrow the profiles a definition command visits. None: every profile is visited.
+  void set_candidate_index(std::shared_ptr<audience::CandidateIndex> index) {
+    index_ = std::move(index);
+  }
   // Called while a definition command brings every profile up to date: "audience NAME" or
   // "trait NAME", profile records visited so far and the number of profile ids (an upper bound:
   // merged-away ids are visited too); a last call with an empty name when it is done.
@@ -113,6 +122,14 @@ class ProfileBuilder {
   // every profile up to date (history for new counters, memberships).
   Result<ApplyOutcome> apply_definition(const storage::RawLogRecord& record,
                                         const ingest::JsonValue& command, StateTransaction& txn);
+  // The profiles a definition change can affect, from the candidate index: those whose history
+  // feeds its new counters and funnels or who hold state that is no longer defined, those its
+  // condition may hold for, its members so far. nullopt: every profile.
+  std::optional<audience::CandidateIndex::Bitmap> definition_scope(
+      const audience::Definitions& before, const audience::Definitions& after,
+      const std::string& name, bool is_trait, bool deleting,
+      const std::set<std::string, std::less<>>& new_keys,
+      const std::set<std::string, std::less<>>& removed_keys) const;
   // {"type":"tick"}: time has passed; profiles whose check time has come are re-evaluated.
   Result<ApplyOutcome> apply_tick(const storage::RawLogRecord& record, StateTransaction& txn);
 
@@ -124,6 +141,7 @@ class ProfileBuilder {
   std::vector<ProfileId> reuse_ids_;  // descending: back() is the next to reuse
   bool replaying_ = false;            // an unmerge is re-applying events: conflicts not counted
   audience::Engine audience_;
+  std::shared_ptr<audience::CandidateIndex> index_;
   DefinitionProgress progress_;
   // Change log keys: the seq of the entry being applied and the next index under it.
   uint64_t change_seq_ = 0;

@@ -9,6 +9,7 @@
 #include "common/time_format.h"
 #include "common/uuid.h"
 #include "profile/audience_history.h"
+#include "profile/audience_preview.h"
 #include "profile/audience_records.h"
 #include "profile/profile.h"
 #include "server/admin_handler.h"
@@ -554,59 +555,23 @@ Response AudienceHandler::preview(const Request& request) {
                       candidate.status().message());
   }
   candidate->name.clear();
-  const auto current = deps_.processor.definitions();
-  auto audiences = std::vector<audience::AudienceDefinition>{*candidate};
-  for (const auto& compiled : current->audiences()) audiences.push_back(compiled.definition);
-  auto compiled = audience::Definitions::compile(current->computed_traits(), std::move(audiences));
-  if (!compiled) {
-    return json_error(http::status::bad_request, version, "invalid_definition",
-                      compiled.status().message());
-  }
-  const audience::Engine engine(*compiled);
-  const audience::Condition* condition = nullptr;
-  for (const auto& a : (*compiled)->audiences()) {
-    if (a.definition.name.empty()) condition = &a.definition.condition;
-  }
-  const auto added = profile::keys_added(*current, **compiled);
-  const int64_t now = deps_.clock.now_ms();
-  const auto* snapshot = deps_.database.db().GetSnapshot();
-  rocksdb::ReadOptions read;
-  read.snapshot = snapshot;
-  std::unique_ptr<rocksdb::Iterator> it(
-      deps_.database.db().NewIterator(read, deps_.database.profiles()));
-  size_t size = 0;
-  size_t profiles = 0;
-  std::vector<std::string> members;
-  Status failure;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto decoded = profile::decode_profile(it->value().ToStringView());
-    if (!decoded) {
-      failure = decoded.status();
-      break;
+  auto preview =
+      profile::preview_audience(deps_.database, *deps_.processor.definitions(), *candidate,
+                                deps_.processor.candidate_index(), sample, deps_.clock.now_ms());
+  if (!preview) {
+    if (preview.status().code() == StatusCode::kInvalidArgument) {
+      return json_error(http::status::bad_request, version, "invalid_definition",
+                        preview.status().message());
     }
-    if (!decoded->live()) continue;
-    ++profiles;
-    failure = profile::add_history(deps_.database, deps_.database, engine, *decoded, added, parser);
-    if (!failure.is_ok()) break;
-    if (!engine.holds(*condition, decoded->audience, profile::ProfileTraits(*decoded), now)) {
-      continue;
-    }
-    ++size;
-    if (members.size() < sample) members.push_back(profile::profile_id_text(decoded->id));
+    return storage_error(version, preview.status());
   }
-  if (failure.is_ok() && !it->status().ok()) {
-    failure = storage::from_rocksdb(it->status(), "reading profiles");
-  }
-  it.reset();
-  deps_.database.db().ReleaseSnapshot(snapshot);
-  if (!failure.is_ok()) return storage_error(version, failure);
   JsonWriter out;
   out.begin_object();
   out.key("condition").string(audience::to_text(candidate->condition));
-  out.key("size").number(static_cast<int64_t>(size));
-  out.key("profiles").number(static_cast<int64_t>(profiles));
+  out.key("size").number(static_cast<int64_t>(preview->size));
+  out.key("profiles").number(static_cast<int64_t>(preview->evaluated));
   out.key("sample").begin_array();
-  for (const auto& member : members) out.string(member);
+  for (const auto id : preview->sample) out.string(profile::profile_id_text(id));
   out.end_array();
   out.key("elapsed_ms")
       .number(static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

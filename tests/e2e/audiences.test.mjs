@@ -151,7 +151,7 @@ describe('audiences and computed traits', () => {
     assert.equal(preview.status, 200, JSON.stringify(preview.body));
     assert.equal(preview.body.size, 1);
     assert.deepEqual(preview.body.sample, [u1.body.id]);
-    assert.equal(preview.body.profiles, 2);
+    assert.equal(preview.body.profiles, 1);  // the candidates: the free user who ordered
     assert.equal((await api(server, '/admin/v1/audiences')).body.audiences.length, 3);
     const badPreview = await api(server, '/admin/v1/audiences/preview', { method: 'POST', body: { condition: 'performed' } });
     assert.equal(badPreview.status, 400);

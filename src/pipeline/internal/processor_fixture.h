@@ -36,7 +36,8 @@ inline std::map<std::string, std::string> dump_state(storage::Database& database
 // `rules` and returns the state that builds (dump_state).
 inline std::map<std::string, std::string> replay_log(
     storage::Database& from, const std::string& path,
-    std::shared_ptr<const identity::CompiledRules> rules) {
+    std::shared_ptr<const identity::CompiledRules> rules,
+    Processor::Options processor_options = {}) {
   storage::Database::Options options;
   options.path = path;
   auto replica = storage::Database::open(options);
@@ -50,7 +51,7 @@ inline std::map<std::string, std::string> replay_log(
                     .Put(rocksdb::WriteOptions(), (*replica)->raw_log(), it->key(), it->value())
                     .ok());
   }
-  auto processor = Processor::open(**replica, std::move(rules), {});
+  auto processor = Processor::open(**replica, std::move(rules), std::move(processor_options));
   EXPECT_TRUE(processor.has_value());
   if (!processor) return {};
   EXPECT_TRUE((*processor)->process_available().is_ok());

@@ -1,0 +1,107 @@
+#include "profile/audience_index.h"
+
+#include <memory>
+
+#include "profile/state_records.h"
+#include "storage/big_endian.h"
+
+namespace cdp::profile {
+
+void index_traits(audience::CandidateIndex& index, const Profile& profile) {
+  std::vector<std::pair<std::string_view, std::string_view>> traits;
+  traits.reserve(profile.traits.size());
+  for (const auto& [name, trait] : profile.traits) traits.emplace_back(name, trait.json);
+  index.add_traits(profile.id, traits);
+}
+
+Status build_candidate_index(storage::Database& database, audience::CandidateIndex& index) {
+  std::vector<std::pair<ProfileId, ProfileId>> merges;  // survivor, merged-away profile
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        database.db().NewIterator(rocksdb::ReadOptions(), database.profiles()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto profile = decode_profile(it->value().ToStringView());
+      if (!profile) return profile.status();
+      if (!profile->live()) continue;
+      index_traits(index, *profile);
+      for (const auto& [audience, since] : profile->audience.audiences) {
+        index.add_member(profile->id, audience);
+      }
+      for (const auto loser : profile->merged_from) merges.emplace_back(profile->id, loser);
+    }
+    if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db().NewIterator(rocksdb::ReadOptions(), database.profile_events()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    // "type\0event name"
+    const auto value = it->value().ToStringView();
+    if (!value.starts_with(std::string_view("track\0", 6))) continue;
+    const auto key = decode_timeline_key(it->key().ToStringView());
+    if (!key) return Status::corruption("a timeline key is malformed");
+    index.add_event(key->profile, value.substr(6));
+  }
+  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading timelines");
+  for (const auto& [survivor, loser] : merges) index.merge(survivor, loser);
+  return Status::ok();
+}
+
+Status for_each_profile(
+    storage::Database& database, const rocksdb::ReadOptions& read,
+    const std::optional<audience::CandidateIndex::Bitmap>& scope,
+    const std::function<Status(const rocksdb::Slice& key, std::string_view value)>& visit) {
+  // A dense scope is read by one pass of an iterator; a sparse one by point lookups in sorted
+  // batches (a seek per profile costs several times a lookup).
+  const bool sparse = scope && !scope->isEmpty() &&
+                      scope->cardinality() * 4 < uint64_t{scope->maximum()} - scope->minimum() + 1;
+  if (sparse) {
+    constexpr size_t kBatch = 256;
+    std::vector<std::string> keys;
+    std::vector<rocksdb::Slice> slices;
+    std::vector<rocksdb::PinnableSlice> values(kBatch);
+    std::vector<rocksdb::Status> statuses(kBatch);
+    auto lookup = [&]() -> Status {
+      slices.assign(keys.begin(), keys.end());
+      database.db().MultiGet(read, database.profiles(), slices.size(), slices.data(), values.data(),
+                             statuses.data(), /*sorted_input=*/true);
+      for (size_t i = 0; i < slices.size(); ++i) {
+        if (statuses[i].IsNotFound()) continue;
+        if (!statuses[i].ok()) return storage::from_rocksdb(statuses[i], "reading profiles");
+        CDP_RETURN_IF_ERROR(visit(slices[i], values[i].ToStringView()));
+        values[i].Reset();
+      }
+      keys.clear();
+      return Status::ok();
+    };
+    for (const uint32_t id : *scope) {
+      keys.push_back(storage::u64_be(id));
+      if (keys.size() == kBatch) CDP_RETURN_IF_ERROR(lookup());
+    }
+    return lookup();
+  }
+  std::unique_ptr<rocksdb::Iterator> it(database.db().NewIterator(read, database.profiles()));
+  if (!scope) {
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      CDP_RETURN_IF_ERROR(visit(it->key(), it->value().ToStringView()));
+    }
+  } else {
+    // Profile keys are big-endian ids, in the order the bitmap iterates: step to a near one,
+    // seek to a far one.
+    std::string key;
+    for (const uint32_t id : *scope) {
+      key = storage::u64_be(id);
+      for (int steps = 0; steps < 8 && it->Valid() && it->key().compare(key) < 0; ++steps) {
+        it->Next();
+      }
+      if (!it->Valid() || it->key().compare(key) < 0) it->Seek(key);
+      if (!it->Valid()) break;
+      if (it->key() == rocksdb::Slice(key)) {
+        CDP_RETURN_IF_ERROR(visit(it->key(), it->value().ToStringView()));
+      }
+    }
+  }
+  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
+  return Status::ok();
+}
+
+}  // namespace cdp::profile
