@@ -206,6 +206,7 @@ void App::stop() {
   // Stop taking requests, then finish the queued writes (their answers go nowhere, but what was
   // queued is stored: a client that retries finds it deduplicated), then close storage.
   if (http_) http_->stop();
+  if (audiences_) audiences_->stop();
   // Imports stop after their current batch, before the writer they append through.
   watch_folders_.clear();
   if (importer_) importer_->stop();

@@ -97,14 +97,19 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
       return respond(json_error(http::status::not_found, version, "not_found",
                                 "no audience named '" + *name + "'"));
     }
-    if (what == "/sizes") return respond(sizes(request, *name));
+    if (what == "/sizes") {
+      return run_slow(request, std::move(respond),
+                      [this, name = *name](const Request& r) { return sizes(r, name); });
+    }
     if (const auto at = query_parameter(request.target(), "at"); !at.empty()) {
       const auto at_ms = parse_iso8601_ms(percent_decode(at).value_or(""));
       if (!at_ms) {
         return respond(json_error(http::status::bad_request, version, "invalid_argument",
                                   "at must be an ISO 8601 time, e.g. 2024-05-01T12:00:00Z"));
       }
-      return respond(members_at(request, *name, *at_ms));
+      return run_slow(
+          request, std::move(respond),
+          [this, name = *name, at = *at_ms](const Request& r) { return members_at(r, name, at); });
     }
     return respond(members(request, *name));
   }
@@ -121,7 +126,7 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
     return respond(changes(request));
   }
   if (path == std::string(kAudiences) + "/preview" && request.method() == http::verb::post) {
-    return respond(preview(request));
+    return run_slow(request, std::move(respond), [this](const Request& r) { return preview(r); });
   }
   const bool trait = path.starts_with(kTraits);
   const auto base = trait ? kTraits : kAudiences;
@@ -523,7 +528,20 @@ Response AudienceHandler::sizes(const Request& request, const std::string& name)
   return json_response(http::status::ok, version, out.take());
 }
 
-// Evaluates an unsaved condition over every profile, with the history its new counters need.
+void AudienceHandler::run_slow(const Request& request, Responder respond,
+                               std::function<Response(const Request&)> query) {
+  slow_.submit([request, respond = std::move(respond), query = std::move(query)](bool run) {
+    if (!run) {
+      return respond(json_error(http::status::service_unavailable, request.version(), "busy",
+                                "too many previews and history queries are waiting, or the "
+                                "server is stopping; try again shortly"));
+    }
+    respond(query(request));
+  });
+}
+
+// Evaluates an unsaved condition over the candidates the index leaves, with the history its new
+// counters need.
 Response AudienceHandler::preview(const Request& request) {
   const unsigned version = request.version();
   const auto started = std::chrono::steady_clock::now();

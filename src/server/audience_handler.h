@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "pipeline/processor.h"
 #include "server/http_types.h"
+#include "server/slow_queries.h"
 #include "storage/database.h"
 #include "storage/raw_log_writer.h"
 
@@ -18,11 +19,14 @@ namespace cdp::server {
 //   GET /admin/v1/changes?after=CURSOR&limit=N         the change log (entered / exited)
 // Read or admin token:
 //   POST /admin/v1/audiences/preview?sample=N {"condition": ...}  size and a sample now,
-//        without saving (reads every profile: seconds at a million)
+//        without saving (reads the candidates the index leaves: seconds at a million when it
+//        cannot narrow the condition)
 // Read or admin token:
 //   GET /v1/audiences/{name}/members?after=p_N&limit=N current members, by profile id
 //   GET /v1/audiences/{name}/members?at=TIME&...       the members at a past time (history)
 //   GET /v1/audiences/{name}/sizes?from=TIME&to=TIME&step=DURATION  size over time
+// Previews, members at a past time and sizes over time read many records: they run one at a
+// time on a thread of their own (SlowQueries), not on the HTTP threads.
 // A definition is checked against the others (references, cycles) and appended to the raw log as
 // a command that the processor applies in log order: it stores the definition and brings every
 // profile up to date. The answer waits for that (200), or says 202 when it takes longer.
@@ -41,6 +45,9 @@ class AudienceHandler {
 
   static bool handles(std::string_view path);
   void handle(const Request& request, Responder respond);
+  // Answers the previews and history queries still waiting (503); call while the HTTP server's
+  // executor still exists (after it stopped taking requests).
+  void stop() { slow_.stop(); }
 
  private:
   void define(const Request& request, bool trait, const std::string& name, Responder respond);
@@ -56,7 +63,12 @@ class AudienceHandler {
   void submit(const Request& request, std::string command, bool trait, const std::string& name,
               bool deleting, Responder respond);
 
+  // Runs `query` on slow_ and answers with what it returns (503 when it cannot run).
+  void run_slow(const Request& request, Responder respond,
+                std::function<Response(const Request&)> query);
+
   Deps deps_;
+  SlowQueries slow_;
 };
 
 }  // namespace cdp::server
