@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -81,6 +82,25 @@ std::vector<std::string> definition_commands(size_t audiences) {
   return commands;
 }
 
+// Writes entries 1..total to the raw log, `entry(seq)` giving each one's source and JSON,
+// received a millisecond apart.
+void fill_log(storage::Database& database, uint64_t total,
+              const std::function<std::pair<std::string_view, std::string>(uint64_t)>& entry) {
+  rocksdb::WriteBatch batch;
+  std::string value;
+  for (uint64_t seq = 1; seq <= total; ++seq) {
+    value.clear();
+    const auto [source, json] = entry(seq);
+    storage::encode_raw_log_value(value, source, 1'714'564'800'000 + static_cast<int64_t>(seq),
+                                  json);
+    batch.Put(database.raw_log(), storage::u64_be(seq), value);
+    if (seq % 10'000 == 0 || seq == total) {
+      (void)database.db().Write(rocksdb::WriteOptions(), &batch);
+      batch.Clear();
+    }
+  }
+}
+
 // Args: events in the log, distinct users, audiences defined (at the start of the log).
 void apply_prefilled_log(benchmark::State& state) {
   const auto events = static_cast<uint64_t>(state.range(0));
@@ -97,22 +117,11 @@ void apply_prefilled_log(benchmark::State& state) {
       return;
     }
     std::mt19937 random(42);
-    rocksdb::WriteBatch batch;
-    std::string value;
-    const uint64_t total = events + commands.size();
-    for (uint64_t seq = 1; seq <= total; ++seq) {
-      value.clear();
-      const bool command = seq <= commands.size();
-      storage::encode_raw_log_value(
-          value, command ? storage::kAdminSource : "web",
-          1'714'564'800'000 + static_cast<int64_t>(seq),
-          command ? commands[seq - 1] : event_json(random, users, seq - commands.size()));
-      batch.Put((*database)->raw_log(), storage::u64_be(seq), value);
-      if (seq % 10'000 == 0 || seq == total) {
-        (void)(*database)->db().Write(rocksdb::WriteOptions(), &batch);
-        batch.Clear();
-      }
-    }
+    fill_log(**database, events + commands.size(),
+             [&](uint64_t seq) -> std::pair<std::string_view, std::string> {
+               if (seq <= commands.size()) return {storage::kAdminSource, commands[seq - 1]};
+               return {"web", event_json(random, users, seq - commands.size())};
+             });
     auto rules = identity::CompiledRules::compile(identity::IdentityRules::defaults());
     auto processor = Processor::open(**database, *rules, Processor::Options{});
     if (!processor) {
@@ -186,22 +195,11 @@ void define_audience_over_profiles(benchmark::State& state) {
     options.path = dir.sub("data");
     auto database = storage::Database::open(options);
     std::mt19937 random(42);
-    rocksdb::WriteBatch batch;
-    std::string value;
-    for (uint64_t seq = 1; seq <= events + 1; ++seq) {
-      value.clear();
-      const bool command = seq == events + 1;
-      storage::encode_raw_log_value(
-          value, command ? storage::kAdminSource : "web",
-          1'714'564'800'000 + static_cast<int64_t>(seq),
-          command ? R"({"type":"define_audience","name":"new","definition":)" + body + "}"
-                  : event_json(random, users, seq, true));
-      batch.Put((*database)->raw_log(), storage::u64_be(seq), value);
-      if (seq % 10'000 == 0 || seq == events + 1) {
-        (void)(*database)->db().Write(rocksdb::WriteOptions(), &batch);
-        batch.Clear();
-      }
-    }
+    fill_log(**database, events + 1, [&](uint64_t seq) -> std::pair<std::string_view, std::string> {
+      if (seq <= events) return {"web", event_json(random, users, seq, true)};
+      return {storage::kAdminSource,
+              R"({"type":"define_audience","name":"new","definition":)" + body + "}"};
+    });
     auto rules = identity::CompiledRules::compile(identity::IdentityRules::defaults());
     Processor::Options processor_options;
     processor_options.until_seq = events;

@@ -267,7 +267,8 @@ int main(int argc, char** argv) {
   auto* audiences_list = audiences->add_subcommand("list", "Every audience with its size");
   auto* audiences_show = audiences->add_subcommand("show", "One audience");
   auto* audiences_define = audiences->add_subcommand(
-      "define", "Create or change an audience; every profile is evaluated (docs/audiences.md)");
+      "define",
+      "Create or change an audience; the profiles it can affect are evaluated (docs/audiences.md)");
   auto* audiences_delete = audiences->add_subcommand("delete", "Delete an audience");
   auto* audiences_members = audiences->add_subcommand("members", "An audience's current members");
   auto* audiences_changes =
