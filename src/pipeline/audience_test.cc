@@ -50,7 +50,15 @@ class AudienceTest : public internal::ProcessorFixture {
     return out;
   }
 
-  std::vector<std::string> changes() { return scan(database_->changes(), ""); }
+  std::vector<std::string> changes() {
+    std::vector<std::string> items;
+    EXPECT_TRUE(
+        profile::read_change_log(*database_, std::nullopt, [&](const profile::ChangeLogItem& item) {
+          items.push_back(item.json);
+          return true;
+        }).is_ok());
+    return items;
+  }
   std::vector<std::string> members(const std::string& audience) {
     std::vector<std::string> ids;
     std::unique_ptr<rocksdb::Iterator> it(
@@ -96,9 +104,8 @@ TEST_F(AudienceTest, EventsEnterAProfileAndTimePassingMakesItLeave) {
   ASSERT_EQ(changes().size(), 2u);
   EXPECT_THAT(changes()[1], HasSubstr(R"("type":"audience_exited")"));
   EXPECT_THAT(changes()[1], HasSubstr(R"("cause":"time")"));
-  EXPECT_THAT(
-      scan(database_->audiences(), profile::history_prefix("engaged")),
-      ElementsAre(R"({"entered":true,"cause":"event"})", R"({"entered":false,"cause":"time"})"));
+  EXPECT_THAT(scan(database_->audiences(), profile::history_prefix("engaged")),
+              ElementsAre(profile::history_value(true), profile::history_value(false)));
   EXPECT_EQ(get(1).audience.next_check_ms, 0) << "nothing left to expire";
 }
 
@@ -159,6 +166,80 @@ TEST_F(AudienceTest, TraitsFromIdentifyMoveProfiles) {
   append(R"({"type":"track","event":"x","userId":"u2","context":{"traits":{"plan":"pro"}}})");
   process();
   EXPECT_THAT(members("pro"), ElementsAre("p_2"));
+}
+
+// One entry holds every change an event made to a profile; readers see one item per change and
+// may resume after any of them.
+TEST_F(AudienceTest, TheChangeLogPagesThroughTheChangesOfOneEntry) {
+  define_audience("pro", R"("trait.plan = \"pro\"")");
+  define_audience("known", R"("trait.plan exists")");
+  define_audience("free", R"("trait.plan = \"free\"")");
+  append(R"({"type":"identify","userId":"u1","traits":{"plan":"pro"}})");
+  append(R"({"type":"identify","userId":"u1","traits":{"plan":"free"}})");
+  process();
+  const auto all = changes();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_THAT(all[0], HasSubstr(R"("type":"audience_entered","audience":"known","profile":"p_1")"));
+  EXPECT_THAT(all[1], HasSubstr(R"("type":"audience_entered","audience":"pro")"));
+  EXPECT_THAT(all[2], HasSubstr(R"("type":"audience_entered","audience":"free")"));
+  EXPECT_THAT(all[3], HasSubstr(R"("type":"audience_exited","audience":"pro")"));
+  EXPECT_EQ(scan(database_->changes(), "").size(), 2u) << "one entry per event";
+  // From every cursor, the rest.
+  std::vector<profile::ChangeLogItem> items;
+  ASSERT_TRUE(profile::read_change_log(*database_, std::nullopt, [&](const auto& item) {
+                items.push_back(item);
+                return true;
+              }).is_ok());
+  for (size_t k = 0; k < items.size(); ++k) {
+    std::vector<std::string> rest;
+    ASSERT_TRUE(profile::read_change_log(*database_,
+                                         profile::ChangeCursor{items[k].seq, items[k].index},
+                                         [&](const auto& item) {
+                                           rest.push_back(item.json);
+                                           return true;
+                                         })
+                    .is_ok());
+    EXPECT_EQ(rest,
+              std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(k) + 1, all.end()))
+        << "after change " << k;
+  }
+}
+
+// Data of format version 4 has one change per change log entry, stored in the API's form, and
+// JSON history values: both read as before, next to entries of this version.
+TEST_F(AudienceTest, ChangesAndHistoryOfFormatVersion4AreRead) {
+  const std::string old_entry =
+      R"({"type":"audience_entered","audience":"old","profile":"p_9","time":"2024-05-01T12:30:00.000Z","cause":"event m1","seq":1})";
+  const std::string old_exit =
+      R"({"type":"audience_exited","audience":"old","profile":"p_9","time":"2024-05-01T12:30:00.000Z","cause":"event m1","seq":1})";
+  ASSERT_TRUE(
+      database_->db()
+          .Put(rocksdb::WriteOptions(), database_->changes(), profile::change_key(1, 0), old_entry)
+          .ok());
+  ASSERT_TRUE(
+      database_->db()
+          .Put(rocksdb::WriteOptions(), database_->changes(), profile::change_key(1, 1), old_exit)
+          .ok());
+  define_audience("pro", R"("trait.plan = \"pro\"")");
+  append(R"({"type":"identify","userId":"u1","traits":{"plan":"pro"}})");
+  process();
+  const auto all = changes();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0], old_entry);
+  EXPECT_EQ(all[1], old_exit);
+  EXPECT_THAT(all[2], HasSubstr(R"("type":"audience_entered","audience":"pro","profile":"p_1")"));
+  std::vector<std::string> rest;
+  ASSERT_TRUE(
+      profile::read_change_log(*database_, profile::ChangeCursor{1, 0}, [&](const auto& item) {
+        rest.push_back(item.json);
+        return true;
+      }).is_ok());
+  EXPECT_EQ(rest, std::vector<std::string>(all.begin() + 1, all.end()));
+
+  EXPECT_TRUE(profile::history_entered(R"({"entered":true,"cause":"event m1"})"));
+  EXPECT_FALSE(profile::history_entered(R"({"entered":false,"cause":"time"})"));
+  EXPECT_TRUE(profile::history_entered(profile::history_value(true)));
+  EXPECT_FALSE(profile::history_entered(profile::history_value(false)));
 }
 
 TEST_F(AudienceTest, MergedProfilesCountTogetherAndTheMergedAwayOneLeaves) {

@@ -9,8 +9,10 @@
 #include <string>
 
 #include "audience/definitions.h"
+#include "ingest/internal/sample_event.h"
 #include "pipeline/processor.h"
 #include "profile/audience_preview.h"
+#include "profile/audience_records.h"
 #include "storage/big_endian.h"
 #include "storage/internal/temp_dir.h"
 #include "storage/raw_log_record.h"
@@ -101,11 +103,23 @@ void fill_log(storage::Database& database, uint64_t total,
   }
 }
 
-// Args: events in the log, distinct users, audiences defined (at the start of the log).
+// The events of bench/profiles.sh's load (cdp_load): ~1 KB "Product Viewed" tracks of random
+// users, each with a userId and an anonymousId.
+std::string sample_track_json(std::mt19937& random, size_t users, uint64_t seq) {
+  auto json = ingest::make_sample_track_event(1000, true, "m-" + std::to_string(seq), 0);
+  const auto user = std::to_string(random() % users);
+  json.replace(json.find("user-0000042"), 12, "user-" + user);
+  json.replace(json.find("5f1c9a3e-"), 9, "anon-" + user + "-");
+  return json;
+}
+
+// Args: events in the log, distinct users, audiences defined (at the start of the log), which
+// events (0: event_json's identify/page/track mix, 1: sample_track_json).
 void apply_prefilled_log(benchmark::State& state) {
   const auto events = static_cast<uint64_t>(state.range(0));
   const auto users = static_cast<size_t>(state.range(1));
   const auto commands = definition_commands(static_cast<size_t>(state.range(2)));
+  const bool tracks = state.range(3) != 0;
   for (auto _ : state) {
     state.PauseTiming();
     storage::internal::TempDir dir;
@@ -120,7 +134,9 @@ void apply_prefilled_log(benchmark::State& state) {
     fill_log(**database, events + commands.size(),
              [&](uint64_t seq) -> std::pair<std::string_view, std::string> {
                if (seq <= commands.size()) return {storage::kAdminSource, commands[seq - 1]};
-               return {"web", event_json(random, users, seq - commands.size())};
+               const auto event = seq - commands.size();
+               return {"web", tracks ? sample_track_json(random, users, event)
+                                     : event_json(random, users, event)};
              });
     auto rules = identity::CompiledRules::compile(identity::IdentityRules::defaults());
     auto processor = Processor::open(**database, *rules, Processor::Options{});
@@ -154,6 +170,12 @@ void apply_prefilled_log(benchmark::State& state) {
       }
     }
     state.counters["audience_cf_bytes"] = static_cast<double>(audience_bytes);
+    uint64_t changes = 0;
+    (void)profile::read_change_log(**database, std::nullopt, [&](const auto&) {
+      ++changes;
+      return true;
+    });
+    state.counters["membership_changes"] = static_cast<double>(changes);
     it.reset();
     processor->reset();
     database->reset();
@@ -162,15 +184,17 @@ void apply_prefilled_log(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events));
 }
 BENCHMARK(apply_prefilled_log)
-    ->Args({200'000, 20'000, 0})
-    ->Args({200'000, 20'000, 100})
+    ->Args({200'000, 20'000, 0, 0})
+    ->Args({200'000, 20'000, 100, 0})
+    ->Args({300'000, 100'000, 0, 1})
+    ->Args({300'000, 100'000, 100, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3);
 // The profile count of the mixed-load benchmark (bench/profiles.sh): most events meet a profile
 // that is not in the processor's cache.
 BENCHMARK(apply_prefilled_log)
-    ->Args({1'000'000, 1'000'000, 0})
+    ->Args({1'000'000, 1'000'000, 0, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);

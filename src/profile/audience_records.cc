@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "common/json_writer.h"
 #include "storage/big_endian.h"
 
 namespace cdp::profile {
@@ -44,6 +45,12 @@ std::string history_key(std::string_view audience, int64_t time_ms, ProfileId pr
   return history_prefix(audience) + time_be(time_ms) + storage::u64_be(profile);
 }
 
+std::string history_value(bool entered) { return std::string(1, entered ? '\x01' : '\x00'); }
+
+bool history_entered(std::string_view value) {
+  return value == std::string_view("\x01", 1) || value.starts_with(R"({"entered":true)");
+}
+
 std::pair<int64_t, ProfileId> decode_history_suffix(std::string_view suffix) {
   if (suffix.size() != 16) return {0, 0};
   return {static_cast<int64_t>(storage::read_u64_be(suffix.substr(0, 8))),
@@ -63,6 +70,77 @@ std::string change_key(uint64_t seq, uint32_t index) {
   std::string key = storage::u64_be(seq);
   for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>(index >> shift));
   return key;
+}
+
+Status read_change_log(storage::Database& database, std::optional<ChangeCursor> after,
+                       const std::function<bool(const ChangeLogItem&)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db().NewIterator(rocksdb::ReadOptions(), database.changes()));
+  // The entry that holds the cursor's change may hold more after it.
+  if (after) {
+    it->SeekForPrev(change_key(after->seq, after->index));
+    if (!it->Valid()) it->SeekToFirst();
+  } else {
+    it->SeekToFirst();
+  }
+  auto is_after = [&](uint64_t seq, uint32_t index) {
+    return !after || seq > after->seq || (seq == after->seq && index > after->index);
+  };
+  ingest::JsonParser parser;
+  ChangeLogItem item;
+  for (; it->Valid(); it->Next()) {
+    const auto key = it->key().ToStringView();
+    if (key.size() != 12 || it->value().empty()) continue;  // not written by this version
+    item.seq = storage::read_u64_be(key.substr(0, 8));
+    uint32_t first = 0;
+    for (size_t i = 8; i < 12; ++i) first = (first << 8) | static_cast<unsigned char>(key[i]);
+    auto corrupt = [&](const std::string& what) {
+      return Status::corruption("change log entry " + std::to_string(item.seq) + "." +
+                                std::to_string(first) + " " + what);
+    };
+    const auto root = parser.parse(it->value().ToStringView());
+    if (!root) return corrupt("is not JSON: " + root.status().message());
+    if (!(*root)->is_object()) return corrupt("is not a JSON object");
+    const auto* changes = (*root)->find("changes");
+    if (changes == nullptr) {  // one change, stored as the API shows it
+      if (!is_after(item.seq, first)) continue;
+      item.index = first;
+      item.json = it->value().ToString();
+      if (!visit(item)) return Status::ok();
+      continue;
+    }
+    const auto* profile = (*root)->find("profile");
+    const auto* time = (*root)->find("time");
+    const auto* cause = (*root)->find("cause");
+    if (changes->kind != ingest::JsonKind::kArray || profile == nullptr || !profile->is_string() ||
+        time == nullptr || !time->is_string() || cause == nullptr || !cause->is_string()) {
+      return corrupt("lacks profile, time, cause or changes");
+    }
+    for (size_t k = 0; k < changes->elements.size(); ++k) {
+      item.index = first + static_cast<uint32_t>(k);
+      if (!is_after(item.seq, item.index)) continue;
+      const auto& change = *changes->elements[k];
+      const auto* audience = change.is_object() ? change.find("audience") : nullptr;
+      const auto* entered = change.is_object() ? change.find("entered") : nullptr;
+      if (audience == nullptr || !audience->is_string() || entered == nullptr ||
+          entered->kind != ingest::JsonKind::kBool) {
+        return corrupt("has a malformed change");
+      }
+      JsonWriter out;
+      out.begin_object();
+      out.key("type").string(entered->boolean ? "audience_entered" : "audience_exited");
+      out.key("audience").string(audience->text);
+      out.key("profile").string(profile->text);
+      out.key("time").string(time->text);
+      out.key("cause").string(cause->text);
+      out.key("seq").number(static_cast<int64_t>(item.seq));
+      out.end_object();
+      item.json = out.take();
+      if (!visit(item)) return Status::ok();
+    }
+  }
+  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading the change log");
+  return Status::ok();
 }
 
 Result<std::shared_ptr<const audience::Definitions>> load_definitions(storage::Database& database) {

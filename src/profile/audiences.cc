@@ -86,8 +86,17 @@ void ProfileBuilder::record_changes(ProfileId profile,
                                     const std::vector<audience::MembershipChange>& changes,
                                     const std::string& cause, int64_t now_ms,
                                     StateTransaction& txn) {
+  if (changes.empty()) return;
   auto& database = txn.database();
   auto& batch = txn.batch();
+  // One change log entry for all of them (docs/formats/audiences.md#change-log-changes).
+  JsonWriter entry;
+  entry.begin_object();
+  entry.key("profile").string(profile_id_text(profile));
+  entry.key("time").string(format_iso8601_ms(now_ms));
+  entry.key("cause").string(cause);
+  entry.key("seq").number(static_cast<int64_t>(change_seq_));
+  entry.key("changes").begin_array();
   for (const auto& change : changes) {
     if (change.entered && index_ != nullptr) index_->add_member(profile, change.audience);
     if (change.entered) {
@@ -96,22 +105,14 @@ void ProfileBuilder::record_changes(ProfileId profile,
     } else {
       batch.Delete(database.audiences(), member_key(change.audience, profile));
     }
-    JsonWriter history;
-    history.begin_object().key("entered").boolean(change.entered);
-    history.key("cause").string(cause).end_object();
-    batch.Put(database.audiences(), history_key(change.audience, now_ms, profile), history.str());
-
-    JsonWriter entry;
-    entry.begin_object();
-    entry.key("type").string(change.entered ? "audience_entered" : "audience_exited");
-    entry.key("audience").string(change.audience);
-    entry.key("profile").string(profile_id_text(profile));
-    entry.key("time").string(format_iso8601_ms(now_ms));
-    entry.key("cause").string(cause);
-    entry.key("seq").number(static_cast<int64_t>(change_seq_));
-    entry.end_object();
-    batch.Put(database.changes(), change_key(change_seq_, change_index_++), entry.str());
+    batch.Put(database.audiences(), history_key(change.audience, now_ms, profile),
+              history_value(change.entered));
+    entry.begin_object().key("audience").string(change.audience);
+    entry.key("entered").boolean(change.entered).end_object();
   }
+  entry.end_array().end_object();
+  batch.Put(database.changes(), change_key(change_seq_, change_index_), entry.str());
+  change_index_ += static_cast<uint32_t>(changes.size());
 }
 
 void ProfileBuilder::reschedule(ProfileId profile, int64_t before_ms, int64_t after_ms,

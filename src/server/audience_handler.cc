@@ -6,6 +6,7 @@
 #include "audience/definitions.h"
 #include "audience/engine.h"
 #include "common/json_writer.h"
+#include "common/log.h"
 #include "common/time_format.h"
 #include "common/uuid.h"
 #include "profile/audience_history.h"
@@ -25,8 +26,6 @@ constexpr std::string_view kChanges = "/admin/v1/changes";
 constexpr std::string_view kMembers = "/v1/audiences/";
 // A definition brings every profile up to date before it is answered; past this, 202.
 constexpr auto kWaitForProcessor = std::chrono::seconds(20);
-// History values start so for entries (profile/audiences.cc writes them).
-constexpr std::string_view kEnteredPrefix = R"({"entered":true)";
 
 // The `limit` query parameter of a page: 1 to 10,000, 100 when absent; nullopt when invalid.
 std::optional<size_t> page_limit(std::string_view target) {
@@ -377,7 +376,7 @@ Response AudienceHandler::changes(const Request& request) {
     return json_error(http::status::bad_request, version, "invalid_argument",
                       "limit must be 1 to 10000");
   }
-  std::string start;
+  std::optional<profile::ChangeCursor> from;
   if (const auto after = query_parameter(request.target(), "after"); !after.empty()) {
     const auto dot = after.find('.');
     const auto seq = parse_number<uint64_t>(after.substr(0, dot));
@@ -388,27 +387,23 @@ Response AudienceHandler::changes(const Request& request) {
       return json_error(http::status::bad_request, version, "invalid_argument",
                         "after must be a cursor (SEQ.INDEX) from a previous page's \"next\"");
     }
-    start = profile::change_key(*seq, *index + 1);
+    from = profile::ChangeCursor{*seq, *index};
   }
-  std::unique_ptr<rocksdb::Iterator> it(
-      deps_.database.db().NewIterator(rocksdb::ReadOptions(), deps_.database.changes()));
   std::string body = "{\"changes\":[";
   size_t n = 0;
   std::string cursor;
-  for (it->Seek(start); it->Valid() && n < *limit; it->Next()) {
-    const auto key = it->key().ToStringView();
-    if (key.size() != 12 || it->value().empty()) continue;  // not written by this version
-    const auto seq = storage::read_u64_be(key.substr(0, 8));
-    uint32_t index = 0;
-    for (size_t i = 8; i < 12; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
-    cursor = std::to_string(seq) + "." + std::to_string(index);
-    std::string entry = it->value().ToString();
-    entry.pop_back();
-    body += (n > 0 ? "," : "") + entry + ",\"cursor\":\"" + cursor + "\"}";
-    ++n;
+  auto read =
+      profile::read_change_log(deps_.database, from, [&](const profile::ChangeLogItem& item) {
+        cursor = std::to_string(item.seq) + "." + std::to_string(item.index);
+        body += n > 0 ? "," : "";
+        body.append(item.json, 0, item.json.size() - 1);
+        body += ",\"cursor\":\"" + cursor + "\"}";
+        return ++n < *limit;
+      });
+  if (!read.is_ok()) {
+    log::error("change_log_unreadable", {{"message", read.message()}});
+    return storage_error(version, read);
   }
-  if (!it->status().ok())
-    return storage_error(version, storage::from_rocksdb(it->status(), "changes"));
   // Where to ask from next: after the last entry, or where this page started when it was empty
   // (a reader polls with it until there is more).
   if (cursor.empty()) cursor = std::string(query_parameter(request.target(), "after"));
@@ -429,7 +424,7 @@ Response AudienceHandler::members_at(const Request& request, const std::string& 
     const auto [time, id] =
         profile::decode_history_suffix(it->key().ToStringView().substr(prefix.size()));
     if (time > at_ms) break;
-    if (it->value().starts_with(kEnteredPrefix)) {
+    if (profile::history_entered(it->value().ToStringView())) {
       in.insert(id);
     } else {
       in.erase(id);
@@ -512,7 +507,7 @@ Response AudienceHandler::sizes(const Request& request, const std::string& name)
       const auto [time, id] =
           profile::decode_history_suffix(it->key().ToStringView().substr(prefix.size()));
       if (time > point) break;
-      if (it->value().starts_with(kEnteredPrefix)) {
+      if (profile::history_entered(it->value().ToStringView())) {
         in.insert(id);
       } else {
         in.erase(id);

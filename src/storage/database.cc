@@ -256,7 +256,8 @@ Status Database::check_format_version() {
   if (version < kFormatVersion && !follower_) {
     // Older formats are subsets of this one (version 2 added the profile column families and
     // version 3 `imports` and `matching`, version 4 `audiences` and `changes`, which open()
-    // creates): stamping the new version keeps
+    // creates; version 5 changed values that this build reads in both forms): stamping the new
+    // version keeps
     // older servers from opening it.
     return put_meta(kFormatKey, std::to_string(kFormatVersion));
   }

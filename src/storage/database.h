@@ -27,7 +27,7 @@ namespace cdp::storage {
 class Database {
  public:
   // The format this build writes. A data directory with a newer format is refused.
-  static constexpr int kFormatVersion = 4;
+  static constexpr int kFormatVersion = 5;
 
   struct Options {
     std::string path;

@@ -125,6 +125,15 @@ describe('audiences and computed traits', () => {
     const series = sizes.body.points.map((p) => p.size);
     assert.equal(series[0], 0);
     assert.ok(series.includes(1), JSON.stringify(series));
+    // One change per page, each page's next the cursor of the following: the same list.
+    const paged = [];
+    for (let next = null; ;) {
+      const page = await api(server, `/admin/v1/changes?limit=1${next ? `&after=${next}` : ''}`);
+      if (page.body.changes.length === 0) break;
+      paged.push(...page.body.changes);
+      next = page.body.next;
+    }
+    assert.deepEqual(paged.slice(0, changes.body.changes.length), changes.body.changes);
     const later = await api(server, `/admin/v1/changes?after=${changes.body.next}`);
     assert.deepEqual(later.body.changes, []);
     assert.equal(later.body.next, changes.body.next);
