@@ -20,6 +20,7 @@ std::string_view route_label(std::string_view target) {
   if (target.starts_with("/v1/projects/")) return "settings";
   if (TrackingHandler::handles(target)) return "tracking";
   if (AudienceHandler::handles(target)) return "audiences";
+  if (DestinationHandler::handles(target)) return "destinations";
   if (AdminHandler::handles(target)) return "admin";
   if (IdentityHandler::handles(target)) return "identity";
   if (ProfileHandler::handles(target)) return "profiles";
@@ -65,6 +66,7 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   db_options.path = cfg.data_dir;
   db_options.dedup_window_ms = cfg.dedup_window_hours * 3600 * 1000;
   db_options.background_write_bytes_per_s = cfg.background_write_mb_per_s << 20;
+  db_options.delivery_history_ms = cfg.delivery_history_days * 86'400'000;
   auto database = storage::Database::open(db_options);
   if (!database) return database.status();
   app->database_ = std::move(*database);
@@ -86,13 +88,31 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   app->processor_ = std::move(*processor);
   app->processor_->start();
 
+  // Destinations read the logs on threads of their own; new events wake them.
+  activation::DeliveryEngine::Options delivery_options;
+  delivery_options.metrics = &app->metrics_;
+  delivery_options.files_root = cfg.files_dir.empty()
+                                    ? (std::filesystem::path(cfg.data_dir) / "exports").string()
+                                    : cfg.files_dir;
+  for (const auto& network : cfg.allowed_networks) {
+    delivery_options.allowed_networks.push_back(*activation::parse_network(network));
+  }
+  auto delivery =
+      activation::DeliveryEngine::start(*app->database_, delivery_options, cfg.destinations);
+  if (!delivery) return delivery.status();
+  app->delivery_ = std::move(*delivery);
+
   storage::RawLogWriter::Options writer_options;
   writer_options.sync = cfg.sync;
   writer_options.min_free_bytes = cfg.min_free_mb << 20;
   writer_options.max_queue_bytes = cfg.max_queue_mb << 20;
   writer_options.metrics = &app->metrics_;
   pipeline::Processor* processor_ptr = app->processor_.get();
-  writer_options.on_commit = [processor_ptr](uint64_t) { processor_ptr->notify(); };
+  activation::DeliveryEngine* delivery_ptr = app->delivery_.get();
+  writer_options.on_commit = [processor_ptr, delivery_ptr](uint64_t) {
+    processor_ptr->notify();
+    delivery_ptr->notify();
+  };
   app->writer_ = std::make_unique<storage::RawLogWriter>(*app->database_, writer_options,
                                                          SystemClock::instance());
   CDP_RETURN_IF_ERROR(app->writer_->start());
@@ -132,6 +152,7 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   }
   app->matching_ = std::make_unique<MatchingHandler>(
       app->admin_token_, app->linking_.get(), *app->database_, cfg.identity.phone_default_region);
+  app->destinations_ = std::make_unique<DestinationHandler>(app->admin_token_, *app->delivery_);
 
   importer::Importer::Options import_options;
   import_options.data_dir = cfg.data_dir;
@@ -207,6 +228,10 @@ void App::stop() {
   // queued is stored: a client that retries finds it deduplicated), then close storage.
   if (http_) http_->stop();
   if (audiences_) audiences_->stop();
+  if (destinations_) destinations_->stop();
+  // Destinations stop after their attempt in flight; what they did not deliver stays in the
+  // logs and their outboxes.
+  if (delivery_) delivery_->stop();
   // Imports stop after their current batch, before the writer they append through.
   watch_folders_.clear();
   if (importer_) importer_->stop();
@@ -220,8 +245,8 @@ void App::stop() {
 void App::register_gauges() {
   // Time from reading a request to answering it, by route: where read latency under load shows
   // on the server's side. Looked up once here: route() runs for every request.
-  for (const char* route : {"settings", "tracking", "admin", "identity", "audiences", "profiles",
-                            "healthz", "metrics", "other"}) {
+  for (const char* route : {"settings", "tracking", "admin", "identity", "audiences",
+                            "destinations", "profiles", "healthz", "metrics", "other"}) {
     request_seconds_[route] = &metrics_.histogram(
         "cdp_http_request_seconds", "Time from reading a request to answering it, by route",
         std::string("route=\"") + route + "\"");
@@ -314,6 +339,9 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
   if (ImportHandler::handles(path)) return counted(imports_->handle(request, info));
   if (MatchingHandler::handles(path)) return counted(matching_->handle(request));
   if (AudienceHandler::handles(path)) return audiences_->handle(request, std::move(counted));
+  if (DestinationHandler::handles(path)) {
+    return destinations_->handle(request, std::move(counted));
+  }
   if (AdminHandler::handles(path)) return counted(admin_->handle(request));
   if (IdentityHandler::handles(path)) return identity_->handle(request, std::move(counted));
   if (ProfileHandler::handles(path)) return counted(profiles_->handle(request));
@@ -346,8 +374,10 @@ void App::maintain() {
           SystemClock::instance().now_ms() - config_.retention_days * 86400LL * 1000;
       // Events the processor has not applied yet stay, however old: deleting them would lose
       // them from every profile.
-      auto deleted =
-          storage::delete_raw_log_before(*database_, cutoff, processor_->stats().cursor + 1);
+      // Nor do events a destination has not read yet.
+      const uint64_t keep_from =
+          std::min(processor_->stats().cursor + 1, delivery_->keep_from_seq());
+      auto deleted = storage::delete_raw_log_before(*database_, cutoff, keep_from);
       if (!deleted) {
         log::warn("retention_failed", {{"error", deleted.status().message()}});
       } else if (*deleted > 0) {

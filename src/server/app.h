@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "activation/delivery_engine.h"
 #include "common/metrics.h"
 #include "importer/importer.h"
 #include "importer/watch_folder.h"
@@ -18,6 +19,7 @@
 #include "server/admin_handler.h"
 #include "server/audience_handler.h"
 #include "server/config.h"
+#include "server/destination_handler.h"
 #include "server/http_server.h"
 #include "server/identity_handler.h"
 #include "server/import_handler.h"
@@ -57,6 +59,7 @@ class App {
   std::unique_ptr<storage::Database> database_;
   std::unique_ptr<ingest::SourceRegistry> sources_;
   std::unique_ptr<pipeline::Processor> processor_;
+  std::unique_ptr<activation::DeliveryEngine> delivery_;
   std::unique_ptr<storage::RawLogWriter> writer_;
   std::unique_ptr<TrackingHandler> tracking_;
   std::unique_ptr<AdminHandler> admin_;
@@ -69,6 +72,7 @@ class App {
   std::unique_ptr<ImportHandler> imports_;
   std::unique_ptr<pipeline::LinkingService> linking_;  // null without [matching]
   std::unique_ptr<MatchingHandler> matching_;
+  std::unique_ptr<DestinationHandler> destinations_;
   std::unique_ptr<HttpServer> http_;
 
   std::mutex maintenance_mutex_;

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "activation/network_guard.h"
 #include "identity/normalizer.h"
 
 namespace cdp::server {
@@ -189,11 +190,11 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
                                     std::string(error.description()));
   }
   Config config;
-  CDP_RETURN_IF_ERROR(check_keys(
-      root, "top level",
-      {"server", "storage", "limits", "log", "identity", "sources", "import", "matching"}));
+  CDP_RETURN_IF_ERROR(check_keys(root, "top level",
+                                 {"server", "storage", "limits", "log", "identity", "sources",
+                                  "import", "matching", "activation", "destinations"}));
   for (std::string_view section :
-       {"server", "storage", "limits", "log", "identity", "import", "matching"}) {
+       {"server", "storage", "limits", "log", "identity", "import", "matching", "activation"}) {
     if (root.contains(section) && !root[section].is_table()) {
       return Status::invalid_argument("config " + std::string(section) + " must be a [" +
                                       std::string(section) + "] table");
@@ -201,6 +202,9 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   }
   if (root.contains("sources") && !root["sources"].is_array()) {
     return Status::invalid_argument("config sources must be [[sources]] tables");
+  }
+  if (root.contains("destinations") && !root["destinations"].is_array()) {
+    return Status::invalid_argument("config destinations must be [[destinations]] tables");
   }
 
   if (const auto* server = root["server"].as_table()) {
@@ -313,6 +317,51 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
     CDP_RETURN_IF_ERROR(read<std::string>(*matching, "matching", "model", config.matching_model));
     CDP_RETURN_IF_ERROR(
         read<bool>(*matching, "matching", "after_import", config.matching_after_import));
+  }
+  if (const auto* activation = root["activation"].as_table()) {
+    CDP_RETURN_IF_ERROR(check_keys(*activation, "activation",
+                                   {"allowed_networks", "delivery_history_days", "files_dir"}));
+    CDP_RETURN_IF_ERROR(
+        read<std::string>(*activation, "activation", "files_dir", config.files_dir));
+    auto networks = read_strings(*activation, "activation", "allowed_networks");
+    if (!networks) return networks.status();
+    for (const auto& network : *networks) {
+      if (auto parsed = activation::parse_network(network); !parsed) {
+        return Status::invalid_argument("config [activation] allowed_networks: " +
+                                        parsed.status().message());
+      }
+    }
+    config.allowed_networks = std::move(*networks);
+    CDP_RETURN_IF_ERROR(read<int64_t>(*activation, "activation", "delivery_history_days",
+                                      config.delivery_history_days));
+    if (config.delivery_history_days < 1 || config.delivery_history_days > 3650) {
+      return Status::invalid_argument(
+          "config [activation] delivery_history_days must be 1 to 3650");
+    }
+  }
+  if (const auto* destinations = root["destinations"].as_array()) {
+    for (const auto& node : *destinations) {
+      const auto* table = node.as_table();
+      if (table == nullptr) {
+        return Status::invalid_argument("config [[destinations]] entries must be tables");
+      }
+      std::string name;
+      CDP_RETURN_IF_ERROR(read<std::string>(*table, "destinations", "name", name));
+      // One definition of the fields: the table goes through the admin API's JSON parser.
+      std::ostringstream json;
+      json << toml::json_formatter(*table);
+      auto spec = activation::parse_destination_text(name, json.str());
+      if (!spec) {
+        return Status::invalid_argument("config [[destinations]] '" + name +
+                                        "': " + spec.status().message());
+      }
+      for (const auto& other : config.destinations) {
+        if (other.name == name) {
+          return Status::invalid_argument("config [[destinations]] has '" + name + "' twice");
+        }
+      }
+      config.destinations.push_back(std::move(*spec));
+    }
   }
   if (const auto* sources = root["sources"].as_array()) {
     for (const auto& node : *sources) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "activation/destination.h"
 #include "common/status.h"
 #include "identity/rules.h"
 #include "ingest/source_registry.h"
@@ -59,8 +60,15 @@ struct Config {
   std::string matching_model;  // a saved model (with its own spec) to use instead of training
   bool matching_after_import = true;
 
+  // [activation] (docs/activation.md)
+  std::vector<std::string> allowed_networks;  // private networks destinations may reach (CIDR)
+  int64_t delivery_history_days = 7;          // how long a message's delivery record is kept
+  std::string files_dir;  // where files destinations write; empty: <data_dir>/exports
+
   // [[sources]]
   std::vector<ingest::Source> sources;
+  // [[destinations]]: the same fields as the admin API's JSON, plus name
+  std::vector<activation::DestinationSpec> destinations;
 
   // Reads a TOML file over the defaults. Unknown keys are errors (a typo must not be ignored).
   static Result<Config> load_file(const std::string& path);

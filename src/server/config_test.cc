@@ -277,3 +277,60 @@ TEST(IdentityConfigTest, MistakesAreNamed) {
 
 }  // namespace
 }  // namespace cdp::server
+
+namespace cdp::server {
+namespace {
+
+TEST(ActivationConfigTest, DestinationsUseTheApiFields) {
+  auto config = Config::parse_toml(R"toml(
+[activation]
+allowed_networks = ["127.0.0.0/8", "fd00::/8"]
+delivery_history_days = 3
+
+[[destinations]]
+name = "crm"
+type = "webhook"
+url = "https://hooks.example.com/cdp"
+secret = "whsec"
+batch_size = 50
+retry_window = "1 hour"
+events = { types = ["track"], where = "property.total > 5" }
+audiences = { names = ["vip"], changes = ["entered"] }
+mapping = { user = "userId" }
+)toml",
+                                   "test.toml");
+  ASSERT_TRUE(config.has_value()) << config.status().message();
+  EXPECT_THAT(config->allowed_networks, ElementsAre("127.0.0.0/8", "fd00::/8"));
+  EXPECT_EQ(config->delivery_history_days, 3);
+  ASSERT_EQ(config->destinations.size(), 1u);
+  const auto& crm = config->destinations[0];
+  EXPECT_EQ(crm.name, "crm");
+  EXPECT_EQ(crm.batch_size, 50u);
+  EXPECT_EQ(crm.retry_window_ms, 3'600'000);
+  EXPECT_TRUE(crm.events.filter.has_value());
+  EXPECT_FALSE(crm.audiences.exited);
+  ASSERT_EQ(crm.mapping.size(), 1u);
+}
+
+TEST(ActivationConfigTest, MistakesAreNamed) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[activation]\nallowed_networks = [\"localhost\"]", "not a network"},
+      {"[activation]\nallow = []", "allow"},
+      {"[[destinations]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"gopher://x\"\nevents = {}",
+       "'x': destination field 'url'"},
+      {"[[destinations]]\nname = \"a b\"\ntype = \"webhook\"\nurl = \"http://x\"\nevents = {}",
+       "may only use letters"},
+      {"[[destinations]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"http://x\"\nevents = {}\n"
+       "[[destinations]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"http://y\"\nevents = {}",
+       "'x' twice"},
+      {"destinations = 1", "[[destinations]] tables"},
+  };
+  for (const auto& [toml, message] : cases) {
+    auto config = Config::parse_toml(toml, "test.toml");
+    ASSERT_FALSE(config.has_value()) << toml;
+    EXPECT_THAT(config.status().message(), HasSubstr(message)) << toml;
+  }
+}
+
+}  // namespace
+}  // namespace cdp::server

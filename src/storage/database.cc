@@ -19,31 +19,37 @@ namespace {
 
 // Order matters: it is the order of Database::handles_ (see the accessors in database.h).
 constexpr const char* kColumnFamilies[] = {
-    "default",  "raw_log",        "dedup",          "meta",     "identifiers",
-    "profiles", "profile_events", "identity_edges", "accounts", "imports",
-    "matching", "audiences",      "changes"};
+    "default",  "raw_log",        "dedup",          "meta",      "identifiers",
+    "profiles", "profile_events", "identity_edges", "accounts",  "imports",
+    "matching", "audiences",      "changes",        "activation"};
 constexpr const char* kFormatKey = "format_version";
 
-// Drops dedup entries that have left the window, so the dedup column family stays bounded.
-class DedupExpiryFilter final : public rocksdb::CompactionFilter {
+// Drops entries whose value starts with a time (u64 BE ms) older than the window: dedup entries,
+// and the delivery history of the activation column family (keys under `key_prefix`), so both
+// stay bounded.
+class ExpiryFilter final : public rocksdb::CompactionFilter {
  public:
-  DedupExpiryFilter(const Clock* clock, int64_t window_ms) : clock_(clock), window_ms_(window_ms) {}
+  ExpiryFilter(const Clock* clock, int64_t window_ms, std::string key_prefix)
+      : clock_(clock), window_ms_(window_ms), key_prefix_(std::move(key_prefix)) {}
 
-  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    if (!key.starts_with(key_prefix_)) return false;
     if (value.size() < 8) return true;
-    const auto received_at = static_cast<int64_t>(read_u64_be({value.data(), value.size()}));
-    return received_at < clock_->now_ms() - window_ms_;
+    const auto time_ms = static_cast<int64_t>(read_u64_be({value.data(), value.size()}));
+    return time_ms < clock_->now_ms() - window_ms_;
   }
-  const char* Name() const override { return "cdp.DedupExpiryFilter"; }
+  const char* Name() const override { return "cdp.ExpiryFilter"; }
 
  private:
   const Clock* clock_;
   int64_t window_ms_;
+  std::string key_prefix_;
 };
 
 std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
-    const Database::Options& options, const rocksdb::CompactionFilter* filter) {
+    const Database::Options& options, const rocksdb::CompactionFilter* filter,
+    const rocksdb::CompactionFilter* history_filter) {
   auto cache = rocksdb::NewLRUCache(32ULL << 20);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
@@ -102,12 +108,18 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
   scanned_table.cache_index_and_filter_blocks = true;
   scanned.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned_table));
 
-  return {
-      {kColumnFamilies[0], small},   {kColumnFamilies[1], raw},     {kColumnFamilies[2], dedup},
-      {kColumnFamilies[3], small},   {kColumnFamilies[4], state},   {kColumnFamilies[5], state},
-      {kColumnFamilies[6], scanned}, {kColumnFamilies[7], scanned}, {kColumnFamilies[8], state},
-      {kColumnFamilies[9], small},   {kColumnFamilies[10], small},  {kColumnFamilies[11], scanned},
-      {kColumnFamilies[12], scanned}};
+  // Destinations' cursors, outboxes, dead letters and delivery history
+  // (docs/formats/activation.md): written for each delivered batch, looked up by messageId.
+  rocksdb::ColumnFamilyOptions activation = state;
+  activation.compaction_filter = history_filter;
+
+  return {{kColumnFamilies[0], small},    {kColumnFamilies[1], raw},
+          {kColumnFamilies[2], dedup},    {kColumnFamilies[3], small},
+          {kColumnFamilies[4], state},    {kColumnFamilies[5], state},
+          {kColumnFamilies[6], scanned},  {kColumnFamilies[7], scanned},
+          {kColumnFamilies[8], state},    {kColumnFamilies[9], small},
+          {kColumnFamilies[10], small},   {kColumnFamilies[11], scanned},
+          {kColumnFamilies[12], scanned}, {kColumnFamilies[13], activation}};
 }
 
 // RocksDB's warnings and errors, written to our log instead of a LOG file in the data directory.
@@ -132,11 +144,12 @@ class RocksDbLogger final : public rocksdb::Logger {
 };
 
 // Keeps the filter alive as long as any database uses it; RocksDB stores a raw pointer.
-const rocksdb::CompactionFilter* dedup_filter(const Clock* clock, int64_t window_ms) {
+const rocksdb::CompactionFilter* expiry_filter(const Clock* clock, int64_t window_ms,
+                                               std::string key_prefix) {
   static std::mutex mutex;
-  static std::vector<std::unique_ptr<DedupExpiryFilter>> filters;
+  static std::vector<std::unique_ptr<ExpiryFilter>> filters;
   std::lock_guard lock(mutex);
-  filters.push_back(std::make_unique<DedupExpiryFilter>(clock, window_ms));
+  filters.push_back(std::make_unique<ExpiryFilter>(clock, window_ms, std::move(key_prefix)));
   return filters.back().get();
 }
 
@@ -198,7 +211,8 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(
       db_options, options.path,
-      column_families(options, dedup_filter(options.clock, options.dedup_window_ms)),
+      column_families(options, expiry_filter(options.clock, options.dedup_window_ms, ""),
+                      expiry_filter(options.clock, options.delivery_history_ms, "l/")),
       &database->handles_, &raw);
   if (!status.ok()) {
     return Status(from_rocksdb(status, "opening data directory '" + options.path + "'").code(),
@@ -223,9 +237,9 @@ Result<std::unique_ptr<Database>> Database::open_follower(const std::string& pat
   database->follower_ = true;
   rocksdb::DB* raw = nullptr;
   Options defaults;
-  auto status =
-      rocksdb::DB::OpenAsSecondary(db_options, path, scratch_path,
-                                   column_families(defaults, nullptr), &database->handles_, &raw);
+  auto status = rocksdb::DB::OpenAsSecondary(db_options, path, scratch_path,
+                                             column_families(defaults, nullptr, nullptr),
+                                             &database->handles_, &raw);
   if (!status.ok())
     return from_rocksdb(status, "opening data directory '" + path + "' for reading");
   database->db_.reset(raw);
@@ -255,8 +269,9 @@ Status Database::check_format_version() {
   }
   if (version < kFormatVersion && !follower_) {
     // Older formats are subsets of this one (version 2 added the profile column families and
-    // version 3 `imports` and `matching`, version 4 `audiences` and `changes`, which open()
-    // creates; version 5 changed values that this build reads in both forms): stamping the new
+    // version 3 `imports` and `matching`, version 4 `audiences` and `changes`, version 6
+    // `activation`, which open() creates; version 5 changed values that this build reads in both
+    // forms): stamping the new
     // version keeps
     // older servers from opening it.
     return put_meta(kFormatKey, std::to_string(kFormatVersion));

@@ -20,6 +20,8 @@ namespace cdp::storage {
 //   identifiers, profiles, profile_events, identity_edges, accounts    profile state
 //   imports  file imports, their quarantined rows and mappings
 //   matching the review queue of probabilistic matching
+//   audiences, changes   audience state and the change log
+//   activation  destinations' cursors, outboxes, dead letters and delivery history
 // On-disk formats are described in docs/formats/. Thread-safe (RocksDB is).
 //
 // Rationale: one database means one WAL, so an event, its dedup entry and the log cursor are
@@ -27,7 +29,7 @@ namespace cdp::storage {
 class Database {
  public:
   // The format this build writes. A data directory with a newer format is refused.
-  static constexpr int kFormatVersion = 5;
+  static constexpr int kFormatVersion = 6;
 
   struct Options {
     std::string path;
@@ -39,6 +41,8 @@ class Database {
     // Cap on the disk bandwidth of flushes and compactions (0: none). It keeps their writes from
     // delaying the fsyncs that acknowledgements wait for; it must stay above the ingest rate.
     int64_t background_write_bytes_per_s = 160LL << 20;
+    // Delivery records (a message's fate, by messageId) older than this are dropped by compaction.
+    int64_t delivery_history_ms = 7LL * 24 * 3600 * 1000;
   };
 
   // Opens (creating if missing) the database for reading and writing. Only one process may.
@@ -69,6 +73,8 @@ class Database {
   // (docs/formats/audiences.md); and the change log that destinations read.
   rocksdb::ColumnFamilyHandle* audiences() { return handles_[11]; }
   rocksdb::ColumnFamilyHandle* changes() { return handles_[12]; }
+  // Destinations: cursors, outboxes, dead letters, delivery history (docs/formats/activation.md).
+  rocksdb::ColumnFamilyHandle* activation() { return handles_[13]; }
   const std::string& path() const { return path_; }
   int64_t dedup_window_ms() const { return dedup_window_ms_; }
 

@@ -5,31 +5,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Analytics } from '@segment/analytics-node';
-import { startServer, ADMIN_TOKEN } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
+import { api, eventually } from './lib/admin_api.mjs';
 
 const WRITE_KEY = 'wk_audiences';
 const READ_TOKEN = 'read-token-audiences';
 
-async function api(server, target, { method = 'GET', body, token = ADMIN_TOKEN } = {}) {
-  const response = await fetch(`${server.url}${target}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-async function eventually(probe, ready, what, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (ready(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what} never happened; last: ${JSON.stringify(last)?.slice(0, 600)}`);
-}
 
 const names = (profile) => profile.audiences.map((a) => a.name).sort();
 
