@@ -43,6 +43,24 @@ std::string sample_message(const DestinationSpec& spec, const std::string& id, i
   return out.take();
 }
 
+// Two files destinations must not write the same folders: their exports would diff against each
+// other's snapshots.
+Status check_files_path(const DestinationSpec& spec, const std::vector<DestinationSpec>& others) {
+  if (spec.kind != DestinationKind::kFiles) return Status::ok();
+  const auto within = [](const std::string& a, const std::string& b) {
+    return a == b || a.starts_with(b + "/");
+  };
+  for (const auto& other : others) {
+    if (other.name == spec.name || other.kind != DestinationKind::kFiles) continue;
+    if (within(spec.files.path, other.files.path) || within(other.files.path, spec.files.path)) {
+      return Status::invalid_argument("path '" + spec.files.path + "' overlaps destination '" +
+                                      other.name + "' (path '" + other.files.path +
+                                      "'): each files destination needs a folder of its own");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DeliveryEngine>> DeliveryEngine::start(
@@ -78,6 +96,14 @@ Result<std::unique_ptr<DeliveryEngine>> DeliveryEngine::start(
               {{"destination", name},
                {"why", "no longer defined in the config file or the data directory"}});
     CDP_RETURN_IF_ERROR(engine->store_.remove(name));
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const std::vector<DestinationSpec> earlier(specs.begin(), specs.begin() + i);
+    if (auto status = check_files_path(specs[i], earlier); !status.is_ok()) {
+      log::error("destination_not_started",
+                 {{"destination", specs[i].name}, {"error", status.message()}});
+      specs[i].enabled = false;  // listed, so that it can be seen and fixed, but it writes nothing
+    }
   }
   for (auto& spec : specs) {
     auto worker = engine->start_worker(std::move(spec));
@@ -171,13 +197,19 @@ Status DeliveryEngine::define(DestinationSpec spec) {
     return Status::failed_precondition("destination '" + spec.name +
                                        "' is defined in the config file; change it there");
   }
+  {
+    std::vector<DestinationSpec> others;
+    for (const auto& info : list()) others.push_back(info.spec);
+    CDP_RETURN_IF_ERROR(check_files_path(spec, others));
+  }
   if (spec.keep_secret) {
     // What GET answered, sent back: the credentials it left out stay as stored.
     if (auto old = find(spec.name)) {
       const auto& before = old->spec();
       if (spec.secret.empty()) spec.secret = before.secret;
-      for (const auto& [key, value] : before.kafka_config)
-        spec.kafka_config.try_emplace(key, value);
+      for (const auto& [key, value] : before.kafka_config) {
+        if (is_kafka_credential(key)) spec.kafka_config.try_emplace(key, value);
+      }
     }
   }
   CDP_RETURN_IF_ERROR(store_.put_definition(spec.name, destination_json(spec, true)));

@@ -17,20 +17,16 @@ constexpr std::string_view kKeys[] = {
     "hashing",    "every"};
 
 // The librdkafka producer settings a destination may set. An allow list: others would change
-// the delivery semantics cdp relies on (acks, idempotence, timeouts) or reach the server itself
-// (plugin.library.paths loads code, sasl.kerberos.kinit.cmd runs a command, *.location reads
-// files).
+// the delivery semantics cdp relies on (acks, idempotence, timeouts, the partitioner that keeps a
+// user's messages in one partition, a queue too small for one message) or reach the server
+// itself (plugin.library.paths loads code, sasl.kerberos.kinit.cmd runs a command, *.location
+// reads files).
 constexpr std::string_view kKafkaSettings[] = {"compression.type",
                                                "compression.level",
-                                               "linger.ms",
                                                "batch.size",
                                                "batch.num.messages",
                                                "queue.buffering.max.messages",
-                                               "queue.buffering.max.kbytes",
                                                "message.max.bytes",
-                                               "partitioner",
-                                               "request.timeout.ms",
-                                               "socket.timeout.ms",
                                                "retry.backoff.ms",
                                                "topic.metadata.refresh.interval.ms",
                                                "security.protocol",
@@ -188,6 +184,11 @@ Status parse_mapping(const ingest::JsonValue& value, std::vector<FieldMapping>& 
 
 }  // namespace
 
+bool is_kafka_credential(std::string_view key) {
+  return key.find("password") != std::string_view::npos ||
+         key.find("secret") != std::string_view::npos || key.find(".pem") != std::string_view::npos;
+}
+
 Status check_destination_name(std::string_view name) {
   if (name.empty() || name.size() > 64) {
     return Status::invalid_argument("a destination name must have 1 to 64 characters");
@@ -286,6 +287,14 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
       spec.files.every_ms = *ms;
     } else if (key == "brokers" || key == "topic") {
       if (!value.is_string() || value.text.empty()) return field_error(key, "must be a string");
+      const bool topic_ok =
+          value.text.size() <= 249 && value.text != "." && value.text != ".." &&
+          std::all_of(value.text.begin(), value.text.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+          });
+      if (key == "topic" && !topic_ok) {
+        return field_error(key, "must be a Kafka topic name: 1 to 249 of [A-Za-z0-9._-]");
+      }
       (key == "brokers" ? spec.brokers : spec.topic) = std::string(value.text);
     } else if (key == "kafka") {
       if (!value.is_object()) {
@@ -446,9 +455,7 @@ std::string destination_json(const DestinationSpec& spec, bool with_secret) {
       out.key("kafka").begin_object();
       for (const auto& [key, value] : spec.kafka_config) {
         // Like a webhook's secret, credentials are stored but never answered.
-        const bool credential = key.find("password") != std::string::npos ||
-                                key.find("secret") != std::string::npos ||
-                                key.find(".pem") != std::string::npos;
+        const bool credential = is_kafka_credential(key);
         if (with_secret || !credential) out.key(key).string(value);
         hidden = hidden || (credential && !with_secret);
       }

@@ -91,6 +91,9 @@ Result<DestinationSpec> parse_destination_text(std::string name, std::string_vie
 // The JSON form; the secret is left out unless `with_secret` (the stored copy keeps it).
 std::string destination_json(const DestinationSpec& spec, bool with_secret);
 
+// Kafka settings that are credentials (passwords, secrets, PEM keys): stored, never answered.
+bool is_kafka_credential(std::string_view key);
+
 // Names are 1-64 characters of [A-Za-z0-9_.-].
 Status check_destination_name(std::string_view name);
 

@@ -47,17 +47,16 @@ std::optional<int64_t> parse_stamp(std::string_view text) {
   return parse_iso8601_ms(iso);
 }
 
+// RFC 4180 quoting. Line breaks and other control characters become spaces, so that a row is
+// always one line (the next export reads this one back line by line).
 void csv_field(std::string& out, std::string_view value) {
-  if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out += value;
-    return;
-  }
-  out += '"';
+  const bool quote = value.find_first_of(",\"") != std::string_view::npos;
+  if (quote) out += '"';
   for (const char c : value) {
     if (c == '"') out += '"';
-    out += c;
+    out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
   }
-  out += '"';
+  if (quote) out += '"';
 }
 
 // One member's row, without its line end.
@@ -106,13 +105,21 @@ std::optional<std::string> written(const DestinationSpec& spec, const std::strin
   if (type == "email") return write_email(value, spec.files.hashing);
   if (type == "phone") return write_phone(value, spec.files.hashing);
   if (spec.files.hashing == HashRule::kNone) return value;
-  return is_sha256_hex(value) ? value : sha256_hex(value);
+  if (!is_sha256_hex(value)) return sha256_hex(value);
+  std::string lower = value;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
 }
 
-// Writes `text` to `path` durably: a temporary file, fsync, rename, fsync of the folder.
+// Writes `text` to `path` durably: a hidden temporary file (".NAME.tmp", so a glob for the
+// export's files never matches it), fsync, rename, fsync of the folder. The temporary file is
+// created anew (O_EXCL) and never through a symbolic link (O_NOFOLLOW).
 Status write_file(const fs::path& path, const std::string& text) {
-  const fs::path temporary = path.string() + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const fs::path temporary = path.parent_path() / ("." + path.filename().string() + ".tmp");
+  std::error_code ignored;
+  fs::remove(temporary, ignored);  // a crash's leftover
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Status::unavailable("cannot write " + temporary.string() + ": " + std::strerror(errno));
   }
@@ -128,33 +135,58 @@ Status write_file(const fs::path& path, const std::string& text) {
     done += static_cast<size_t>(n);
   }
   const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  std::error_code error;
-  if (!synced) return Status::unavailable("cannot sync " + temporary.string());
-  fs::rename(temporary, path, error);
-  if (error)
-    return Status::unavailable("cannot rename to " + path.string() + ": " + error.message());
-  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    (void)::fsync(dir);
-    ::close(dir);
+  const bool closed = ::close(fd) == 0;
+  if (!synced || !closed) {
+    return Status::unavailable("cannot write " + temporary.string() + ": " + std::strerror(errno));
   }
+  std::error_code error;
+  fs::rename(temporary, path, error);
+  if (error) {
+    return Status::unavailable("cannot rename to " + path.string() + ": " + error.message());
+  }
+  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || ::fsync(dir) != 0) {
+    const std::string why = std::strerror(errno);
+    if (dir >= 0) ::close(dir);
+    return Status::unavailable("cannot sync " + path.parent_path().string() + ": " + why);
+  }
+  ::close(dir);
   return Status::ok();
 }
 
-// The newest snapshot in `directory` (by name, which sorts by time), or an empty path.
-fs::path newest_snapshot(const fs::path& directory) {
+// The newest snapshot in `directory` with extension `ext` (by name, which sorts by time), or an
+// empty path.
+fs::path newest_snapshot(const fs::path& directory, std::string_view ext) {
   fs::path newest;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(directory, error)) {
     const auto name = entry.path().filename().string();
     const auto at = name.find(kSnapshot);
-    if (at == std::string::npos || name.ends_with(".tmp") || !parse_stamp(name.substr(0, at))) {
+    if (at == std::string::npos || name.substr(at + kSnapshot.size()) != ext ||
+        !parse_stamp(name.substr(0, at))) {
       continue;
     }
     if (newest.empty() || name > newest.filename().string()) newest = entry.path();
   }
   return newest;
+}
+
+// Deletes what an interrupted export left: added and removed files whose snapshot was never
+// written (an uploader must not apply a diff the next export does not build on).
+void remove_unfinished(const fs::path& directory) {
+  std::error_code error;
+  std::vector<fs::path> orphans;
+  for (const auto& entry : fs::directory_iterator(directory, error)) {
+    const auto name = entry.path().filename().string();
+    for (const std::string_view kind : {"-added.", "-removed."}) {
+      const auto at = name.find(kind);
+      if (at == std::string::npos || !parse_stamp(name.substr(0, at))) continue;
+      const auto snapshot =
+          directory / (name.substr(0, at) + std::string(kSnapshot) + name.substr(at + kind.size()));
+      if (!fs::exists(snapshot, error)) orphans.push_back(entry.path());
+    }
+  }
+  for (const auto& orphan : orphans) fs::remove(orphan, error);
 }
 
 }  // namespace
@@ -172,10 +204,15 @@ std::string audience_folder(std::string_view audience) {
 }
 
 std::optional<int64_t> last_export_ms(const std::string& directory) {
-  const auto newest = newest_snapshot(directory);
-  if (newest.empty()) return std::nullopt;
-  const auto name = newest.filename().string();
-  return parse_stamp(name.substr(0, name.find(kSnapshot)));
+  std::optional<int64_t> last;
+  for (const std::string_view ext : {"csv", "jsonl"}) {
+    const auto newest = newest_snapshot(directory, ext);
+    if (newest.empty()) continue;
+    const auto name = newest.filename().string();
+    const auto at = parse_stamp(name.substr(0, name.find(kSnapshot)));
+    if (at && (!last || *at > *last)) last = at;
+  }
+  return last;
 }
 
 Result<AudienceExport> export_audience(storage::Database& database, const DestinationSpec& spec,
@@ -190,20 +227,33 @@ Result<AudienceExport> export_audience(storage::Database& database, const Destin
     return Status::unavailable("cannot create " + directory + ": " + error.message());
   }
 
-  // The previous snapshot's rows, by profile: the removed members are written as they were.
+  remove_unfinished(directory);
+  const std::string ext = extension(spec);
+  const std::string head = header(spec);
+
+  // The previous snapshot's rows, by profile: what changed is written as removed (the old row)
+  // and added (the new one). A CSV snapshot with another header (other identifiers) is not
+  // compared with: this export is complete in its added file and removes nothing.
   std::map<std::string, std::string> previous;
-  if (const auto before = newest_snapshot(directory); !before.empty()) {
+  int64_t previous_ms = 0;
+  if (const auto before = newest_snapshot(directory, ext); !before.empty()) {
+    const auto name = before.filename().string();
+    previous_ms = parse_stamp(name.substr(0, name.find(kSnapshot))).value_or(0);
     std::ifstream in(before);
+    if (!in.is_open()) return Status::unavailable("cannot read " + before.string());
     std::string line;
     bool first = spec.files.format == FileFormat::kCsv;
-    while (std::getline(in, line)) {
-      if (first) {  // the header
+    bool same_layout = true;
+    while (same_layout && std::getline(in, line)) {
+      if (first) {
         first = false;
+        same_layout = line + "\n" == head;
         continue;
       }
       if (!line.empty()) previous.emplace(row_profile(spec, line), line);
     }
     if (in.bad()) return Status::unavailable("cannot read " + before.string());
+    if (!same_layout) previous.clear();
   }
 
   // The current members, each with its identifiers, read from one snapshot of the state.
@@ -215,8 +265,9 @@ Result<AudienceExport> export_audience(storage::Database& database, const Destin
   options.snapshot = snapshot;
   std::unique_ptr<rocksdb::Iterator> it(database.db().NewIterator(options, database.audiences()));
   const auto prefix = profile::member_prefix(audience);
-  std::string snapshot_text = header(spec);
-  std::string added_text = header(spec);
+  std::string snapshot_text = head;
+  std::string added_text = head;
+  std::string removed_text = head;
   std::set<std::string> current;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const auto key = it->key().ToStringView();
@@ -235,25 +286,31 @@ Result<AudienceExport> export_audience(storage::Database& database, const Destin
       }
     }
     const std::string name = "p_" + std::to_string(id);
-    const std::string line = row(spec, name, values) + "\n";
-    snapshot_text += line;
-    if (!previous.contains(name)) {
-      added_text += line;
+    const std::string line = row(spec, name, values);
+    snapshot_text += line + "\n";
+    const auto before = previous.find(name);
+    if (before == previous.end() || before->second != line) {
+      added_text += line + "\n";
       ++result.added;
+    }
+    if (before != previous.end() && before->second != line) {  // its identifiers changed
+      removed_text += before->second + "\n";
+      ++result.removed;
     }
     current.insert(name);
     ++result.members;
   }
   if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading audience members");
-  std::string removed_text = header(spec);
   for (const auto& [name, line] : previous) {
     if (current.contains(name)) continue;
     removed_text += line + "\n";
     ++result.removed;
   }
 
-  const std::string base = (fs::path(directory) / stamp(now_ms)).string();
-  const std::string ext = extension(spec);
+  // Always after the previous export, so that two exports in one second (or after the clock
+  // stepped back) never share names.
+  const std::string base =
+      (fs::path(directory) / stamp(std::max(now_ms, previous_ms + 1000))).string();
   CDP_RETURN_IF_ERROR(write_file(base + "-added." + ext, added_text));
   CDP_RETURN_IF_ERROR(write_file(base + "-removed." + ext, removed_text));
   CDP_RETURN_IF_ERROR(write_file(base + "-snapshot." + ext, snapshot_text));

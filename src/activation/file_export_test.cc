@@ -127,6 +127,39 @@ TEST_F(FileExportTest, JsonLinesMetaHashingAndOtherIdentifiers) {
             "\n");
 }
 
+TEST_F(FileExportTest, ChangedRowsSameSecondExportsAndUnfinishedExports) {
+  profile(1, {{"email", "a@example.com"}});
+  profile(2, {{"email", "b@example.com"}});
+  member("vip", 1);
+  member("vip", 2);
+  const auto destination = spec(R"(,"hashing":"none")");
+  ASSERT_TRUE(export_audience(*database_, destination, "vip", folder(), kT1).has_value());
+  // An interrupted export's diff without its snapshot is removed by the next one.
+  std::ofstream(folder() + "/20270115T080500Z-added.csv") << "profile,email,phone\np_9,x,\n";
+  // p_1's email changed: the old row is removed and the new one added. Same second as before:
+  // the export takes the next second's name instead of overwriting.
+  profile(1, {{"email", "new@example.com"}});
+  auto again = export_audience(*database_, destination, "vip", folder(), kT1);
+  ASSERT_TRUE(again.has_value()) << again.status().message();
+  EXPECT_EQ(again->added, 1u);
+  EXPECT_EQ(again->removed, 1u);
+  EXPECT_EQ(read(folder() + "/20270115T080001Z-added.csv"),
+            "profile,email,phone\np_1,new@example.com,\n");
+  EXPECT_EQ(read(folder() + "/20270115T080001Z-removed.csv"),
+            "profile,email,phone\np_1,a@example.com,\n");
+  EXPECT_EQ(read(folder() + "/20270115T080000Z-added.csv"),
+            "profile,email,phone\np_1,a@example.com,\np_2,b@example.com,\n")
+      << "the first export's files are untouched";
+  EXPECT_FALSE(fs::exists(folder() + "/20270115T080500Z-added.csv"));
+
+  // Other identifiers: another header, so the export starts over (all added, none removed).
+  auto other = export_audience(*database_, spec(R"(,"hashing":"none","identifiers":["email"])"),
+                               "vip", folder(), kT1 + 60'000);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->added, 2u);
+  EXPECT_EQ(other->removed, 0u);
+}
+
 TEST_F(FileExportTest, AudienceFoldersAreSafeNames) {
   EXPECT_EQ(audience_folder("vip_users-2"), "vip_users-2");
   const auto odd = audience_folder("../etc/passwd");

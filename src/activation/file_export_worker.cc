@@ -80,11 +80,13 @@ Result<int64_t> FileExportWorker::export_due(int64_t now, bool force,
   // Looks again within a minute at most: an audience defined since has no snapshot yet and is
   // exported then.
   int64_t next = now + std::min<int64_t>(spec_.files.every_ms, kLookAgainMs);
+  Status failed = Status::ok();  // the first failure; the other audiences are still exported
   for (const auto& name : *names) {
     const std::string folder =
         (std::filesystem::path(directory()) / audience_folder(name)).string();
     const auto last = last_export_ms(folder);
-    if (!force && last && now < *last + spec_.files.every_ms) {
+    // (A snapshot from the future, after the clock stepped back, does not hold the schedule.)
+    if (!force && last && *last <= now && now < *last + spec_.files.every_ms) {
       next = std::min(next, *last + spec_.files.every_ms);
       continue;
     }
@@ -93,7 +95,13 @@ Result<int64_t> FileExportWorker::export_due(int64_t now, bool force,
       stats_.state = "delivering";
     }
     auto done = export_audience(database_, spec_, name, folder, now);
-    if (!done) return done.status();
+    if (!done) {
+      if (failed.is_ok()) {
+        failed =
+            Status(done.status().code(), "audience '" + name + "': " + done.status().message());
+      }
+      continue;
+    }
     log::info("audience_exported", {{"destination", spec_.name},
                                     {"audience", name},
                                     {"members", std::to_string(done->members)},
@@ -106,6 +114,11 @@ Result<int64_t> FileExportWorker::export_due(int64_t now, bool force,
     }
     if (written != nullptr) written->push_back(std::move(*done));
   }
+  {
+    std::lock_guard lock(mutex_);
+    stats_.state = spec_.enabled ? "idle" : "disabled";
+  }
+  if (!failed.is_ok()) return failed;
   return next;
 }
 

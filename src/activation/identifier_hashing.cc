@@ -95,7 +95,7 @@ std::optional<std::string> write_email(std::string_view email, HashRule rule) {
 
 std::optional<std::string> write_phone(std::string_view phone, HashRule rule) {
   const auto trimmed = trim(phone);
-  if (is_sha256_hex(trimmed) && rule != HashRule::kNone) return lower(trimmed);
+  if (is_sha256_hex(trimmed)) return lower(trimmed);  // already hashed: never mangled or rehashed
   std::string digits;
   for (const char c : trimmed) {
     if (c >= '0' && c <= '9') digits += c;

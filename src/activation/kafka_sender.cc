@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <mutex>
@@ -129,18 +130,28 @@ Result<KafkaSender::Producer*> KafkaSender::producer() {
 
 SendResult KafkaSender::send(std::span<const Message* const> batch, int /*attempt*/) {
   SendResult result;
+  result.outcome = SendResult::Outcome::kRetry;
+  if (cancelled_.load()) {
+    result.error = "cancelled: the destination is stopping";
+    return result;
+  }
   auto made = producer();
   if (!made) {
-    result.outcome = SendResult::Outcome::kRetry;
     result.error = made.status().message();
     return result;
   }
   Producer& current = **made;
+  (void)current.take_refusal();  // only this attempt's refusals count
   rd_kafka_t* handle = current.handle;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(spec_.timeout_ms + 5000);
+  const auto running = [&] {
+    return !cancelled_.load() && std::chrono::steady_clock::now() < deadline;
+  };
   std::vector<Report> reports(batch.size());
   size_t produced = 0;
   rd_kafka_resp_err_t produce_error = RD_KAFKA_RESP_ERR_NO_ERROR;
-  for (size_t i = 0; i < batch.size(); ++i) {
+  for (size_t i = 0; i < batch.size() && running(); ++i) {
     const Message& message = *batch[i];
     for (;;) {
       produce_error = rd_kafka_producev(
@@ -151,43 +162,41 @@ SendResult KafkaSender::send(std::span<const Message* const> batch, int /*attemp
           RD_KAFKA_V_HEADER("messageId", message.message_id.data(),
                             static_cast<ssize_t>(message.message_id.size())),
           RD_KAFKA_V_OPAQUE(&reports[i]), RD_KAFKA_V_END);
-      if (produce_error != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-      rd_kafka_poll(handle, 100);  // the local queue drains as the brokers take messages
+      // The local queue is full: it drains as the brokers take messages, unless time is up.
+      if (produce_error != RD_KAFKA_RESP_ERR__QUEUE_FULL || !running()) break;
+      rd_kafka_poll(handle, 100);
     }
     if (produce_error != RD_KAFKA_RESP_ERR_NO_ERROR) break;
     ++produced;
   }
-  // Waits for every report (each message times out after timeout_ms at the latest), in short
-  // steps so that cancel() is noticed.
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(spec_.timeout_ms + 5000);
-  while (rd_kafka_outq_len(handle) > 0 && !cancelled_.load() &&
-         std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_flush(handle, 100);
-  }
+  // Waits for every produced message's report (each times out after timeout_ms at the latest),
+  // in short steps so that cancel() is noticed.
+  const auto reported = [&] {
+    return static_cast<size_t>(std::count_if(reports.begin(), reports.begin() + produced,
+                                             [](const Report& r) { return r.done; }));
+  };
+  while (reported() < produced && running()) rd_kafka_flush(handle, 100);
   rd_kafka_poll(handle, 0);
-  if (rd_kafka_outq_len(handle) > 0) {
+  if (reported() < produced) {
     // Cancelled, or reports still missing at the deadline. Their callbacks point into
     // `reports`, which ends with this call: the producer goes now (destroying it serves or drops
     // what is left), and the batch is retried with a new one.
     producer_.reset();
-    result.outcome = SendResult::Outcome::kRetry;
     result.error = cancelled_.load() ? "cancelled: the destination is stopping"
                                      : "kafka: no delivery report within " +
                                            std::to_string(spec_.timeout_ms + 5000) + " ms";
     return result;
   }
-  rd_kafka_resp_err_t first_error = produce_error;
+  rd_kafka_resp_err_t first_error =
+      produced < batch.size() && produce_error == RD_KAFKA_RESP_ERR_NO_ERROR
+          ? RD_KAFKA_RESP_ERR__TIMED_OUT  // stopped producing: cancelled or out of time
+          : produce_error;
   for (size_t i = 0; i < produced && first_error == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-    if (!reports[i].done)
-      first_error = RD_KAFKA_RESP_ERR__TIMED_OUT;
-    else if (reports[i].error != RD_KAFKA_RESP_ERR_NO_ERROR)
-      first_error = reports[i].error;
+    if (reports[i].error != RD_KAFKA_RESP_ERR_NO_ERROR) first_error = reports[i].error;
   }
   char fatal[256];
   if (rd_kafka_fatal_error(handle, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // An idempotent producer cannot go on after a fatal error: the next attempt gets a new one.
-    result.outcome = SendResult::Outcome::kRetry;
     result.error = std::string("kafka producer failed: ") + fatal;
     producer_.reset();
     return result;
@@ -196,8 +205,9 @@ SendResult KafkaSender::send(std::span<const Message* const> batch, int /*attemp
     result.outcome = SendResult::Outcome::kDelivered;
     return result;
   }
-  result.outcome =
-      refused(first_error) ? SendResult::Outcome::kRejected : SendResult::Outcome::kRetry;
+  // Only a batch of one message is refused as a whole: in a larger batch the others may be
+  // fine, so it is retried, and after three attempts its messages go one at a time.
+  if (refused(first_error) && batch.size() == 1) result.outcome = SendResult::Outcome::kRejected;
   result.error = std::string("kafka: ") + rd_kafka_err2str(first_error);
   if (auto why = current.take_refusal(); !why.empty()) {
     result.error =
@@ -210,7 +220,11 @@ Status KafkaSender::test_connection() {
   auto made = producer();
   if (!made) return made.status();
   rd_kafka_t* handle = (*made)->handle;
+  (void)(*made)->take_refusal();
   rd_kafka_topic_t* topic = rd_kafka_topic_new(handle, spec_.topic.c_str(), nullptr);
+  if (topic == nullptr) {
+    return Status::invalid_argument("kafka cannot use topic '" + spec_.topic + "'");
+  }
   const rd_kafka_metadata_t* metadata = nullptr;
   const auto error = rd_kafka_metadata(
       handle, 0, topic, &metadata, static_cast<int>(std::min<int64_t>(spec_.timeout_ms, 10'000)));

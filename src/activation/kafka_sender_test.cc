@@ -132,6 +132,12 @@ TEST_F(KafkaSenderTest, ClassifiesFailures) {
                                     RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
   auto result = sender.send(batch, 1);
   EXPECT_EQ(result.outcome, SendResult::Outcome::kRejected) << result.error;
+  // In a larger batch the others may be fine: it is retried (one at a time later), not refused.
+  rd_kafka_mock_push_request_errors(cluster_, kProduceRequest, 1,
+                                    RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  const Message* two[] = {&message, &message};
+  result = sender.send(two, 1);
+  EXPECT_EQ(result.outcome, SendResult::Outcome::kRetry) << result.error;
 
   // Every broker down: the message times out, to be retried later.
   rd_kafka_mock_broker_set_down(cluster_, -1);
@@ -154,9 +160,11 @@ TEST_F(KafkaSenderTest, BrokersOnInternalAddressesAreRefusedUnlessAllowed) {
   const auto tested = sender.test_connection();
   EXPECT_EQ(tested.code(), StatusCode::kPermissionDenied) << tested.message();
   EXPECT_THAT(tested.message(), HasSubstr("loopback"));
+  // A new producer connects at once; the refusal of this attempt is the one reported.
+  KafkaSender fresh(spec(R"(,"timeout_ms":1500)"), strict);
   const Message message{"m1", "u1", "{}"};
   const Message* batch[] = {&message};
-  const auto result = sender.send(batch, 1);
+  const auto result = fresh.send(batch, 1);
   EXPECT_EQ(result.outcome, SendResult::Outcome::kRetry);
   EXPECT_THAT(result.error, HasSubstr("SSRF"));
 }

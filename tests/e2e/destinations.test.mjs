@@ -252,7 +252,6 @@ describe('destinations', () => {
     analytics.identify({ userId: 'alan', traits: { tier: 'silver' } });
     await analytics.closeAndFlush();
     await eventually(members, (a) => a.body?.members?.length === 1, 'one member');
-    await new Promise((resolve) => setTimeout(resolve, 1100));  // a new second: a new file name
     answer = await api(server, '/admin/v1/destinations/google_ads/sample', { method: 'POST' });
     assert.equal(answer.body.delivered, true, JSON.stringify(answer.body));
     const summary = JSON.parse(answer.body.body);
