@@ -14,7 +14,7 @@
 namespace cdp::activation {
 namespace {
 
-// How long an idle worker sleeps when nothing notifies it (the change log has no notification).
+// How long an idle worker sleeps when nothing notifies it (a lost wakeup costs at most this).
 constexpr int64_t kIdleWaitMs = 200;
 // A cursor that only moved past entries the destination does not take is stored at most this
 // often.

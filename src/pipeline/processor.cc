@@ -247,6 +247,7 @@ Result<size_t> Processor::process_batch() {
   events_applied_.fetch_add(applied);
   last_received_at_ms_.store(last_received_at);
   profiles_.store(builder_.last_profile_id());
+  if (options_.on_applied) options_.on_applied(last_seq);
   return applied;
 }
 

@@ -50,6 +50,9 @@ class Processor {
     // false: no candidate index; definition commands and previews read every profile (tests
     // compare the two).
     bool candidate_index = true;
+    // Called on the processor thread after each batch is written, with the new cursor: the
+    // change log may have grown (destinations that read it are woken). Must not block.
+    std::function<void(uint64_t cursor)> on_applied;
   };
 
   // A definition command being applied: which, and how far through the profiles.

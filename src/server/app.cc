@@ -79,16 +79,8 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   if (!sources) return sources.status();
   app->sources_ = std::move(*sources);
 
-  auto rules = identity::CompiledRules::compile(cfg.identity);
-  if (!rules) return rules.status();
-  pipeline::Processor::Options processor_options;
-  processor_options.metrics = &app->metrics_;
-  auto processor = pipeline::Processor::open(*app->database_, *rules, processor_options);
-  if (!processor) return processor.status();
-  app->processor_ = std::move(*processor);
-  app->processor_->start();
-
-  // Destinations read the logs on threads of their own; new events wake them.
+  // Destinations read the logs on threads of their own; new events (the raw log's commits) and
+  // new changes (the processor's batches) wake them.
   activation::DeliveryEngine::Options delivery_options;
   delivery_options.metrics = &app->metrics_;
   delivery_options.files_root = cfg.files_dir.empty()
@@ -101,6 +93,16 @@ Result<std::unique_ptr<App>> App::start(Config config) {
       activation::DeliveryEngine::start(*app->database_, delivery_options, cfg.destinations);
   if (!delivery) return delivery.status();
   app->delivery_ = std::move(*delivery);
+
+  auto rules = identity::CompiledRules::compile(cfg.identity);
+  if (!rules) return rules.status();
+  pipeline::Processor::Options processor_options;
+  processor_options.metrics = &app->metrics_;
+  processor_options.on_applied = [engine = app->delivery_.get()](uint64_t) { engine->notify(); };
+  auto processor = pipeline::Processor::open(*app->database_, *rules, processor_options);
+  if (!processor) return processor.status();
+  app->processor_ = std::move(*processor);
+  app->processor_->start();
 
   storage::RawLogWriter::Options writer_options;
   writer_options.sync = cfg.sync;
