@@ -20,6 +20,10 @@
 namespace cdp::server {
 namespace {
 
+constexpr const char* kBusy =
+    "too many previews and history queries are waiting, or the "
+    "server is stopping; try again shortly";
+
 constexpr std::string_view kAudiences = "/admin/v1/audiences";
 constexpr std::string_view kTraits = "/admin/v1/computed-traits";
 constexpr std::string_view kChanges = "/admin/v1/changes";
@@ -97,8 +101,9 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
                                 "no audience named '" + *name + "'"));
     }
     if (what == "/sizes") {
-      return run_slow(request, std::move(respond),
-                      [this, name = *name](const Request& r) { return sizes(r, name); });
+      return slow_.answer(
+          request, std::move(respond),
+          [this, name = *name](const Request& r) { return sizes(r, name); }, kBusy);
     }
     if (const auto at = query_parameter(request.target(), "at"); !at.empty()) {
       const auto at_ms = parse_iso8601_ms(percent_decode(at).value_or(""));
@@ -106,9 +111,10 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
         return respond(json_error(http::status::bad_request, version, "invalid_argument",
                                   "at must be an ISO 8601 time, e.g. 2024-05-01T12:00:00Z"));
       }
-      return run_slow(
+      return slow_.answer(
           request, std::move(respond),
-          [this, name = *name, at = *at_ms](const Request& r) { return members_at(r, name, at); });
+          [this, name = *name, at = *at_ms](const Request& r) { return members_at(r, name, at); },
+          kBusy);
     }
     return respond(members(request, *name));
   }
@@ -125,7 +131,8 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
     return respond(changes(request));
   }
   if (path == std::string(kAudiences) + "/preview" && request.method() == http::verb::post) {
-    return run_slow(request, std::move(respond), [this](const Request& r) { return preview(r); });
+    return slow_.answer(
+        request, std::move(respond), [this](const Request& r) { return preview(r); }, kBusy);
   }
   const bool trait = path.starts_with(kTraits);
   const auto base = trait ? kTraits : kAudiences;
@@ -521,18 +528,6 @@ Response AudienceHandler::sizes(const Request& request, const std::string& name)
   }
   out.end_array().end_object();
   return json_response(http::status::ok, version, out.take());
-}
-
-void AudienceHandler::run_slow(const Request& request, Responder respond,
-                               std::function<Response(const Request&)> query) {
-  slow_.submit([request, respond = std::move(respond), query = std::move(query)](bool run) {
-    if (!run) {
-      return respond(json_error(http::status::service_unavailable, request.version(), "busy",
-                                "too many previews and history queries are waiting, or the "
-                                "server is stopping; try again shortly"));
-    }
-    respond(query(request));
-  });
 }
 
 // Evaluates an unsaved condition over the candidates the index leaves, with the history its new

@@ -63,10 +63,6 @@ class AudienceHandler {
   void submit(const Request& request, std::string command, bool trait, const std::string& name,
               bool deleting, Responder respond);
 
-  // Runs `query` on slow_ and answers with what it returns (503 when it cannot run).
-  void run_slow(const Request& request, Responder respond,
-                std::function<Response(const Request&)> query);
-
   Deps deps_;
   SlowQueries slow_;
 };

@@ -9,6 +9,10 @@
 namespace cdp::server {
 namespace {
 
+constexpr const char* kBusy =
+    "too many destination calls are waiting, or the server is "
+    "stopping; try again shortly";
+
 constexpr std::string_view kBase = "/admin/v1/destinations";
 
 void write_stats(JsonWriter& out, const activation::DestinationStats& s, bool files) {
@@ -91,20 +95,25 @@ void DestinationHandler::handle(const Request& request, Responder respond) {
     switch (method) {
       case http::verb::get: return respond(show(request, *name));
       case http::verb::put:
-        return run_slow(request, std::move(respond),
-                        [this, name = *name](const Request& r) { return define(r, name); });
+        return slow_.answer(
+            request, std::move(respond),
+            [this, name = *name](const Request& r) { return define(r, name); }, kBusy);
       case http::verb::delete_:
-        return run_slow(request, std::move(respond),
-                        [this, name = *name](const Request& r) { return remove(r, name); });
+        return slow_.answer(
+            request, std::move(respond),
+            [this, name = *name](const Request& r) { return remove(r, name); }, kBusy);
       default: return respond(method_not_allowed(version, "GET, PUT or DELETE"));
     }
   }
   if (sub == "/test" || sub == "/sample") {
     if (method != http::verb::post) return respond(method_not_allowed(version, "POST"));
     const bool is_test = sub == "/test";
-    return run_slow(request, std::move(respond), [this, name = *name, is_test](const Request& r) {
-      return is_test ? test(r, name) : sample(r, name);
-    });
+    return slow_.answer(
+        request, std::move(respond),
+        [this, name = *name, is_test](const Request& r) {
+          return is_test ? test(r, name) : sample(r, name);
+        },
+        kBusy);
   }
   if (sub.starts_with("/messages/")) {
     if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
@@ -121,24 +130,13 @@ void DestinationHandler::handle(const Request& request, Responder respond) {
   }
   if (sub == "/dead-letters/replay") {
     if (method != http::verb::post) return respond(method_not_allowed(version, "POST"));
-    return run_slow(request, std::move(respond),
-                    [this, name = *name](const Request& r) { return replay(r, name); });
+    return slow_.answer(
+        request, std::move(respond),
+        [this, name = *name](const Request& r) { return replay(r, name); }, kBusy);
   }
   respond(json_error(http::status::not_found, version, "not_found",
                      "no endpoint at " + std::string(path) +
                          " (test, sample, messages/{id}, dead-letters, dead-letters/replay)"));
-}
-
-void DestinationHandler::run_slow(const Request& request, Responder respond,
-                                  std::function<Response(const Request&)> call) {
-  slow_.submit([request, respond = std::move(respond), call = std::move(call)](bool run) {
-    if (!run) {
-      return respond(json_error(http::status::service_unavailable, request.version(), "busy",
-                                "too many destination calls are waiting, or the server is "
-                                "stopping; try again shortly"));
-    }
-    respond(call(request));
-  });
 }
 
 Response DestinationHandler::list(const Request& request) {

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <functional>
 #include <string>
 #include <string_view>
 
@@ -42,8 +41,6 @@ class DestinationHandler {
   Response replay(const Request& request, const std::string& name);
   Response test(const Request& request, const std::string& name);
   Response sample(const Request& request, const std::string& name);
-  void run_slow(const Request& request, Responder respond,
-                std::function<Response(const Request&)> call);
 
   std::string admin_token_;
   activation::DeliveryEngine& engine_;

@@ -27,6 +27,18 @@ void SlowQueries::submit(Task task) {
   task(false);
 }
 
+void SlowQueries::answer(const Request& request, Responder respond,
+                         std::function<Response(const Request&)> call, std::string busy_message) {
+  submit([request, respond = std::move(respond), call = std::move(call),
+          busy_message = std::move(busy_message)](bool run) {
+    if (!run) {
+      return respond(
+          json_error(http::status::service_unavailable, request.version(), "busy", busy_message));
+    }
+    respond(call(request));
+  });
+}
+
 void SlowQueries::work() {
   for (;;) {
     Task task;

@@ -5,7 +5,10 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+
+#include "server/http_types.h"
 
 namespace cdp::server {
 
@@ -28,6 +31,10 @@ class SlowQueries {
   SlowQueries& operator=(const SlowQueries&) = delete;
 
   void submit(Task task);
+  // Runs `call` and answers with what it returns; or answers 503 `busy` with `busy_message` when
+  // it cannot run.
+  void answer(const Request& request, Responder respond,
+              std::function<Response(const Request&)> call, std::string busy_message);
   // Refuses what waits (after the running task ends) and every later submit. Idempotent.
   void stop();
 
