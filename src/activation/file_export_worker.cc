@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 
 #include "common/log.h"
 #include "profile/audience_records.h"
@@ -63,12 +64,16 @@ Result<std::vector<std::string>> FileExportWorker::audiences() {
   if (!spec_.audiences.names.empty()) {
     return std::vector<std::string>(spec_.audiences.names.begin(), spec_.audiences.names.end());
   }
-  auto definitions = profile::load_definitions(database_);
-  if (!definitions) return definitions.status();
+  // Every defined audience: the names of the definition keys (this runs every minute; compiling
+  // the definitions is not needed to know them).
   std::vector<std::string> names;
-  for (const auto& audience : (*definitions)->audiences()) {
-    names.push_back(audience.definition.name);
+  const std::string prefix = profile::audience_definition_key("");
+  std::unique_ptr<rocksdb::Iterator> it(
+      database_.db().NewIterator(rocksdb::ReadOptions(), database_.audiences()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    names.push_back(it->key().ToString().substr(prefix.size()));
   }
+  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading audience names");
   return names;
 }
 
