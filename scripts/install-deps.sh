@@ -9,7 +9,7 @@ packages=(
   clang lld libclang-rt-14-dev
   librocksdb-dev libboost-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libtomlplusplus-dev zlib1g-dev libssl-dev libphonenumber-dev libutf8proc-dev libre2-dev libcsv-dev
-  libroaring-dev libcurl4-openssl-dev librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libroaring-dev libcurl4-openssl-dev librdkafka-dev libpq-dev postgresql libgtest-dev libgmock-dev libbenchmark-dev
   nodejs wrk procps util-linux chromium
 )
 missing=()

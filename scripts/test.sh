@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs dependencies, builds the fuzz targets and smoke-runs
 # them, builds with ASan+UBSan and -Werror, then runs every test with ctest (unit tests, and
-# end-to-end tests with the real SDKs, crash-and-restart and disk-full). ctest's summary is the
-# last thing printed.
+# end-to-end tests with the real SDKs, crash-and-restart and disk-full, warehouse loads into a
+# PostgreSQL server it starts). ctest's summary is the last thing printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -25,5 +25,10 @@ cmake --preset ci >/dev/null
 cmake --build build/ci -j "$jobs"
 
 echo "== tests"
-cd build/ci
-exec ctest --output-on-failure --timeout 900 -j 1
+# The warehouse tests load rows into a real PostgreSQL; here they fail rather than skip without it.
+postgres=$(scripts/test-postgres.sh start)
+export "$postgres" CDP_REQUIRE_POSTGRES=1
+status=0
+(cd build/ci && ctest --output-on-failure --timeout 900 -j 1) || status=$?
+scripts/test-postgres.sh stop
+exit "$status"

@@ -7,6 +7,7 @@
 
 #include "activation/file_export_worker.h"
 #include "activation/kafka_sender.h"
+#include "activation/postgres_sender.h"
 #include "activation/webhook_sender.h"
 #include "common/json_writer.h"
 #include "common/log.h"
@@ -117,6 +118,9 @@ DeliveryEngine::~DeliveryEngine() { stop(); }
 
 std::unique_ptr<Sender> DeliveryEngine::make_sender(const DestinationSpec& spec) const {
   if (spec.kind == DestinationKind::kKafka) return std::make_unique<KafkaSender>(spec, guard_);
+  if (spec.kind == DestinationKind::kPostgres) {
+    return std::make_unique<PostgresSender>(spec, guard_);
+  }
   return std::make_unique<WebhookSender>(spec, guard_, *options_.clock);
 }
 

@@ -14,7 +14,9 @@ constexpr std::string_view kKeys[] = {
     "kafka",      "events",     "audiences",    "mapping",        "consent_categories",
     "batch_size", "timeout_ms", "retry_window", "max_per_second", "ordered",
     "enabled",    "start",      "path",         "format",         "identifiers",
-    "hashing",    "every"};
+    "hashing",    "every",      "postgres"};
+
+constexpr std::string_view kTypes = R"(must be "webhook", "kafka", "files" or "postgres")";
 
 // The librdkafka producer settings a destination may set. An allow list: others would change
 // the delivery semantics cdp relies on (acks, idempotence, timeouts, the partitioner that keeps a
@@ -182,6 +184,67 @@ Status parse_mapping(const ingest::JsonValue& value, std::vector<FieldMapping>& 
   return Status::ok();
 }
 
+constexpr std::string_view kSslModes[] = {"disable", "allow",     "prefer",
+                                          "require", "verify-ca", "verify-full"};
+
+// {"host": ..., "port": 5432, "dbname": ..., "user": ..., "password": ..., "sslmode": ...,
+// "schema": "cdp"}: the password goes to spec.secret, like a webhook's signing key.
+Status parse_postgres(const ingest::JsonValue& value, DestinationSpec& spec) {
+  if (!value.is_object()) {
+    return field_error("postgres",
+                       "must be an object such as {\"host\": \"db.internal\", \"dbname\": "
+                       "\"analytics\", \"user\": \"cdp\", \"password\": \"...\"}");
+  }
+  spec.postgres = PostgresSpec();
+  for (const auto& member : value.members) {
+    const std::string field = "postgres." + std::string(member.key);
+    const auto& setting = *member.value;
+    if (member.key == "port") {
+      auto n = integer(setting, field, 1, 65535);
+      if (!n) return n.status();
+      spec.postgres.settings["port"] = std::to_string(*n);
+      continue;
+    }
+    if (!setting.is_string() || setting.text.find('\0') != std::string_view::npos) {
+      return field_error(field, "must be a string");
+    }
+    const std::string text(setting.text);
+    if (member.key == "host") {
+      if (text.empty() || text.find_first_of(",/ ") != std::string::npos) {
+        return field_error(field, "must be one host name or address (no sockets or lists)");
+      }
+      spec.postgres.settings["host"] = text;
+    } else if (member.key == "dbname" || member.key == "user") {
+      spec.postgres.settings[std::string(member.key)] = text;
+    } else if (member.key == "password") {
+      spec.secret = text;
+    } else if (member.key == "sslmode") {
+      if (std::find(std::begin(kSslModes), std::end(kSslModes), text) == std::end(kSslModes)) {
+        return field_error(field,
+                           "must be disable, allow, prefer, require, verify-ca or verify-full");
+      }
+      spec.postgres.settings["sslmode"] = text;
+    } else if (member.key == "schema") {
+      if (text.empty() || text.size() > 63 ||
+          text.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
+          (text[0] >= '0' && text[0] <= '9') || text.starts_with("pg_")) {
+        return field_error(field,
+                           "must be a schema name of lower-case letters, digits and '_' (not "
+                           "starting with a digit or pg_), e.g. \"cdp\"");
+      }
+      spec.postgres.schema = text;
+    } else {
+      return field_error(field,
+                         "is unknown; the settings are host, port, dbname, user, password, "
+                         "sslmode and schema");
+    }
+  }
+  if (!spec.postgres.settings.contains("host")) {
+    return field_error("postgres.host", "is missing: the PostgreSQL server's host name or address");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 bool is_kafka_credential(std::string_view key) {
@@ -210,6 +273,8 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
   bool has_type = false;
   bool has_batch_size = false;
   std::string files_field;  // a field only files destinations have, when given
+  bool postgres_field = false;
+  bool secret_field = false;  // a webhook's secret; a postgres password is postgres.password
   for (const auto& member : json.members) {
     const auto& value = *member.value;
     const std::string_view key = member.key;
@@ -224,13 +289,14 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
     } else if (key == "configured" || key == "status") {
       continue;  // read-only parts of what GET answers
     } else if (key == "type") {
-      if (!value.is_string() ||
-          (value.text != "webhook" && value.text != "kafka" && value.text != "files")) {
-        return field_error(key, "must be \"webhook\", \"kafka\" or \"files\"");
+      if (!value.is_string() || (value.text != "webhook" && value.text != "kafka" &&
+                                 value.text != "files" && value.text != "postgres")) {
+        return field_error(key, kTypes);
       }
-      spec.kind = value.text == "kafka"   ? DestinationKind::kKafka
-                  : value.text == "files" ? DestinationKind::kFiles
-                                          : DestinationKind::kWebhook;
+      spec.kind = value.text == "kafka"      ? DestinationKind::kKafka
+                  : value.text == "files"    ? DestinationKind::kFiles
+                  : value.text == "postgres" ? DestinationKind::kPostgres
+                                             : DestinationKind::kWebhook;
       has_type = true;
     } else if (key == "path") {
       files_field = key;
@@ -319,12 +385,16 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
         }
         spec.kafka_config[std::string(setting.key)] = std::string(setting.value->text);
       }
+    } else if (key == "postgres") {
+      postgres_field = true;
+      CDP_RETURN_IF_ERROR(parse_postgres(value, spec));
     } else if (key == "url") {
       if (!value.is_string()) return field_error(key, "must be a string");
       spec.url = std::string(value.text);
     } else if (key == "secret") {
       if (!value.is_string()) return field_error(key, "must be a string");
       spec.secret = std::string(value.text);
+      secret_field = true;
     } else if (key == "events") {
       CDP_RETURN_IF_ERROR(parse_events(value, spec.events));
     } else if (key == "audiences") {
@@ -377,12 +447,31 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
     }
   }
   if (!has_type) {
-    return field_error("type", "is missing: \"webhook\", \"kafka\" or \"files\"");
+    return field_error("type", "is missing: it " + std::string(kTypes));
   }
   if (spec.kind != DestinationKind::kFiles && !files_field.empty()) {
     return Status::invalid_argument("'" + files_field + "' is a field of files destinations");
   }
-  if (spec.kind == DestinationKind::kFiles) {
+  if ((spec.kind == DestinationKind::kPostgres) != postgres_field) {
+    return spec.kind == DestinationKind::kPostgres
+               ? field_error("postgres",
+                             "is missing: where the warehouse is, e.g. "
+                             "{\"host\": \"db.internal\", \"dbname\": \"analytics\"}")
+               : Status::invalid_argument("'postgres' is a field of postgres destinations");
+  }
+  if (spec.kind == DestinationKind::kPostgres) {
+    if (!spec.url.empty() || secret_field || !spec.brokers.empty() || !spec.topic.empty() ||
+        !spec.kafka_config.empty()) {
+      return Status::invalid_argument(
+          "url, secret, brokers, topic and kafka are not fields of postgres destinations (the "
+          "password is postgres.password)");
+    }
+    if (!spec.mapping.empty()) {
+      return Status::invalid_argument(
+          "a postgres destination takes no mapping: its tables follow the events' own fields");
+    }
+    if (!has_batch_size) spec.batch_size = 1000;
+  } else if (spec.kind == DestinationKind::kFiles) {
     if (spec.files.path.empty()) {
       return Status::invalid_argument(
           "a files destination needs path (a folder under "
@@ -446,6 +535,21 @@ std::string destination_json(const DestinationSpec& spec, bool with_secret) {
     out.end_array();
     out.key("hashing").string(hash_rule_name(spec.files.hashing));
     out.key("every").string(audience::duration_text(spec.files.every_ms));
+  } else if (spec.kind == DestinationKind::kPostgres) {
+    out.key("type").string("postgres");
+    out.key("postgres").begin_object();
+    for (const auto& [key, value] : spec.postgres.settings) {
+      if (key == "port") {
+        out.key(key).number(static_cast<int64_t>(std::stoi(value)));
+      } else {
+        out.key(key).string(value);
+      }
+    }
+    if (with_secret && !spec.secret.empty()) out.key("password").string(spec.secret);
+    out.key("schema").string(spec.postgres.schema);
+    out.end_object();
+    // As for a webhook's secret: sending this back keeps the stored password.
+    if (!with_secret && !spec.secret.empty()) out.key("signed").boolean(true);
   } else if (spec.kind == DestinationKind::kKafka) {
     out.key("type").string("kafka");
     out.key("brokers").string(spec.brokers);

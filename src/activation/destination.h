@@ -40,7 +40,7 @@ struct FieldMapping {
   std::vector<std::string> path;  // `from`, split at dots
 };
 
-enum class DestinationKind { kWebhook, kKafka, kFiles };
+enum class DestinationKind { kWebhook, kKafka, kFiles, kPostgres };
 enum class FileFormat { kCsv, kJsonl };
 
 // A files destination: audience snapshots and diffs in a folder, for paid-media uploads.
@@ -52,17 +52,26 @@ struct FileExportSpec {
   int64_t every_ms = 24LL * 3600 * 1000;  // time between exports
 };
 
+// A PostgreSQL warehouse: where to connect (the password is DestinationSpec::secret) and the
+// schema that holds the tables.
+struct PostgresSpec {
+  // libpq connection settings: host (required), port, dbname, user, sslmode.
+  std::map<std::string, std::string> settings;
+  std::string schema = "cdp";
+};
+
 // A destination as defined through the admin API or [[destinations]] in the config. The JSON form
 // (docs/activation.md) is what the API takes and answers; parse_destination checks every field.
 struct DestinationSpec {
   std::string name;
   DestinationKind kind = DestinationKind::kWebhook;
   std::string url;      // webhook: http(s)://host[:port]/path
-  std::string secret;   // webhook: HMAC-SHA256 signing key; empty: unsigned
+  std::string secret;   // webhook: HMAC-SHA256 signing key, empty: unsigned; postgres: password
   std::string brokers;  // kafka: bootstrap servers, "host:port,host:port"
   std::string topic;    // kafka
   std::map<std::string, std::string> kafka_config;  // kafka: more librdkafka producer settings
   FileExportSpec files;                             // files
+  PostgresSpec postgres;                            // postgres
   EventSubscription events;
   AudienceSubscription audiences;
   std::vector<FieldMapping> mapping;  // empty: messages as they are
@@ -70,7 +79,7 @@ struct DestinationSpec {
   // with context.consent.categoryPreferences goes only where every category is true.
   std::vector<std::string> consent_categories;
   // Webhooks: 1 sends one message per request, more {"batch":[...]}. Kafka: messages produced
-  // per attempt (default 500).
+  // per attempt (default 500). Postgres: messages per transaction (default 1000).
   size_t batch_size = 1;
   int64_t timeout_ms = 10'000;
   int64_t retry_window_ms = 4LL * 3600 * 1000;  // then dead letters (Segment retries 4 hours)

@@ -110,6 +110,49 @@ TEST(DestinationTest, FilesDestinations) {
   EXPECT_EQ(destination_json(*again, true), destination_json(*spec, true));
 }
 
+TEST(DestinationTest, PostgresDestinations) {
+  auto spec = parse_destination_text("dw", R"({"type":"postgres","events":{},"audiences":{},
+      "postgres":{"host":"db.internal","port":6432,"dbname":"analytics","user":"cdp",
+      "password":"s3cret","sslmode":"require","schema":"cdp_prod"}})");
+  ASSERT_TRUE(spec.has_value()) << spec.status().message();
+  EXPECT_EQ(spec->kind, DestinationKind::kPostgres);
+  EXPECT_EQ(spec->postgres.settings.at("host"), "db.internal");
+  EXPECT_EQ(spec->postgres.settings.at("port"), "6432");
+  EXPECT_EQ(spec->postgres.schema, "cdp_prod");
+  EXPECT_EQ(spec->secret, "s3cret");
+  EXPECT_EQ(spec->batch_size, 1000u);
+  const auto answered = destination_json(*spec, false);
+  EXPECT_THAT(answered, Not(HasSubstr("s3cret")));
+  EXPECT_THAT(answered, HasSubstr(R"("signed":true)"));
+  EXPECT_THAT(answered, HasSubstr(R"("port":6432)"));
+  auto stored = parse_destination_text("dw", destination_json(*spec, true));
+  ASSERT_TRUE(stored.has_value()) << stored.status().message();
+  EXPECT_EQ(stored->secret, "s3cret");
+  EXPECT_EQ(destination_json(*stored, true), destination_json(*spec, true));
+
+  const std::string base = R"("type":"postgres","events":{},)";
+  for (const auto& [json, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"type":"postgres","events":{}})", "'postgres' is missing"},
+           {"{" + base + R"("postgres":{"dbname":"x"}})", "'postgres.host' is missing"},
+           {"{" + base + R"("postgres":{"host":"/var/run/postgresql"}})", "no sockets"},
+           {"{" + base + R"("postgres":{"host":"a,b"}})", "no sockets or lists"},
+           {"{" + base + R"("postgres":{"host":"h","port":0}})", "'postgres.port'"},
+           {"{" + base + R"("postgres":{"host":"h","sslmode":"maybe"}})", "verify-full"},
+           {"{" + base + R"("postgres":{"host":"h","schema":"Bad-Name"}})", "schema name"},
+           {"{" + base + R"("postgres":{"host":"h","schema":"pg_catalog"}})", "pg_"},
+           {"{" + base + R"("postgres":{"host":"h","passfile":"/etc/shadow"}})",
+            "the settings are host, port"},
+           {"{" + base + R"("postgres":{"host":"h"},"secret":"x"})", "postgres.password"},
+           {"{" + base + R"("postgres":{"host":"h"},"mapping":{"a":"b"}})", "no mapping"},
+           {R"({"type":"webhook","url":"https://x.test/","events":{},"postgres":{"host":"h"}})",
+            "'postgres' is a field of postgres destinations"},
+       }) {
+    auto refused = parse_destination_text("dw", json);
+    ASSERT_FALSE(refused.has_value()) << json;
+    EXPECT_THAT(refused.status().message(), HasSubstr(message)) << json;
+  }
+}
+
 TEST(DestinationTest, NamesAreChecked) {
   EXPECT_TRUE(check_destination_name("crm-hook_1.v2").is_ok());
   EXPECT_FALSE(check_destination_name("").is_ok());
