@@ -24,7 +24,16 @@ std::string sample_message(const DestinationSpec& spec, const std::string& id, i
   JsonWriter out;
   out.begin_object();
   out.key("messageId").string(id);
-  if (!spec.events.enabled) {
+  if (!spec.events.enabled && !spec.audiences.enabled) {
+    out.key("type").string("traits_changed");
+    out.key("profile").string("p_0");
+    out.key("user_id").string("cdp-sample-user");
+    out.key("traits").begin_object();
+    out.key(spec.traits.names.empty() ? "sample_trait" : *spec.traits.names.begin()).boolean(true);
+    out.end_object();
+    out.key("time").string(time);
+    out.key("cause").string("sample");
+  } else if (!spec.events.enabled) {
     out.key("type").string("audience_entered");
     out.key("audience")
         .string(spec.audiences.names.empty() ? "sample_audience" : *spec.audiences.names.begin());
@@ -228,15 +237,15 @@ Status DeliveryEngine::define(DestinationSpec spec) {
     // where the destination stood when it was created.
     const auto& before = old->spec();
     const bool new_events = spec.events.enabled && !before.events.enabled;
-    const bool new_audiences = spec.audiences.enabled && !before.audiences.enabled;
-    if (new_events || new_audiences) {
+    const bool new_changes = reads_change_log(spec) && !reads_change_log(before);
+    if (new_events || new_changes) {
       auto cursor = store_.cursor(spec.name);
       auto end = end_of_logs(database_);
       if (!cursor) return cursor.status();
       if (!end) return end.status();
       DeliveryCursor moved = cursor->value_or(*end);
       if (new_events) moved.events = spec.from_beginning ? 0 : end->events;
-      if (new_audiences) {
+      if (new_changes) {
         moved.changes = spec.from_beginning ? std::nullopt : end->changes;
       }
       rocksdb::WriteBatch write;

@@ -14,7 +14,7 @@ constexpr std::string_view kKeys[] = {
     "kafka",      "events",     "audiences",    "mapping",        "consent_categories",
     "batch_size", "timeout_ms", "retry_window", "max_per_second", "ordered",
     "enabled",    "start",      "path",         "format",         "identifiers",
-    "hashing",    "every",      "postgres"};
+    "hashing",    "every",      "postgres",     "traits"};
 
 constexpr std::string_view kTypes = R"(must be "webhook", "kafka", "files" or "postgres")";
 
@@ -149,6 +149,23 @@ Status parse_audiences(const ingest::JsonValue& value, AudienceSubscription& out
     } else {
       return field_error("audiences." + std::string(member.key), "is unknown (names, changes)");
     }
+  }
+  return Status::ok();
+}
+
+Status parse_traits(const ingest::JsonValue& value, TraitSubscription& out) {
+  if (!value.is_object()) {
+    return field_error("traits",
+                       "must be an object: {\"names\": [\"plan\", ...]} or {} for every trait");
+  }
+  out.enabled = true;
+  for (const auto& member : value.members) {
+    if (member.key != "names") {
+      return field_error("traits." + std::string(member.key), "is unknown (names)");
+    }
+    auto names = string_set(*member.value, "traits.names");
+    if (!names) return names.status();
+    out.names = std::move(*names);
   }
   return Status::ok();
 }
@@ -399,6 +416,8 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
       CDP_RETURN_IF_ERROR(parse_events(value, spec.events));
     } else if (key == "audiences") {
       CDP_RETURN_IF_ERROR(parse_audiences(value, spec.audiences));
+    } else if (key == "traits") {
+      CDP_RETURN_IF_ERROR(parse_traits(value, spec.traits));
     } else if (key == "mapping") {
       spec.mapping.clear();
       CDP_RETURN_IF_ERROR(parse_mapping(value, spec.mapping));
@@ -477,10 +496,10 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
           "a files destination needs path (a folder under "
           "[activation] files_dir, e.g. \"ads/google\")");
     }
-    if (spec.events.enabled || !spec.audiences.enabled) {
+    if (spec.events.enabled || spec.traits.enabled || !spec.audiences.enabled) {
       return Status::invalid_argument(
           "a files destination exports audiences: give \"audiences\" ({} for every audience) "
-          "and no \"events\"");
+          "and no \"events\" or \"traits\"");
     }
     if (!spec.url.empty() || !spec.secret.empty() || !spec.brokers.empty() || !spec.topic.empty() ||
         !spec.kafka_config.empty()) {
@@ -505,10 +524,11 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
     }
     if (!has_batch_size) spec.batch_size = 500;
   }
-  if (!spec.events.enabled && !spec.audiences.enabled) {
+  if (!spec.events.enabled && !spec.audiences.enabled && !spec.traits.enabled) {
     return Status::invalid_argument(
-        "a destination subscribes to nothing: give \"events\" ({} for every event) and/or "
-        "\"audiences\" ({} for every audience change)");
+        "a destination subscribes to nothing: give \"events\" ({} for every event), "
+        "\"audiences\" ({} for every audience change) and/or \"traits\" ({} for every trait "
+        "change)");
   }
   return spec;
 }
@@ -599,6 +619,15 @@ std::string destination_json(const DestinationSpec& spec, bool with_secret) {
     if (spec.audiences.entered) out.string("entered");
     if (spec.audiences.exited) out.string("exited");
     out.end_array();
+    out.end_object();
+  }
+  if (spec.traits.enabled) {
+    out.key("traits").begin_object();
+    if (!spec.traits.names.empty()) {
+      out.key("names").begin_array();
+      for (const auto& n : spec.traits.names) out.string(n);
+      out.end_array();
+    }
     out.end_object();
   }
   if (!spec.mapping.empty()) {

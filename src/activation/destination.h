@@ -33,6 +33,13 @@ struct AudienceSubscription {
   bool exited = true;
 };
 
+// Which trait changes (the change log) a destination receives: the traits events set on a
+// profile, with their new values.
+struct TraitSubscription {
+  bool enabled = false;
+  std::set<std::string, std::less<>> names;  // empty: every trait
+};
+
 // One output field of a mapping: `to` takes the value at `from` (a dotted path in the message).
 struct FieldMapping {
   std::string to;
@@ -74,6 +81,7 @@ struct DestinationSpec {
   PostgresSpec postgres;                            // postgres
   EventSubscription events;
   AudienceSubscription audiences;
+  TraitSubscription traits;
   std::vector<FieldMapping> mapping;  // empty: messages as they are
   // Consent categories the destination is mapped to (Segment's consent management): an event
   // with context.consent.categoryPreferences goes only where every category is true.
@@ -99,6 +107,11 @@ Result<DestinationSpec> parse_destination(std::string name, const ingest::JsonVa
 Result<DestinationSpec> parse_destination_text(std::string name, std::string_view json);
 // The JSON form; the secret is left out unless `with_secret` (the stored copy keeps it).
 std::string destination_json(const DestinationSpec& spec, bool with_secret);
+
+// Whether the destination reads the change log (audience or trait changes).
+inline bool reads_change_log(const DestinationSpec& spec) {
+  return spec.audiences.enabled || spec.traits.enabled;
+}
 
 // Kafka settings that are credentials (passwords, secrets, PEM keys): stored, never answered.
 bool is_kafka_credential(std::string_view key);

@@ -153,6 +153,25 @@ TEST(DestinationTest, PostgresDestinations) {
   }
 }
 
+TEST(DestinationTest, TraitSubscriptions) {
+  auto spec = parse_destination_text(
+      "crm", R"({"type":"webhook","url":"https://x.test/","traits":{"names":["plan","email"]}})");
+  ASSERT_TRUE(spec.has_value()) << spec.status().message();
+  EXPECT_TRUE(spec->traits.enabled);
+  EXPECT_TRUE(reads_change_log(*spec));
+  EXPECT_EQ(spec->traits.names.size(), 2u);
+  EXPECT_THAT(destination_json(*spec, false), HasSubstr(R"("traits":{"names":["email","plan"]})"));
+  for (const auto& [json, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"type":"webhook","url":"https://x.test/","traits":[]})", "'traits' must be"},
+           {R"({"type":"webhook","url":"https://x.test/","traits":{"who":1}})", "'traits.who'"},
+           {R"({"type":"files","path":"a","audiences":{},"traits":{}})", "no \"events\" or"},
+       }) {
+    auto refused = parse_destination_text("crm", json);
+    ASSERT_FALSE(refused.has_value()) << json;
+    EXPECT_THAT(refused.status().message(), HasSubstr(message)) << json;
+  }
+}
+
 TEST(DestinationTest, NamesAreChecked) {
   EXPECT_TRUE(check_destination_name("crm-hook_1.v2").is_ok());
   EXPECT_FALSE(check_destination_name("").is_ok());

@@ -283,7 +283,7 @@ void DestinationWorker::refill() {
                  {{"destination", spec_.name}, {"error", next.status().message()}});
     }
   }
-  if (spec_.audiences.enabled && changes_pending_.size() < want) {
+  if (reads_change_log(spec_) && changes_pending_.size() < want) {
     ingest::JsonParser parser;
     size_t read = 0;
     auto status = profile::read_change_log(

@@ -36,7 +36,13 @@ constexpr std::string_view kMembershipTimes[] = {"entered_at", "exited_at", "cha
 constexpr char kTimestamp[] = "timestamp with time zone";
 
 std::string_view time_column(TableKind kind) {
-  return kind == TableKind::kUsers ? "timestamp" : "changed_at";
+  if (kind == TableKind::kUsers) return "timestamp";
+  return kind == TableKind::kProfiles ? "updated_at" : "changed_at";
+}
+
+bool upserted(TableKind kind) {
+  return kind == TableKind::kUsers || kind == TableKind::kMemberships ||
+         kind == TableKind::kProfiles;
 }
 
 std::vector<std::string_view> key_columns(TableKind kind) {
@@ -347,7 +353,7 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
       accepted.cells.push_back(std::move(cell));
     }
     size_t round = 0;
-    if (row.kind == TableKind::kUsers || row.kind == TableKind::kMemberships) {
+    if (upserted(row.kind)) {
       round = keyed[row.table][row_key(accepted)]++;
     }
     tables[{row.table, round}].push_back(std::move(accepted));
@@ -388,7 +394,7 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
     std::string tail;
     if (quarantine_table) {
       tail = " ON CONFLICT (message_id, table_name, column_name) DO NOTHING";
-    } else if (kind == TableKind::kEvents || kind == TableKind::kChanges) {
+    } else if (!upserted(kind)) {
       tail = " ON CONFLICT (id) DO NOTHING";
     } else {
       const auto keys = key_columns(kind);

@@ -51,10 +51,10 @@ class PostgresSenderTest : public ::testing::Test {
 
   DestinationSpec spec(const std::string& more = "") {
     auto parsed = parse_destination_text(
-        "warehouse", R"({"type":"postgres","events":{},"audiences":{},"postgres":{"host":")" +
-                         host_ + R"(","port":)" + port_ +
-                         R"(,"user":"cdp","dbname":"cdp_test","schema":")" + schema_ + "\"}" +
-                         more + "}");
+        "warehouse",
+        R"({"type":"postgres","events":{},"audiences":{},"traits":{},"postgres":{"host":")" +
+            host_ + R"(","port":)" + port_ + R"(,"user":"cdp","dbname":"cdp_test","schema":")" +
+            schema_ + "\"}" + more + "}");
     EXPECT_TRUE(parsed.has_value()) << parsed.status().message();
     return *parsed;
   }
@@ -107,10 +107,15 @@ const std::string kEntered =
     R"({"messageId":"audience-3.0","type":"audience_entered","audience":"vip","profile":"p-1",)"
     R"("time":"2026-11-26T10:00:02.000Z","cause":"event t1","seq":3})";
 
+const std::string kTraits =
+    R"({"messageId":"traits-4.0","type":"traits_changed","profile":"p-1","user_id":"u1",)"
+    R"("traits":{"plan":"pro","seats":3},"time":"2026-11-26T10:00:03.000Z","cause":"event i1",)"
+    R"("seq":4})";
+
 TEST_F(PostgresSenderTest, LoadsEventsUsersAndAudiencesIntoTheirTables) {
   PostgresSender sender(spec(), guard_);
   ASSERT_TRUE(sender.test_connection().is_ok());
-  const auto result = send(sender, {kTrack, kIdentify, kPage, kEntered});
+  const auto result = send(sender, {kTrack, kIdentify, kPage, kEntered, kTraits});
   ASSERT_EQ(result.outcome, SendResult::Outcome::kDelivered) << result.error;
 
   EXPECT_THAT(query("SELECT id, event, event_text, user_id, context_page_url, timestamp "
@@ -139,7 +144,7 @@ TEST_F(PostgresSenderTest, LoadsEventsUsersAndAudiencesIntoTheirTables) {
 
 TEST_F(PostgresSenderTest, LoadingABatchAgainAddsNoRows) {
   PostgresSender sender(spec(), guard_);
-  const std::vector<std::string> batch = {kTrack, kIdentify, kPage, kEntered, kTrack};
+  const std::vector<std::string> batch = {kTrack, kIdentify, kPage, kEntered, kTrack, kTraits};
   ASSERT_EQ(send(sender, batch).outcome, SendResult::Outcome::kDelivered);
   // A crash after the load but before the worker recorded it: the batch comes again.
   PostgresSender restarted(spec(), guard_);
@@ -147,8 +152,8 @@ TEST_F(PostgresSenderTest, LoadingABatchAgainAddsNoRows) {
   EXPECT_THAT(query("SELECT (SELECT count(*) FROM tracks), (SELECT count(*) FROM order_completed), "
                     "(SELECT count(*) FROM identifies), (SELECT count(*) FROM users), "
                     "(SELECT count(*) FROM pages), (SELECT count(*) FROM audience_changes), "
-                    "(SELECT count(*) FROM audience_memberships)"),
-              ::testing::ElementsAre("1|1|1|1|1|1|1"));
+                    "(SELECT count(*) FROM audience_memberships), (SELECT count(*) FROM profiles)"),
+              ::testing::ElementsAre("1|1|1|1|1|1|1|1"));
 }
 
 TEST_F(PostgresSenderTest, NewFieldsAddColumnsAndTypeConflictsAreQuarantined) {

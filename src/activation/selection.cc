@@ -97,19 +97,59 @@ std::optional<Message> select_event(const DestinationSpec& spec,
 std::optional<Message> select_change(const DestinationSpec& spec,
                                      const profile::ChangeLogItem& change,
                                      ingest::JsonParser& parser) {
-  const auto& audiences = spec.audiences;
-  if (!audiences.enabled) return std::nullopt;
+  if (!reads_change_log(spec)) return std::nullopt;
+  auto stored = parser.parse(change.json);
+  if (!stored || !(*stored)->is_object()) return std::nullopt;
+  const auto type = string_member(**stored, "type");
+  const bool traits = type == "traits_changed";
+  if (traits ? !spec.traits.enabled : !spec.audiences.enabled) return std::nullopt;
   // The change log's own JSON with its messageId first, so receivers can deduplicate.
-  const std::string id =
-      "audience-" + std::to_string(change.seq) + "." + std::to_string(change.index);
+  const std::string id = (traits ? "traits-" : "audience-") + std::to_string(change.seq) + "." +
+                         std::to_string(change.index);
   std::string json = "{\"messageId\":\"" + id + "\"," + change.json.substr(1);
+  if (traits && !spec.traits.names.empty()) {
+    // Only the traits the destination names; nothing when none of them changed.
+    const auto* values = (*stored)->find("traits");
+    if (values == nullptr || !values->is_object()) return std::nullopt;
+    JsonWriter out;
+    out.begin_object().key("messageId").string(id);
+    const auto last = ingest::last_occurrences(**stored);
+    for (size_t i = 0; i < (*stored)->members.size(); ++i) {
+      const auto& member = (*stored)->members[i];
+      if (!last[i]) continue;
+      out.key(member.key);
+      if (member.key != "traits") {
+        std::string value;
+        ingest::write_json(value, *member.value);
+        out.raw(value);
+        continue;
+      }
+      out.begin_object();
+      size_t kept = 0;
+      const auto last_trait = ingest::last_occurrences(*values);
+      for (size_t t = 0; t < values->members.size(); ++t) {
+        const auto& trait = values->members[t];
+        if (!last_trait[t] || !spec.traits.names.contains(trait.key)) continue;
+        std::string value;
+        ingest::write_json(value, *trait.value);
+        out.key(trait.key).raw(value);
+        ++kept;
+      }
+      if (kept == 0) return std::nullopt;
+      out.end_object();
+    }
+    json = out.end_object().take();
+  }
   auto root = parser.parse(json);
   if (!root || !(*root)->is_object()) return std::nullopt;
   const auto& item = **root;
-  const bool entered = string_member(item, "type") == "audience_entered";
-  if (entered ? !audiences.entered : !audiences.exited) return std::nullopt;
-  if (!audiences.names.empty() && !audiences.names.contains(string_member(item, "audience"))) {
-    return std::nullopt;
+  if (!traits) {
+    const bool entered = string_member(item, "type") == "audience_entered";
+    if (entered ? !spec.audiences.entered : !spec.audiences.exited) return std::nullopt;
+    if (!spec.audiences.names.empty() &&
+        !spec.audiences.names.contains(string_member(item, "audience"))) {
+      return std::nullopt;
+    }
   }
   Message message;
   message.message_id = id;

@@ -132,5 +132,38 @@ TEST(SelectionTest, AudienceChanges) {
   EXPECT_FALSE(select_change(events_only, change("audience_entered", "vip"), parser));
 }
 
+TEST(SelectionTest, TraitChangesGoWhereTheirTraitsAreSubscribed) {
+  ingest::JsonParser parser;
+  const profile::ChangeLogItem change{
+      7, 1,
+      R"({"type":"traits_changed","profile":"p_9","user_id":"u9","traits":{"plan":"pro",)"
+      R"("seats":3},"time":"2026-01-01T00:00:00.000Z","cause":"event m1","seq":7})"};
+  const auto every = spec_of(R"({"type":"webhook","url":"http://x/","traits":{}})");
+  auto all = select_change(every, change, parser);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->message_id, "traits-7.1");
+  EXPECT_EQ(all->key, "p_9");
+  EXPECT_EQ(all->json, R"({"messageId":"traits-7.1",)" + change.json.substr(1));
+
+  const auto plan = spec_of(R"({"type":"webhook","url":"http://x/","traits":{"names":["plan"]},
+      "mapping":{"user":"user_id","plan":"traits.plan"}})");
+  auto named = select_change(plan, change, parser);
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->json, R"({"user":"u9","plan":"pro"})");
+  const auto email =
+      spec_of(R"({"type":"webhook","url":"http://x/","traits":{"names":["email"]}})");
+  EXPECT_FALSE(select_change(email, change, parser)) << "none of its traits changed";
+  auto seats =
+      select_change(spec_of(R"({"type":"webhook","url":"http://x/","traits":{"names":["seats"]}})"),
+                    change, parser);
+  ASSERT_TRUE(seats);
+  EXPECT_EQ(
+      seats->json,
+      R"({"messageId":"traits-7.1","type":"traits_changed","profile":"p_9","user_id":"u9",)"
+      R"("traits":{"seats":3},"time":"2026-01-01T00:00:00.000Z","cause":"event m1","seq":7})");
+  const auto audiences_only = spec_of(R"({"type":"webhook","url":"http://x/","audiences":{}})");
+  EXPECT_FALSE(select_change(audiences_only, change, parser));
+}
+
 }  // namespace
 }  // namespace cdp::activation

@@ -215,6 +215,23 @@ MessageRows audience_change_rows(const ingest::JsonValue& change, std::string_vi
   return out;
 }
 
+MessageRows trait_change_rows(const ingest::JsonValue& change, std::string_view message_id) {
+  MessageRows out;
+  RowBuilder builder(message_id, out);
+  Row profile{"profiles", TableKind::kProfiles, std::string(message_id), {}};
+  builder.add(profile, "id", ColumnType::kText, without_nul(string_member(change, "profile")),
+              "profile");
+  if (const auto user_id = string_member(change, "user_id"); !user_id.empty()) {
+    builder.add(profile, "user_id", ColumnType::kText, without_nul(user_id), "user_id");
+  }
+  if (const auto* time = change.find("time")) builder.time(profile, "updated_at", *time, "time");
+  if (const auto* traits = change.find("traits"); traits != nullptr && traits->is_object()) {
+    builder.flatten(profile, *traits, "", "traits", "trait_", true);
+  }
+  out.rows.push_back(std::move(profile));
+  return out;
+}
+
 MessageRows event_rows(const ingest::JsonValue& event, std::string_view type,
                        std::string_view message_id) {
   MessageRows out;
@@ -357,6 +374,7 @@ Result<MessageRows> message_rows(std::string_view json, ingest::JsonParser& pars
   if (type == "audience_entered" || type == "audience_exited") {
     return audience_change_rows(message, message_id);
   }
+  if (type == "traits_changed") return trait_change_rows(message, message_id);
   if (event_table(type).empty()) {
     return Status::invalid_argument("the message's type '" + std::string(type) +
                                     "' is not one the warehouse has a table for");

@@ -19,6 +19,7 @@ namespace cdp::activation {
 //     userId also updates that user's row in users (the traits as columns).
 //   - an audience change: a row in audience_changes and the profile's row in
 //     audience_memberships.
+//   - a trait change: the profile's row in profiles (the changed traits as columns).
 // Pure functions: no database. PostgresSender checks the cells against the tables it finds.
 
 enum class ColumnType { kText, kBigint, kDouble, kBoolean, kTimestamp, kJson };
@@ -44,6 +45,7 @@ enum class TableKind {
   kUsers,        // keyed by id (the userId); newer values replace older ones, column by column
   kMemberships,  // keyed by (audience, profile_id); the latest change wins
   kChanges,      // audience_changes, keyed by id; a reloaded row is skipped
+  kProfiles,     // keyed by id (the profile); like users, by updated_at
 };
 
 struct Row {

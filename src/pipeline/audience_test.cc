@@ -50,11 +50,14 @@ class AudienceTest : public internal::ProcessorFixture {
     return out;
   }
 
-  std::vector<std::string> changes() {
+  // The change log's audience changes (`everything`: its trait changes too).
+  std::vector<std::string> changes(bool everything = false) {
     std::vector<std::string> items;
     EXPECT_TRUE(
         profile::read_change_log(*database_, std::nullopt, [&](const profile::ChangeLogItem& item) {
-          items.push_back(item.json);
+          if (everything || item.json.find(R"("type":"traits_changed")") == std::string::npos) {
+            items.push_back(item.json);
+          }
           return true;
         }).is_ok());
     return items;
@@ -177,13 +180,16 @@ TEST_F(AudienceTest, TheChangeLogPagesThroughTheChangesOfOneEntry) {
   append(R"({"type":"identify","userId":"u1","traits":{"plan":"pro"}})");
   append(R"({"type":"identify","userId":"u1","traits":{"plan":"free"}})");
   process();
-  const auto all = changes();
-  ASSERT_EQ(all.size(), 4u);
-  EXPECT_THAT(all[0], HasSubstr(R"("type":"audience_entered","audience":"known","profile":"p_1")"));
-  EXPECT_THAT(all[1], HasSubstr(R"("type":"audience_entered","audience":"pro")"));
-  EXPECT_THAT(all[2], HasSubstr(R"("type":"audience_entered","audience":"free")"));
-  EXPECT_THAT(all[3], HasSubstr(R"("type":"audience_exited","audience":"pro")"));
-  EXPECT_EQ(scan(database_->changes(), "").size(), 2u) << "one entry per event";
+  const auto all = changes(true);
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_THAT(all[0], HasSubstr(R"("type":"traits_changed","profile":"p_1")"));
+  EXPECT_THAT(all[1], HasSubstr(R"("type":"audience_entered","audience":"known","profile":"p_1")"));
+  EXPECT_THAT(all[2], HasSubstr(R"("type":"audience_entered","audience":"pro")"));
+  EXPECT_THAT(all[3], HasSubstr(R"("type":"traits_changed")"));
+  EXPECT_THAT(all[4], HasSubstr(R"("type":"audience_entered","audience":"free")"));
+  EXPECT_THAT(all[5], HasSubstr(R"("type":"audience_exited","audience":"pro")"));
+  EXPECT_EQ(scan(database_->changes(), "").size(), 4u)
+      << "per event, one entry for its trait changes and one for its audience changes";
   // From every cursor, the rest.
   std::vector<profile::ChangeLogItem> items;
   ASSERT_TRUE(profile::read_change_log(*database_, std::nullopt, [&](const auto& item) {
@@ -203,6 +209,28 @@ TEST_F(AudienceTest, TheChangeLogPagesThroughTheChangesOfOneEntry) {
               std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(k) + 1, all.end()))
         << "after change " << k;
   }
+}
+
+TEST_F(AudienceTest, TraitChangesAreInTheChangeLogWithTheirNewValues) {
+  append(R"({"type":"identify","userId":"u1","messageId":"m1","timestamp":"2026-01-02T00:00:00Z",)"
+         R"("traits":{"plan":"pro","seats":3}})");
+  // The same values again: no change. An older value: no change either.
+  append(R"({"type":"identify","userId":"u1","messageId":"m2","timestamp":"2026-01-02T00:00:00Z",)"
+         R"("traits":{"plan":"pro"}})");
+  append(R"({"type":"identify","userId":"u1","messageId":"m3","timestamp":"2026-01-01T00:00:00Z",)"
+         R"("traits":{"plan":"free"}})");
+  // A new value in traits and another in context.traits: one entry with both.
+  append(R"({"type":"track","event":"E","userId":"u1","messageId":"m4",)"
+         R"("timestamp":"2026-01-03T00:00:00Z","context":{"traits":{"seats":4,"name":"Jo"}}})");
+  process();
+  const auto all = changes(true);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_THAT(all[0], HasSubstr(R"({"type":"traits_changed","profile":"p_1","user_id":"u1",)"
+                                R"("traits":{"plan":"pro","seats":3},"time":")"));
+  EXPECT_THAT(all[0], HasSubstr(R"("cause":"event m1","seq":1})"));
+  EXPECT_THAT(all[1], HasSubstr(R"("traits":{"seats":4,"name":"Jo"})"));
+  EXPECT_THAT(all[1], HasSubstr(R"("cause":"event m4","seq":4})"));
+  EXPECT_TRUE(changes().empty()) << "no audience changes without audiences";
 }
 
 // Data of format version 4 has one change per change log entry, stored in the API's form, and
@@ -231,7 +259,7 @@ TEST_F(AudienceTest, ChangesAndHistoryOfFormatVersion4AreRead) {
   std::vector<std::string> rest;
   ASSERT_TRUE(
       profile::read_change_log(*database_, profile::ChangeCursor{1, 0}, [&](const auto& item) {
-        rest.push_back(item.json);
+        if (item.json.find("traits_changed") == std::string::npos) rest.push_back(item.json);
         return true;
       }).is_ok());
   EXPECT_EQ(rest, std::vector<std::string>(all.begin() + 1, all.end()));

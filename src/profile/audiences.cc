@@ -11,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "common/time_format.h"
+#include "identity/identifier.h"
 #include "profile/audience_history.h"
 #include "profile/audience_index.h"
 #include "profile/audience_records.h"
@@ -113,6 +114,36 @@ void ProfileBuilder::record_changes(ProfileId profile,
   entry.end_array().end_object();
   batch.Put(database.changes(), change_key(change_seq_, change_index_), entry.str());
   change_index_ += static_cast<uint32_t>(changes.size());
+}
+
+void ProfileBuilder::record_trait_changes(const Profile& profile,
+                                          const std::vector<std::string>& keys, int64_t now_ms,
+                                          const std::string& cause, StateTransaction& txn) {
+  // Stored as the API shows it, like the entries of one change before 2026-11-26, so
+  // read_change_log passes it on unchanged (docs/formats/audiences.md#change-log-changes).
+  JsonWriter entry;
+  entry.begin_object();
+  entry.key("type").string("traits_changed");
+  entry.key("profile").string(profile_id_text(profile.id));
+  for (const auto& held : profile.identifiers) {
+    if (held.identifier.type == identity::kUserId) {
+      entry.key("user_id").string(held.identifier.value);
+      break;
+    }
+  }
+  entry.key("traits").begin_object();
+  for (const auto& key : keys) {
+    if (const auto it = profile.traits.find(key); it != profile.traits.end()) {
+      entry.key(key).raw(it->second.json);
+    }
+  }
+  entry.end_object();
+  entry.key("time").string(format_iso8601_ms(now_ms));
+  entry.key("cause").string(cause);
+  entry.key("seq").number(static_cast<int64_t>(change_seq_));
+  entry.end_object();
+  txn.batch().Put(txn.database().changes(), change_key(change_seq_, change_index_), entry.str());
+  ++change_index_;
 }
 
 void ProfileBuilder::reschedule(ProfileId profile, int64_t before_ms, int64_t after_ms,

@@ -58,10 +58,12 @@ Status read_traits(const JsonValue* traits, std::map<std::string, Trait, std::le
 
 }  // namespace
 
-void set_traits(std::map<std::string, Trait, std::less<>>& target, const JsonValue& traits,
-                const std::string& source, int64_t timestamp_ms, const std::string& message_id,
-                uint64_t seq) {
-  if (!traits.is_object()) return;
+std::vector<std::string> set_traits(std::map<std::string, Trait, std::less<>>& target,
+                                    const JsonValue& traits, const std::string& source,
+                                    int64_t timestamp_ms, const std::string& message_id,
+                                    uint64_t seq) {
+  std::vector<std::string> changed;
+  if (!traits.is_object()) return changed;
   const auto last = ingest::last_occurrences(traits);
   for (size_t i = 0; i < traits.members.size(); ++i) {
     if (!last[i]) continue;
@@ -75,11 +77,14 @@ void set_traits(std::map<std::string, Trait, std::less<>>& target, const JsonVal
     trait.source = source;
     trait.message_id = message_id;
     if (it != target.end()) {
+      if (it->second.json != trait.json) changed.emplace_back(member.key);
       it->second = std::move(trait);
     } else {
+      changed.emplace_back(member.key);
       target.emplace(std::string(member.key), std::move(trait));
     }
   }
+  return changed;
 }
 
 std::string encode_account(const Account& account) {

@@ -70,10 +70,12 @@ struct Account {
 };
 
 // Sets each member of `traits` (a JSON object) on `target` unless the stored value is newer.
-// Equal timestamps: the later event in the log (higher seq) wins, here and in merges.
-void set_traits(std::map<std::string, Trait, std::less<>>& target, const ingest::JsonValue& traits,
-                const std::string& source, int64_t timestamp_ms, const std::string& message_id,
-                uint64_t seq);
+// Equal timestamps: the later event in the log (higher seq) wins, here and in merges. Returns
+// the keys whose value changed (a new trait, or another value), for the change log.
+std::vector<std::string> set_traits(std::map<std::string, Trait, std::less<>>& target,
+                                    const ingest::JsonValue& traits, const std::string& source,
+                                    int64_t timestamp_ms, const std::string& message_id,
+                                    uint64_t seq);
 
 std::string encode_account(const Account& account);
 Result<Account> decode_account(std::string_view json);

@@ -155,15 +155,28 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
 
   // Materialise.
   bool traits_changed = false;
+  std::vector<std::string> changed_traits;
+  auto set = [&](const JsonValue& traits) {
+    auto changed =
+        set_traits(survivor.traits, traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
+    for (auto& key : changed) {
+      if (std::find(changed_traits.begin(), changed_traits.end(), key) == changed_traits.end()) {
+        changed_traits.push_back(std::move(key));
+      }
+    }
+    traits_changed = true;
+  };
   if (type == "identify") {
     if (const auto* traits = event.find("traits"); traits != nullptr && traits->is_object()) {
-      set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
-      traits_changed = true;
+      set(*traits);
     }
   }
-  if (const auto* traits = context_traits(event)) {
-    set_traits(survivor.traits, *traits, record.source, ctx.time_ms, ctx.message_id, record.seq);
-    traits_changed = true;
+  if (const auto* traits = context_traits(event)) set(*traits);
+  // While an unmerge re-applies events nothing is recorded, as for audiences.
+  if (!changed_traits.empty() && !replaying_) {
+    record_trait_changes(survivor, changed_traits, ctx.record.received_at_ms,
+                         ctx.message_id.empty() ? std::string("event") : "event " + ctx.message_id,
+                         txn);
   }
   if (index_ != nullptr) {
     if (traits_changed) index_traits(*index_, survivor);

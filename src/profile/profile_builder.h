@@ -116,6 +116,9 @@ class ProfileBuilder {
                          bool from_scratch, StateTransaction& txn);
   void record_changes(ProfileId profile, const std::vector<audience::MembershipChange>& changes,
                       const std::string& cause, int64_t now_ms, StateTransaction& txn);
+  // One change log entry {"type":"traits_changed",...} with the new values of `keys`.
+  void record_trait_changes(const Profile& profile, const std::vector<std::string>& keys,
+                            int64_t now_ms, const std::string& cause, StateTransaction& txn);
   void reschedule(ProfileId profile, int64_t before_ms, int64_t after_ms, StateTransaction& txn);
   // {"type":"define_audience"|"define_trait","name":...,"definition":{...}} and
   // {"type":"delete_audience"|"delete_trait","name":...}: stores the definition, then brings

@@ -87,7 +87,7 @@ describe('audiences and computed traits', () => {
     await eventually(() => api(server, '/v1/profiles/user_id:u2', { token: READ_TOKEN }),
       (a) => a.body.audiences.length === 0, 'u2 leaving recent viewers', 15000);
     const changes = await api(server, '/admin/v1/changes?limit=100');
-    const ofU2 = changes.body.changes.filter((c) => c.profile === u2.body.id);
+    const ofU2 = changes.body.changes.filter((c) => c.profile === u2.body.id && c.type.startsWith('audience_'));
     assert.deepEqual(ofU2.map((c) => [c.type, c.audience]), [
       ['audience_entered', 'recent viewers'], ['audience_exited', 'recent viewers']]);
     assert.equal(ofU2[1].cause, 'time');
@@ -123,6 +123,11 @@ describe('audiences and computed traits', () => {
     await analytics.flush();
     await eventually(() => api(server, '/v1/profiles/user_id:u1', { token: READ_TOKEN }),
       (a) => a.body.audiences.length === 1, 'u1 leaving pro');
+    // The trait change is in the change log too, with the new value and the user.
+    const all = await api(server, '/admin/v1/changes?limit=1000');
+    const planChanges = all.body.changes.filter((c) => c.type === 'traits_changed' && c.user_id === 'u1' && 'plan' in c.traits);
+    assert.equal(planChanges.at(-1).traits.plan, 'free', JSON.stringify(planChanges));
+    assert.match(planChanges.at(-1).cause, /^event /);
   });
 
   it('keeps definitions, memberships and history across a restart', async () => {
