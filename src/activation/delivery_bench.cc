@@ -1,16 +1,19 @@
 // Webhook delivery through a DestinationWorker to a real HTTP receiver on loopback
 // (internal/test_receiver): throughput with and without batching, the delivery latency of one
-// destination while another is stalled, and the outbox's disk use per pending message.
+// destination while another is stalled, and the outbox's disk use per pending message. And
+// warehouse loads into a real PostgreSQL (CDP_TEST_POSTGRES=host:port, scripts/test-postgres.sh).
 // Procedure and results: bench/RESULTS.md ("Delivery").
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "activation/destination_worker.h"
 #include "activation/internal/test_receiver.h"
+#include "activation/postgres_sender.h"
 #include "activation/webhook_sender.h"
 #include "ingest/internal/sample_event.h"
 #include "storage/big_endian.h"
@@ -83,6 +86,45 @@ void deliver_prefilled_log(benchmark::State& state) {
 BENCHMARK(deliver_prefilled_log)
     ->Args({20'000, 1})
     ->Args({100'000, 100})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
+
+// Args: messages, batch size. The pre-filled log's 1 KB tracks loaded into PostgreSQL (rows in
+// tracks and in the event's own table), each round into a new schema, so every row is new.
+void load_prefilled_log_into_postgres(benchmark::State& state) {
+  const char* server = std::getenv("CDP_TEST_POSTGRES");
+  if (server == nullptr) {
+    state.SkipWithError("CDP_TEST_POSTGRES is not set (scripts/test-postgres.sh start)");
+    return;
+  }
+  const std::string address = server;
+  const auto colon = address.rfind(':');
+  const auto messages = static_cast<size_t>(state.range(0));
+  Fixture fixture;
+  fixture.fill(messages);
+  int round = 0;
+  for (auto _ : state) {
+    const std::string name = "w" + std::to_string(round++);
+    auto spec = *parse_destination_text(
+        name, R"({"type":"postgres","events":{},"start":"beginning","batch_size":)" +
+                  std::to_string(state.range(1)) + R"(,"postgres":{"host":")" +
+                  address.substr(0, colon) + R"(","port":)" + address.substr(colon + 1) +
+                  R"(,"user":"cdp","dbname":"cdp_test","schema":"bench_)" +
+                  std::to_string(SystemClock::instance().now_ms()) + "_" + name + "\"}}");
+    auto worker = std::move(DestinationWorker::start(
+                                {*fixture.database, *fixture.store, SystemClock::instance(), {}},
+                                spec, std::make_unique<PostgresSender>(spec, fixture.guard)))
+                      .value();
+    while (worker->stats().delivered < messages) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    worker->stop();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * messages));
+}
+BENCHMARK(load_prefilled_log_into_postgres)
+    ->Args({20'000, 1000})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3);

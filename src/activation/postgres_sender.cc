@@ -269,7 +269,6 @@ Status PostgresSender::load_schema() {
 }
 
 Status PostgresSender::test_connection() {
-  cancelled_.store(false);
   CDP_RETURN_IF_ERROR(connect());
   auto status = load_schema();
   if (!status.is_ok()) disconnect();
