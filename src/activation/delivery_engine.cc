@@ -219,7 +219,12 @@ Status DeliveryEngine::define(DestinationSpec spec) {
     // What GET answered, sent back: the credentials it left out stay as stored.
     if (auto old = find(spec.name)) {
       const auto& before = old->spec();
-      if (spec.secret.empty()) spec.secret = before.secret;
+      // A postgres password goes only to the server it was given for: otherwise an admin could
+      // point the destination at a server of theirs and read it.
+      const bool same_server = spec.kind != DestinationKind::kPostgres ||
+                               (before.kind == DestinationKind::kPostgres &&
+                                before.postgres.settings == spec.postgres.settings);
+      if (spec.secret.empty() && same_server) spec.secret = before.secret;
       for (const auto& [key, value] : before.kafka_config) {
         if (is_kafka_credential(key)) spec.kafka_config.try_emplace(key, value);
       }

@@ -2,8 +2,10 @@
 
 #include <libpq-fe.h>
 #include <netdb.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <vector>
 
@@ -13,6 +15,9 @@
 namespace cdp::activation {
 namespace {
 
+// How long past timeout_ms an answer may take before the connection is given up (the server's
+// statement_timeout answers first while it is reachable).
+constexpr int64_t kAnswerMarginMs = 5'000;
 // PostgreSQL allows 65535 parameters per statement; rows are sent in statements below that.
 constexpr size_t kMaxParameters = 30'000;
 
@@ -20,12 +25,6 @@ struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
-
-// A failed statement: its SQLSTATE (e.g. "42703") and message.
-struct SqlError {
-  std::string state;
-  std::string message;
-};
 
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -81,7 +80,7 @@ std::string create_table_sql(const std::string& schema, const std::string& table
   std::string sql = "CREATE TABLE IF NOT EXISTS " + quote_identifier(schema) + "." +
                     quote_identifier(table) + " (";
   if (kind == TableKind::kMemberships) {
-    sql += "audience text NOT NULL, profile_id text NOT NULL, in_audience boolean, ";
+    sql += "audience text NOT NULL, profile_id text NOT NULL, in_audience boolean, seq bigint, ";
     for (const auto column : kMembershipTimes) sql += std::string(column) + " " + kTimestamp + ", ";
   } else {
     sql += "id text NOT NULL, ";
@@ -101,30 +100,56 @@ SendResult failure(SendResult::Outcome outcome, std::string error) {
 
 }  // namespace
 
+// A connection whose statements run asynchronously, so that a stop or an unanswering server
+// ends them within ~100 ms of the cancel or the deadline, instead of blocking in libpq (a
+// PQcancel would itself block connecting to an unreachable server). Dropped after such an end:
+// the server rolls the transaction back when the connection closes.
 struct PostgresSender::Connection {
   PGconn* conn = nullptr;
-  PGcancel* cancel = nullptr;
+  bool broken = false;  // a statement was abandoned: the connection's state is unknown
 
   ~Connection() {
-    if (cancel != nullptr) PQfreeCancel(cancel);
     if (conn != nullptr) PQfinish(conn);
   }
 
-  bool ok() const { return conn != nullptr && PQstatus(conn) == CONNECTION_OK; }
+  bool ok() const { return conn != nullptr && !broken && PQstatus(conn) == CONNECTION_OK; }
 
-  // Runs `sql` with text parameters (nullptr for NULL).
-  std::optional<SqlError> exec(const std::string& sql,
-                               const std::vector<const char*>& parameters = {}) {
-    ResultPtr result(PQexecParams(conn, sql.c_str(), static_cast<int>(parameters.size()), nullptr,
-                                  parameters.data(), nullptr, nullptr, 0));
-    const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return std::nullopt;
-    SqlError error;
-    if (result) {
-      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
-      error.state = state == nullptr ? "" : state;
+  // Runs `sql` with text parameters (nullptr for NULL); gives up when `cancelled` is set or no
+  // answer came within `timeout_ms` (the server's statement_timeout should answer first).
+  std::optional<SqlError> exec(const std::string& sql, const std::vector<const char*>& parameters,
+                               const std::atomic<bool>& cancelled, int64_t timeout_ms) {
+    if (PQsendQueryParams(conn, sql.c_str(), static_cast<int>(parameters.size()), nullptr,
+                          parameters.data(), nullptr, nullptr, 0) == 0) {
+      broken = true;
+      return SqlError{"08006", trimmed(PQerrorMessage(conn))};
     }
-    error.message = trimmed(PQerrorMessage(conn));
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + kAnswerMarginMs);
+    while (PQisBusy(conn) != 0) {
+      if (cancelled.load()) {
+        broken = true;
+        return SqlError{"57014", "stopped"};
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        broken = true;
+        return SqlError{"57014", "no answer within " + std::to_string(timeout_ms) + " ms"};
+      }
+      pollfd socket{PQsocket(conn), POLLIN, 0};
+      (void)poll(&socket, 1, 100);
+      if (PQconsumeInput(conn) == 0) {
+        broken = true;
+        return SqlError{"08006", trimmed(PQerrorMessage(conn))};
+      }
+    }
+    std::optional<SqlError> error;
+    while (PGresult* raw = PQgetResult(conn)) {
+      ResultPtr result(raw);
+      const auto status = PQresultStatus(raw);
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || error) continue;
+      const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+      const char* message = PQresultErrorMessage(raw);
+      error = SqlError{state == nullptr ? "" : state, trimmed(message == nullptr ? "" : message)};
+    }
     return error;
   }
 };
@@ -134,19 +159,14 @@ PostgresSender::PostgresSender(DestinationSpec spec, const NetworkGuard& guard)
 
 PostgresSender::~PostgresSender() { disconnect(); }
 
-void PostgresSender::cancel() {
-  cancelled_.store(true);
-  std::lock_guard lock(cancel_mutex_);
-  if (connection_ != nullptr && connection_->cancel != nullptr) {
-    char error[256];
-    PQcancel(connection_->cancel, error, sizeof error);
-  }
-}
-
 void PostgresSender::disconnect() {
-  std::lock_guard lock(cancel_mutex_);
   connection_.reset();
   schema_.reset();
+}
+
+std::optional<PostgresSender::SqlError> PostgresSender::run(
+    const std::string& sql, const std::vector<const char*>& parameters) {
+  return connection_->exec(sql, parameters, cancelled_, spec_.timeout_ms);
 }
 
 Status PostgresSender::connect() {
@@ -189,20 +209,33 @@ Status PostgresSender::connect() {
                                      " (add its network to [activation] allowed_networks)");
   }
 
-  std::vector<std::string> keys = {
-      "host",    "hostaddr",       "port", "connect_timeout", "application_name",
-      "options", "client_encoding"};
-  std::vector<std::string> values = {
-      host, address, port, std::to_string(std::max<int64_t>(2, (spec_.timeout_ms + 999) / 1000)),
-      "cdp",
-      // A stuck statement ends with the destination's timeout, like a webhook's request.
-      "-c statement_timeout=" + std::to_string(spec_.timeout_ms), "UTF8"};
+  const int64_t seconds = std::max<int64_t>(2, (spec_.timeout_ms + 999) / 1000);
+  std::vector<std::string> keys = {"host",
+                                   "hostaddr",
+                                   "port",
+                                   "connect_timeout",
+                                   "application_name",
+                                   "client_encoding",
+                                   "keepalives",
+                                   "keepalives_idle",
+                                   "keepalives_interval",
+                                   "keepalives_count",
+                                   "tcp_user_timeout"};
+  // Keepalives and tcp_user_timeout notice a server that vanished mid-statement (the
+  // statement_timeout below only works while the server is there).
+  std::vector<std::string> values = {host,
+                                     address,
+                                     port,
+                                     std::to_string(seconds),
+                                     "cdp",
+                                     "UTF8",
+                                     "1",
+                                     std::to_string(seconds),
+                                     "1",
+                                     "3",
+                                     std::to_string(spec_.timeout_ms + kAnswerMarginMs)};
   for (const auto& [key, value] : settings) {
     if (key == "host" || key == "port") continue;
-    if (key == "application_name") {
-      values[4] = value;
-      continue;
-    }
     keys.push_back(key);
     values.push_back(value);
   }
@@ -229,42 +262,63 @@ Status PostgresSender::connect() {
   // CREATE ... IF NOT EXISTS answers with notices, which libpq would print on stderr.
   PQsetNoticeProcessor(
       connection->conn, [](void*, const char*) {}, nullptr);
-  connection->cancel = PQgetCancel(connection->conn);
-  std::lock_guard lock(cancel_mutex_);
+  // A stuck statement ends with the destination's timeout, like a webhook's request. (A SET, not
+  // the options startup parameter, which connection poolers refuse.)
+  if (auto error = connection->exec("SET statement_timeout = " + std::to_string(spec_.timeout_ms),
+                                    {}, cancelled_, spec_.timeout_ms)) {
+    return Status::unavailable("cannot set statement_timeout: " + error->message);
+  }
   connection_ = std::move(connection);
   return Status::ok();
 }
 
 Status PostgresSender::load_schema() {
-  const std::string schema = quote_identifier(spec_.postgres.schema);
-  for (const std::string& sql :
-       {"CREATE SCHEMA IF NOT EXISTS " + schema,
-        "CREATE TABLE IF NOT EXISTS " + schema +
-            ".cdp_quarantine (message_id text NOT NULL, table_name text NOT NULL, "
-            "column_name text NOT NULL, value text, reason text, "
-            "loaded_at timestamp with time zone NOT NULL DEFAULT now(), "
-            "PRIMARY KEY (message_id, table_name, column_name))"}) {
-    if (auto error = connection_->exec(sql)) {
-      return Status::unavailable("cannot create the schema " + spec_.postgres.schema + ": " +
-                                 error->message);
+  const std::string& name = spec_.postgres.schema;
+  const std::string schema = quote_identifier(name);
+  auto tables = [&]() -> Result<Schema> {
+    const char* parameters[] = {name.c_str()};
+    ResultPtr result(PQexecParams(connection_->conn,
+                                  "SELECT table_name, column_name, data_type "
+                                  "FROM information_schema.columns WHERE table_schema = $1",
+                                  1, nullptr, parameters, nullptr, nullptr, 0));
+    if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+      return Status::unavailable("cannot read the tables of the schema " + name + ": " +
+                                 trimmed(PQerrorMessage(connection_->conn)));
     }
+    Schema loaded;
+    for (int i = 0; i < PQntuples(result.get()); ++i) {
+      loaded[PQgetvalue(result.get(), i, 0)][PQgetvalue(result.get(), i, 1)] =
+          column_type_from_sql(PQgetvalue(result.get(), i, 2));
+    }
+    return loaded;
+  };
+  auto loaded = tables();
+  if (!loaded) return loaded.status();
+  if (!loaded->contains("cdp_quarantine")) {
+    // Created only when missing: CREATE SCHEMA IF NOT EXISTS needs the CREATE right on the
+    // database even when the schema is there, which a loader given only its schema lacks.
+    const char* parameters[] = {name.c_str()};
+    ResultPtr exists(PQexecParams(connection_->conn,
+                                  "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, nullptr,
+                                  parameters, nullptr, nullptr, 0));
+    std::vector<std::string> ddl;
+    if (!exists || PQntuples(exists.get()) == 0)
+      ddl.push_back("CREATE SCHEMA IF NOT EXISTS " + schema);
+    ddl.push_back("CREATE TABLE IF NOT EXISTS " + schema +
+                  ".cdp_quarantine (message_id text NOT NULL, table_name text NOT NULL, "
+                  "column_name text NOT NULL, value text, reason text, "
+                  "loaded_at timestamp with time zone NOT NULL DEFAULT now(), "
+                  "PRIMARY KEY (message_id, table_name, column_name))");
+    for (const auto& sql : ddl) {
+      if (auto error = run(sql)) {
+        return Status::unavailable("cannot create " + sql.substr(7, sql.find(" (") - 7) + ": " +
+                                   error->message);
+      }
+    }
+    loaded = tables();
+    if (!loaded) return loaded.status();
   }
-  const char* parameters[] = {spec_.postgres.schema.c_str()};
-  ResultPtr result(
-      PQexecParams(connection_->conn,
-                   "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                   "WHERE table_schema = $1",
-                   1, nullptr, parameters, nullptr, nullptr, 0));
-  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
-    return Status::unavailable("cannot read the tables of the schema " + spec_.postgres.schema +
-                               ": " + trimmed(PQerrorMessage(connection_->conn)));
-  }
-  Schema loaded;
-  for (int i = 0; i < PQntuples(result.get()); ++i) {
-    loaded[PQgetvalue(result.get(), i, 0)][PQgetvalue(result.get(), i, 1)] =
-        column_type_from_sql(PQgetvalue(result.get(), i, 2));
-  }
-  schema_ = std::move(loaded);
+  schema_ = std::move(*loaded);
   return Status::ok();
 }
 
@@ -282,8 +336,9 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
   for (const auto* message : batch) {
     auto rows = message_rows(message->json, parser);
     if (!rows) {
-      all.quarantined.push_back(
-          {message->message_id, "", "", message->json.substr(0, 1000), rows.status().message()});
+      all.quarantined.push_back({message->message_id, "", "",
+                                 to_valid_utf8(std::string_view(message->json).substr(0, 1000)),
+                                 rows.status().message()});
       continue;
     }
     for (auto& row : rows->rows) all.rows.push_back(std::move(row));
@@ -317,6 +372,7 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
       columns["loaded_at"] = ColumnType::kTimestamp;
       if (row.kind == TableKind::kMemberships) {
         columns["in_audience"] = ColumnType::kBoolean;
+        columns["seq"] = ColumnType::kBigint;
         for (const auto time : kMembershipTimes)
           columns[std::string(time)] = ColumnType::kTimestamp;
       }
@@ -399,6 +455,11 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
       const auto keys = key_columns(kind);
       const std::string time = quote_identifier(time_column(kind));
       const bool has_time = seen.contains(std::string(time_column(kind)));
+      // Changes of one time (one request's events share it) are told apart by their log order.
+      const bool has_seq = kind != TableKind::kUsers && seen.contains("seq");
+      const std::string older =
+          has_seq ? "(EXCLUDED." + time + ", EXCLUDED.seq) < (t." + time + ", t.seq)"
+                  : "EXCLUDED." + time + " < t." + time;
       tail = " ON CONFLICT (";
       for (size_t i = 0; i < keys.size(); ++i) tail += (i > 0 ? ", " : "") + std::string(keys[i]);
       tail += ") DO UPDATE SET loaded_at = now()";
@@ -411,8 +472,7 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
         }
         tail += ", " + c + " = CASE WHEN EXCLUDED." + c + " IS NULL THEN t." + c;
         if (has_time) {
-          tail += " WHEN t." + c + " IS NOT NULL AND EXCLUDED." + time + " < t." + time +
-                  " THEN t." + c;
+          tail += " WHEN t." + c + " IS NOT NULL AND " + older + " THEN t." + c;
         }
         tail += " ELSE EXCLUDED." + c + " END";
       }
@@ -441,23 +501,34 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
     }
   }
 
-  auto run = [&]() -> std::optional<SqlError> {
-    if (auto error = connection_->exec("BEGIN")) return error;
-    for (const auto& sql : ddl) {
-      if (auto error = connection_->exec(sql)) return error;
+  // The DDL first, in a short transaction of its own: ALTER TABLE holds an exclusive lock until
+  // its transaction ends, and it waits at most lock_timeout behind readers.
+  bool loading = false;  // past the DDL: a data error is the rows' fault
+  auto load = [&]() -> std::optional<SqlError> {
+    if (!ddl.empty()) {
+      if (auto error = run("BEGIN")) return error;
+      if (auto error = run("SET LOCAL lock_timeout = " +
+                           std::to_string(std::min<int64_t>(spec_.timeout_ms, 5'000)))) {
+        return error;
+      }
+      for (const auto& sql : ddl) {
+        if (auto error = run(sql)) return error;
+      }
+      if (auto error = run("COMMIT")) return error;
     }
+    loading = true;
+    if (auto error = run("BEGIN")) return error;
     for (size_t s = 0; s < statements.size(); ++s) {
-      if (cancelled_.load()) return SqlError{"57014", "stopped"};
       std::vector<const char*> parameters;
       const auto& values = statements[s].second;
       for (size_t i = 0; i < values.size(); ++i) {
         parameters.push_back(nulls[s][i] ? nullptr : values[i].c_str());
       }
-      if (auto error = connection_->exec(statements[s].first, parameters)) return error;
+      if (auto error = run(statements[s].first, parameters)) return error;
     }
-    return connection_->exec("COMMIT");
+    return run("COMMIT");
   };
-  auto error = run();
+  auto error = load();
   if (!error) {
     schema_ = std::move(schema);
     SendResult result;
@@ -467,17 +538,20 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
   // Whatever failed, the tables may not be what schema_ says (a person may have changed them):
   // read them again before the next attempt.
   if (connection_->ok()) {
-    connection_->exec("ROLLBACK");
+    (void)run("ROLLBACK");
     schema_.reset();
   } else {
     disconnect();
   }
   log::warn("postgres_load_failed",
             {{"destination", spec_.name}, {"sqlstate", error->state}, {"error", error->message}});
-  // A data error (class 22) or a constraint (23) that checking the cells did not foresee: one
-  // message alone is refused; a batch is retried, and after three attempts the worker sends its
-  // messages one by one, so the one at fault ends alone in the dead letters.
-  const bool data_error = error->state.starts_with("22") || error->state.starts_with("23");
+  // A data error (class 22), a constraint (23) or a limit (54: a row or key too big) that
+  // checking the cells did not foresee: one message alone is refused; a batch is retried, and
+  // after three attempts the worker sends its messages one by one, so the one at fault ends
+  // alone in the dead letters. In the DDL they are races with another loader: retried.
+  const bool data_error =
+      loading && (error->state.starts_with("22") || error->state.starts_with("23") ||
+                  error->state.starts_with("54"));
   return failure(data_error && batch.size() == 1 ? SendResult::Outcome::kRejected
                                                  : SendResult::Outcome::kRetry,
                  "postgres: " + (error->state.empty() ? "" : error->state + " ") + error->message);

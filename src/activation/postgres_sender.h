@@ -3,9 +3,9 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "activation/destination.h"
 #include "activation/network_guard.h"
@@ -36,24 +36,34 @@ class PostgresSender final : public Sender {
   SendResult send(std::span<const Message* const> batch, int attempt) override;
   // Connects, creates the schema if needed and reads its tables.
   Status test_connection() override;
-  void cancel() override;
+  // Ends a statement in flight within ~100 ms (the connection is dropped: the server rolls the
+  // transaction back) and every later one at once.
+  void cancel() override { cancelled_.store(true); }
 
-  // Most columns cdp adds to one table (PostgreSQL allows 1600).
-  static constexpr size_t kMaxColumns = 1000;
+  // Most columns cdp adds to one table (PostgreSQL allows 1600, and 500 eight-byte values
+  // still fit a row in one 8 KB page).
+  static constexpr size_t kMaxColumns = 500;
 
  private:
   struct Connection;
+  // A failed statement: its SQLSTATE (e.g. "42703") and message.
+  struct SqlError {
+    std::string state;
+    std::string message;
+  };
   // table -> column -> type (nullopt: a type cdp does not write, which takes no value)
   using Schema = std::map<std::string, std::map<std::string, std::optional<ColumnType>>>;
 
   Status connect();
   Status load_schema();
   void disconnect();
+  // One statement on the connection, ended by cancel() or the destination's timeout.
+  std::optional<SqlError> run(const std::string& sql,
+                              const std::vector<const char*>& parameters = {});
 
   DestinationSpec spec_;
   const NetworkGuard& guard_;
   std::atomic<bool> cancelled_{false};
-  std::mutex cancel_mutex_;  // guards the connection's cancel handle against cancel()
   std::unique_ptr<Connection> connection_;
   std::optional<Schema> schema_;  // what the schema holds, as of the last load or commit
 };

@@ -241,6 +241,31 @@ TEST_F(PostgresSenderTest, UsersAndMembershipsKeepTheNewestValues) {
   EXPECT_THAT(query("SELECT in_audience, entered_at, exited_at FROM audience_memberships"),
               ::testing::ElementsAre("t|2026-11-26 10:09:00+00|2026-11-26 10:05:00+00"));
   EXPECT_THAT(query("SELECT count(*) FROM audience_changes"), ::testing::ElementsAre("3"));
+
+  // Two changes of one time (one request's events), delivered out of order by a retry: the one
+  // later in the log wins (the older one changes no column the newer one set).
+  ASSERT_EQ(send(sender, {change(9, false, "10:20:00")}).outcome, SendResult::Outcome::kDelivered);
+  ASSERT_EQ(send(sender, {change(8, true, "10:20:00")}).outcome, SendResult::Outcome::kDelivered);
+  EXPECT_THAT(query("SELECT in_audience, entered_at, exited_at, seq FROM audience_memberships"),
+              ::testing::ElementsAre("f|2026-11-26 10:09:00+00|2026-11-26 10:20:00+00|9"));
+}
+
+TEST_F(PostgresSenderTest, ALoaderGivenOnlyItsSchemaLoads) {
+  // What a DBA grants a loader: its schema, not the right to create schemas in the database.
+  const std::string role = "loader_" + schema_;
+  // (New roles have no CREATE on the database: PostgreSQL grants PUBLIC only CONNECT and TEMP.)
+  query("CREATE SCHEMA " + schema_ + "; CREATE ROLE " + role +
+        " LOGIN; GRANT USAGE, CREATE ON "
+        "SCHEMA " +
+        schema_ + " TO " + role);
+  auto loader = spec();
+  loader.postgres.settings["user"] = role;
+  PostgresSender sender(loader, guard_);
+  EXPECT_TRUE(sender.test_connection().is_ok());
+  const auto result = send(sender, {kTrack, kIdentify});
+  EXPECT_EQ(result.outcome, SendResult::Outcome::kDelivered) << result.error;
+  EXPECT_THAT(query("SELECT id FROM tracks"), ::testing::ElementsAre("t1"));
+  query("DROP SCHEMA " + schema_ + " CASCADE; DROP ROLE " + role);
 }
 
 TEST_F(PostgresSenderTest, RefusesInternalHostsUnlessAllowedAndSaysWhyItCannotConnect) {

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "common/time_format.h"
@@ -12,6 +13,13 @@ namespace cdp::activation {
 namespace {
 
 constexpr size_t kMaxIdentifier = 63;  // PostgreSQL's NAMEDATALEN - 1
+// A key longer than this could not be indexed (a B-tree entry is at most ~2,700 bytes).
+constexpr size_t kMaxKey = 1024;
+// Quarantine records keep the start of long paths and ids (they are part of its primary key).
+constexpr size_t kMaxQuarantinePath = 200;
+// timestamptz holds the years 1 to 9999 (ISO-8601's range; PostgreSQL refuses year 0).
+constexpr int64_t kFirstTimeMs = -62'135'596'800'000;
+constexpr int64_t kLastTimeMs = 253'402'300'799'999;
 
 // The top-level fields that are times: typed timestamptz, so that warehouses can range over them.
 constexpr std::string_view kTimeColumns[] = {"timestamp", "sent_at", "received_at",
@@ -63,8 +71,38 @@ std::string json_without_nul(const ingest::JsonValue& value) {
   return out;
 }
 
+// At most `max` bytes of `text`, not cutting a UTF-8 character.
+std::string_view utf8_prefix(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+// Whether jsonb can hold every number in `value`: PostgreSQL's numeric has at most 131,072
+// digits before the point and 16,383 after it (1e200000 is refused).
+bool jsonb_numbers_fit(const ingest::JsonValue& value) {
+  switch (value.kind) {
+    case ingest::JsonKind::kNumber: {
+      if (value.text.size() > 10'000) return false;
+      const auto e = value.text.find_first_of("eE");
+      if (e == std::string_view::npos) return true;
+      const std::string exponent(value.text.substr(e + 1));
+      const long n = std::strtol(exponent.c_str(), nullptr, 10);
+      return n > -16'000 && n < 100'000;
+    }
+    case ingest::JsonKind::kArray:
+      return std::all_of(value.elements.begin(), value.elements.end(),
+                         [](const ingest::JsonValue* v) { return jsonb_numbers_fit(*v); });
+    case ingest::JsonKind::kObject:
+      return std::all_of(value.members.begin(), value.members.end(),
+                         [](const ingest::JsonMember& m) { return jsonb_numbers_fit(*m.value); });
+    default: return true;
+  }
+}
+
 // The type and text of a JSON number: bigint when it is an integer that fits, double precision
-// when it is finite there, else text (PostgreSQL would refuse 1e400 as a double).
+// when it is another finite double, else text (PostgreSQL would refuse 1e400 as a double).
 std::pair<ColumnType, std::string> number_cell(std::string_view text) {
   if (text.find_first_of(".eE") == std::string_view::npos) {
     int64_t integer = 0;
@@ -72,6 +110,8 @@ std::pair<ColumnType, std::string> number_cell(std::string_view text) {
     if (error == std::errc() && end == text.data() + text.size()) {
       return {ColumnType::kBigint, std::string(text)};
     }
+    // Beyond 64 bits (128-bit ids): every digit kept, as text; a double would round it.
+    return {ColumnType::kText, std::string(text)};
   }
   errno = 0;
   const std::string copy(text);
@@ -87,7 +127,9 @@ class RowBuilder {
   void add(Row& row, std::string column, ColumnType type, std::string value,
            std::string_view path) {
     if (has_column(row, column)) {
-      quarantine(row, column, value, "the column is already taken by another field of the event");
+      // Named by the field's path: several fields may miss one column.
+      quarantine(row, path, value,
+                 "its column " + column + " is already taken by another field of the event");
       return;
     }
     row.cells.push_back({std::move(column), type, std::move(value), std::string(path)});
@@ -128,6 +170,10 @@ class RowBuilder {
     }
     switch (value.kind) {
       case ingest::JsonKind::kArray:
+        if (!jsonb_numbers_fit(value)) {
+          quarantine(row, path, json_without_nul(value), "holds a number too large for jsonb");
+          return;
+        }
         add(row, target, ColumnType::kJson, json_without_nul(value), path);
         return;
       case ingest::JsonKind::kBool:
@@ -147,18 +193,38 @@ class RowBuilder {
             std::string_view path) {
     if (value.kind == ingest::JsonKind::kNull) return;
     const auto ms = value.is_string() ? parse_iso8601_ms(value.text) : std::nullopt;
-    if (!ms) {
+    if (!ms || *ms < kFirstTimeMs || *ms > kLastTimeMs) {
       std::string json;
       ingest::write_json(json, value);
-      quarantine(row, column, json, "is not an ISO-8601 time");
+      quarantine(row, column, json,
+                 ms ? "is outside the years 1 to 9999" : "is not an ISO-8601 time");
       return;
     }
     add(row, column, ColumnType::kTimestamp, format_iso8601_ms(*ms), std::string(path));
   }
 
-  void quarantine(const Row& row, std::string column, std::string_view value, std::string reason) {
-    out_.quarantined.push_back({std::string(message_id_), row.table, std::move(column),
+  void quarantine(const Row& row, std::string_view column, std::string_view value,
+                  std::string reason) {
+    out_.quarantined.push_back({std::string(utf8_prefix(message_id_, kMaxKey)), row.table,
+                                std::string(utf8_prefix(column, kMaxQuarantinePath)),
                                 without_nul(value), std::move(reason)});
+  }
+
+  // Rows whose key is too long to index are left out, with a quarantine record each.
+  void drop_unkeyable_rows() {
+    std::erase_if(out_.rows, [&](const Row& row) {
+      for (const auto& cell : row.cells) {
+        const bool key =
+            cell.column == "id" || (row.kind == TableKind::kMemberships &&
+                                    (cell.column == "audience" || cell.column == "profile_id"));
+        if (key && cell.value.size() > kMaxKey) {
+          quarantine(row, cell.column, utf8_prefix(cell.value, kMaxKey),
+                     "is longer than " + std::to_string(kMaxKey) + " bytes, too long for a key");
+          return true;
+        }
+      }
+      return false;
+    });
   }
 
  private:
@@ -180,6 +246,14 @@ std::string_view string_member(const ingest::JsonValue& object, std::string_view
   return value != nullptr && value->is_string() ? value->text : std::string_view();
 }
 
+// The change's seq (its raw log position): which of two changes of one time came later.
+void add_seq(RowBuilder& builder, Row& row, const ingest::JsonValue& change) {
+  const auto* seq = change.find("seq");
+  if (seq == nullptr || seq->kind != ingest::JsonKind::kNumber) return;
+  auto [type, text] = number_cell(seq->text);
+  builder.add(row, "seq", type, std::move(text), "seq");
+}
+
 MessageRows audience_change_rows(const ingest::JsonValue& change, std::string_view message_id) {
   MessageRows out;
   RowBuilder builder(message_id, out);
@@ -196,22 +270,20 @@ MessageRows audience_change_rows(const ingest::JsonValue& change, std::string_vi
   if (time != nullptr) builder.time(history, "time", *time, "time");
   builder.add(history, "cause", ColumnType::kText, without_nul(string_member(change, "cause")),
               "cause");
-  if (const auto* seq = change.find("seq");
-      seq != nullptr && seq->kind == ingest::JsonKind::kNumber) {
-    auto [type, text] = number_cell(seq->text);
-    builder.add(history, "seq", type, std::move(text), "seq");
-  }
+  add_seq(builder, history, change);
 
   Row membership{"audience_memberships", TableKind::kMemberships, std::string(message_id), {}};
   builder.add(membership, "audience", ColumnType::kText, audience, "audience");
   builder.add(membership, "profile_id", ColumnType::kText, profile, "profile");
   builder.add(membership, "in_audience", ColumnType::kBoolean, entered ? "true" : "false", "type");
+  add_seq(builder, membership, change);
   if (time != nullptr) {
     builder.time(membership, entered ? "entered_at" : "exited_at", *time, "time");
     builder.time(membership, "changed_at", *time, "time");
   }
   out.rows.push_back(std::move(history));
   out.rows.push_back(std::move(membership));
+  builder.drop_unkeyable_rows();
   return out;
 }
 
@@ -225,10 +297,12 @@ MessageRows trait_change_rows(const ingest::JsonValue& change, std::string_view 
     builder.add(profile, "user_id", ColumnType::kText, without_nul(user_id), "user_id");
   }
   if (const auto* time = change.find("time")) builder.time(profile, "updated_at", *time, "time");
+  add_seq(builder, profile, change);
   if (const auto* traits = change.find("traits"); traits != nullptr && traits->is_object()) {
     builder.flatten(profile, *traits, "", "traits", "trait_", true);
   }
   out.rows.push_back(std::move(profile));
+  builder.drop_unkeyable_rows();
   return out;
 }
 
@@ -292,6 +366,7 @@ MessageRows event_rows(const ingest::JsonValue& event, std::string_view type,
     out.rows.push_back(std::move(user));
   }
   out.rows.insert(out.rows.begin(), std::move(base));
+  builder.drop_unkeyable_rows();
   return out;
 }
 
@@ -349,10 +424,19 @@ std::string sql_name(std::string_view text) {
 
 std::string event_table_name(std::string_view event) {
   std::string name = sql_name(event);
+  if (name.empty()) {
+    // FNV-1a: a stable name for a name with nothing usable, so its rows are not lost.
+    uint64_t hash = 14695981039346656037ULL;
+    for (const char c : event) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return "event_" + std::string(hex);
+  }
   if (std::find(std::begin(kReservedTables), std::end(kReservedTables), name) !=
           std::end(kReservedTables) ||
       name.starts_with("cdp_")) {
     name.insert(name.begin(), '_');
+    if (name.size() > kMaxIdentifier) name.resize(kMaxIdentifier);
   }
   return name;
 }

@@ -71,9 +71,8 @@ struct MessageRows {
 
 // The tables cdp creates itself; an event's own table never takes one of these names.
 inline constexpr std::string_view kReservedTables[] = {
-    "tracks",        "identifies",       "pages",
-    "screens",       "groups",           "aliases",
-    "users",         "audience_changes", "audience_memberships",
+    "tracks",        "identifies", "pages",    "screens",          "groups",
+    "aliases",       "users",      "profiles", "audience_changes", "audience_memberships",
     "cdp_quarantine"};
 
 // A column or table name from a JSON key or event name: snake_case (anonymousId becomes
@@ -81,7 +80,8 @@ inline constexpr std::string_view kReservedTables[] = {
 // limit). Empty when nothing usable is left.
 std::string sql_name(std::string_view text);
 // The table of a track event's own rows: sql_name(event), prefixed with "_" when it would take a
-// reserved name; empty when the name has nothing usable.
+// reserved name or start with cdp_; "event_" and a hash of the name when it has no ASCII letters
+// or digits ("購入完了"). At most 63 bytes.
 std::string event_table_name(std::string_view event);
 
 // The rows of one message (an event of the raw log, or an audience change as select_change

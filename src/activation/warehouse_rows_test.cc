@@ -38,6 +38,13 @@ TEST(WarehouseRowsTest, NamesAreSnakeCaseAndSafe) {
   EXPECT_EQ(event_table_name("Users"), "_users");
   EXPECT_EQ(event_table_name("cdp quarantine"), "_cdp_quarantine");
   EXPECT_EQ(event_table_name("Signed Up"), "signed_up");
+  EXPECT_EQ(event_table_name("Profiles"), "_profiles");
+  EXPECT_EQ(event_table_name("cdp_" + std::string(80, 'x')).size(), 63u);
+  const auto japanese = event_table_name("購入完了");
+  EXPECT_EQ(japanese.size(), 22u) << japanese;
+  EXPECT_EQ(japanese.rfind("event_", 0), 0u);
+  EXPECT_EQ(japanese, event_table_name("購入完了")) << "the same name, the same table";
+  EXPECT_NE(japanese, event_table_name("登録"));
 }
 
 TEST(WarehouseRowsTest, ATrackFillsTracksAndItsOwnTable) {
@@ -139,9 +146,36 @@ TEST(WarehouseRowsTest, ValuesNoColumnCanHoldAreQuarantined) {
   EXPECT_EQ(rows.quarantined[0].column, "sent_at");
   EXPECT_EQ(rows.quarantined[0].reason, "is not an ISO-8601 time");
   EXPECT_EQ(rows.quarantined[1].column, "properties.日本");
-  EXPECT_EQ(rows.quarantined[2].column, "nested_a_b") << "two fields, one column";
+  EXPECT_EQ(rows.quarantined[2].column, "properties.nested.a_b") << "two fields, one column";
   EXPECT_EQ(rows.quarantined[2].value, "2");
   EXPECT_EQ(rows.quarantined[2].message_id, "m4");
+}
+
+TEST(WarehouseRowsTest, ValuesPostgreSQLWouldRefuseAreQuarantinedOrKeptAsText) {
+  const auto rows =
+      rows_of(R"({"type":"track","event":"E","messageId":"m5","timestamp":"0000-01-01T00:00:00Z",)"
+              R"("properties":{"id128":170141183460469231731687303715884105727,"huge":[1e200000],)"
+              R"("fine":[1e300]}})");
+  const auto* own = table(rows, "e");
+  ASSERT_NE(own, nullptr);
+  EXPECT_EQ(cell(*own, "id128")->type, ColumnType::kText) << "no digit lost to a double";
+  EXPECT_EQ(cell(*own, "id128")->value, "170141183460469231731687303715884105727");
+  EXPECT_EQ(cell(*own, "huge"), nullptr);
+  EXPECT_EQ(cell(*own, "fine")->type, ColumnType::kJson);
+  ASSERT_EQ(rows.quarantined.size(), 2u);
+  EXPECT_EQ(rows.quarantined[0].reason, "is outside the years 1 to 9999");
+  EXPECT_EQ(rows.quarantined[1].column, "properties.huge");
+  EXPECT_EQ(rows.quarantined[1].reason, "holds a number too large for jsonb");
+
+  // Keys too long to index: the row is left out, and said so.
+  const std::string long_id(2000, 'u');
+  const auto unkeyable = rows_of(R"({"type":"identify","messageId":"m6","userId":")" + long_id +
+                                 R"(","traits":{"plan":"pro"}})");
+  EXPECT_EQ(table(unkeyable, "users"), nullptr);
+  ASSERT_NE(table(unkeyable, "identifies"), nullptr);
+  ASSERT_EQ(unkeyable.quarantined.size(), 1u);
+  EXPECT_EQ(unkeyable.quarantined[0].table, "users");
+  EXPECT_EQ(unkeyable.quarantined[0].value.size(), 1024u);
 }
 
 TEST(WarehouseRowsTest, TypesAndWhatColumnsAccept) {
