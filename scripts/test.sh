@@ -27,7 +27,7 @@ cmake --build build/ci -j "$jobs"
 echo "== tests"
 # The warehouse tests load rows into a real PostgreSQL; here they fail rather than skip without it.
 postgres=$(scripts/test-postgres.sh start)
-trap 'scripts/test-postgres.sh stop' EXIT
+trap "'$PWD/scripts/test-postgres.sh' stop || true" EXIT
 export "$postgres" CDP_REQUIRE_POSTGRES=1
 cd build/ci
 ctest --output-on-failure --timeout 900 -j 1
