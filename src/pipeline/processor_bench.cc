@@ -171,11 +171,13 @@ void apply_prefilled_log(benchmark::State& state) {
     }
     state.counters["audience_cf_bytes"] = static_cast<double>(audience_bytes);
     uint64_t changes = 0;
-    (void)profile::read_change_log(**database, std::nullopt, [&](const auto&) {
-      ++changes;
+    uint64_t trait_changes = 0;
+    (void)profile::read_change_log(**database, std::nullopt, [&](const auto& item) {
+      ++(item.json.starts_with(R"({"type":"traits_changed")") ? trait_changes : changes);
       return true;
     });
     state.counters["membership_changes"] = static_cast<double>(changes);
+    state.counters["trait_changes"] = static_cast<double>(trait_changes);
     it.reset();
     processor->reset();
     database->reset();
