@@ -104,7 +104,7 @@ const std::string kPage =
     R"({"type":"page","messageId":"g1","anonymousId":"a1","name":"Pricing",)"
     R"("timestamp":"2026-11-26T10:00:00.000Z","properties":{"path":"/pricing"}})";
 const std::string kEntered =
-    R"({"messageId":"audience-3.0","type":"audience_entered","audience":"vip","profile":"p-1",)"
+    R"({"messageId":"audience-3.0","type":"audience_entered","audience":"vip","profile":"p-1","user_id":"u1",)"
     R"("time":"2026-11-26T10:00:02.000Z","cause":"event t1","seq":3})";
 
 const std::string kTraits =
@@ -132,9 +132,9 @@ TEST_F(PostgresSenderTest, LoadsEventsUsersAndAudiencesIntoTheirTables) {
               ::testing::ElementsAre("g1|Pricing|/pricing|a1"));
   EXPECT_THAT(query("SELECT id, audience, profile_id, type, cause, seq FROM audience_changes"),
               ::testing::ElementsAre("audience-3.0|vip|p-1|entered|event t1|3"));
-  EXPECT_THAT(query("SELECT audience, profile_id, in_audience, entered_at, exited_at "
+  EXPECT_THAT(query("SELECT audience, profile_id, user_id, in_audience, entered_at, exited_at "
                     "FROM audience_memberships"),
-              ::testing::ElementsAre("vip|p-1|t|2026-11-26 10:00:02+00|NULL"));
+              ::testing::ElementsAre("vip|p-1|u1|t|2026-11-26 10:00:02+00|NULL"));
   EXPECT_THAT(
       query("SELECT data_type FROM information_schema.columns WHERE table_schema = '" + schema_ +
             "' AND table_name = 'order_completed' AND column_name IN "

@@ -266,6 +266,8 @@ MessageRows audience_change_rows(const ingest::JsonValue& change, std::string_vi
   builder.add(history, "id", ColumnType::kText, std::string(message_id), "messageId");
   builder.add(history, "audience", ColumnType::kText, audience, "audience");
   builder.add(history, "profile_id", ColumnType::kText, profile, "profile");
+  const std::string user_id = without_nul(string_member(change, "user_id"));
+  if (!user_id.empty()) builder.add(history, "user_id", ColumnType::kText, user_id, "user_id");
   builder.add(history, "type", ColumnType::kText, entered ? "entered" : "exited", "type");
   if (time != nullptr) builder.time(history, "time", *time, "time");
   builder.add(history, "cause", ColumnType::kText, without_nul(string_member(change, "cause")),
@@ -275,6 +277,7 @@ MessageRows audience_change_rows(const ingest::JsonValue& change, std::string_vi
   Row membership{"audience_memberships", TableKind::kMemberships, std::string(message_id), {}};
   builder.add(membership, "audience", ColumnType::kText, audience, "audience");
   builder.add(membership, "profile_id", ColumnType::kText, profile, "profile");
+  if (!user_id.empty()) builder.add(membership, "user_id", ColumnType::kText, user_id, "user_id");
   builder.add(membership, "in_audience", ColumnType::kBoolean, entered ? "true" : "false", "type");
   add_seq(builder, membership, change);
   if (time != nullptr) {

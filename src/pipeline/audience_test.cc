@@ -183,7 +183,8 @@ TEST_F(AudienceTest, TheChangeLogPagesThroughTheChangesOfOneEntry) {
   const auto all = changes(true);
   ASSERT_EQ(all.size(), 6u);
   EXPECT_THAT(all[0], HasSubstr(R"("type":"traits_changed","profile":"p_1")"));
-  EXPECT_THAT(all[1], HasSubstr(R"("type":"audience_entered","audience":"known","profile":"p_1")"));
+  EXPECT_THAT(all[1], HasSubstr(R"("type":"audience_entered","audience":"known","profile":"p_1",)"
+                                R"("user_id":"u1","time")"));
   EXPECT_THAT(all[2], HasSubstr(R"("type":"audience_entered","audience":"pro")"));
   EXPECT_THAT(all[3], HasSubstr(R"("type":"traits_changed")"));
   EXPECT_THAT(all[4], HasSubstr(R"("type":"audience_entered","audience":"free")"));

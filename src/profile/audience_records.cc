@@ -110,6 +110,7 @@ Status read_change_log(storage::Database& database, std::optional<ChangeCursor> 
       continue;
     }
     const auto* profile = (*root)->find("profile");
+    const auto* user_id = (*root)->find("user_id");
     const auto* time = (*root)->find("time");
     const auto* cause = (*root)->find("cause");
     if (changes->kind != ingest::JsonKind::kArray || profile == nullptr || !profile->is_string() ||
@@ -131,6 +132,7 @@ Status read_change_log(storage::Database& database, std::optional<ChangeCursor> 
       out.key("type").string(entered->boolean ? "audience_entered" : "audience_exited");
       out.key("audience").string(audience->text);
       out.key("profile").string(profile->text);
+      if (user_id != nullptr && user_id->is_string()) out.key("user_id").string(user_id->text);
       out.key("time").string(time->text);
       out.key("cause").string(cause->text);
       out.key("seq").number(static_cast<int64_t>(item.seq));

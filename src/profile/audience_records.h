@@ -48,8 +48,9 @@ std::string change_key(uint64_t seq, uint32_t index);
 struct ChangeLogItem {
   uint64_t seq = 0;
   uint32_t index = 0;
-  // {"type":"audience_entered"|"audience_exited","audience":..,"profile":..,"time":..,"cause":..,
-  // "seq":..} or {"type":"traits_changed","profile":..,"user_id":..,"traits":{..},"time":..,
+  // {"type":"audience_entered"|"audience_exited","audience":..,"profile":..,"user_id":..,
+  // "time":..,"cause":..,"seq":..} (user_id when the profile has one) or
+  // {"type":"traits_changed","profile":..,"user_id":..,"traits":{..},"time":..,
   // "cause":..,"seq":..}
   std::string json;
 };

@@ -23,6 +23,15 @@
 namespace cdp::profile {
 namespace {
 
+// The profile's first user_id identifier, for change log entries (what a receiver can act on);
+// empty when it has none.
+std::string_view user_id_of(const Profile& profile) {
+  for (const auto& held : profile.identifiers) {
+    if (held.identifier.type == identity::kUserId) return held.identifier.value;
+  }
+  return {};
+}
+
 void add_names(std::vector<std::string>& names, const ingest::JsonValue* object) {
   if (object == nullptr || !object->is_object()) return;
   for (const auto& member : object->members) names.emplace_back(member.key);
@@ -52,7 +61,7 @@ void ProfileBuilder::update_audiences(Profile& profile, const ingest::JsonValue&
   }
   // An unmerge re-applying old events records the outcome once, at its own time.
   if (replaying_) return;
-  record_changes(profile.id, changes,
+  record_changes(profile, changes,
                  ctx.message_id.empty() ? std::string("event") : "event " + ctx.message_id, now,
                  ctx.txn);
   reschedule(profile.id, before, profile.audience.next_check_ms, ctx.txn);
@@ -64,7 +73,7 @@ void ProfileBuilder::leave_audiences(Profile& profile, const std::string& cause,
   if (!replaying_) {
     std::vector<audience::MembershipChange> changes;
     for (const auto& [name, since] : profile.audience.audiences) changes.push_back({name, false});
-    record_changes(profile.id, changes, cause, now_ms, txn);
+    record_changes(profile, changes, cause, now_ms, txn);
     reschedule(profile.id, profile.audience.next_check_ms, 0, txn);
   }
   profile.audience.audiences.clear();
@@ -79,11 +88,11 @@ void ProfileBuilder::refresh_audiences(Profile& profile, const std::string& caus
   const int64_t before = from_scratch ? 0 : profile.audience.next_check_ms;
   if (from_scratch) profile.audience.audiences.clear();
   auto changes = audience_.evaluate_all(profile.audience, traits, now_ms);
-  record_changes(profile.id, changes, cause, now_ms, txn);
+  record_changes(profile, changes, cause, now_ms, txn);
   reschedule(profile.id, before, profile.audience.next_check_ms, txn);
 }
 
-void ProfileBuilder::record_changes(ProfileId profile,
+void ProfileBuilder::record_changes(const Profile& profile,
                                     const std::vector<audience::MembershipChange>& changes,
                                     const std::string& cause, int64_t now_ms,
                                     StateTransaction& txn) {
@@ -93,20 +102,23 @@ void ProfileBuilder::record_changes(ProfileId profile,
   // One change log entry for all of them (docs/formats/audiences.md#change-log-changes).
   JsonWriter entry;
   entry.begin_object();
-  entry.key("profile").string(profile_id_text(profile));
+  entry.key("profile").string(profile_id_text(profile.id));
+  if (const auto user_id = user_id_of(profile); !user_id.empty()) {
+    entry.key("user_id").string(user_id);
+  }
   entry.key("time").string(format_iso8601_ms(now_ms));
   entry.key("cause").string(cause);
   entry.key("seq").number(static_cast<int64_t>(change_seq_));
   entry.key("changes").begin_array();
   for (const auto& change : changes) {
-    if (change.entered && index_ != nullptr) index_->add_member(profile, change.audience);
+    if (change.entered && index_ != nullptr) index_->add_member(profile.id, change.audience);
     if (change.entered) {
-      batch.Put(database.audiences(), member_key(change.audience, profile),
+      batch.Put(database.audiences(), member_key(change.audience, profile.id),
                 storage::u64_be(static_cast<uint64_t>(now_ms)));
     } else {
-      batch.Delete(database.audiences(), member_key(change.audience, profile));
+      batch.Delete(database.audiences(), member_key(change.audience, profile.id));
     }
-    batch.Put(database.audiences(), history_key(change.audience, now_ms, profile),
+    batch.Put(database.audiences(), history_key(change.audience, now_ms, profile.id),
               history_value(change.entered));
     entry.begin_object().key("audience").string(change.audience);
     entry.key("entered").boolean(change.entered).end_object();
@@ -125,11 +137,8 @@ void ProfileBuilder::record_trait_changes(const Profile& profile,
   entry.begin_object();
   entry.key("type").string("traits_changed");
   entry.key("profile").string(profile_id_text(profile.id));
-  for (const auto& held : profile.identifiers) {
-    if (held.identifier.type == identity::kUserId) {
-      entry.key("user_id").string(held.identifier.value);
-      break;
-    }
+  if (const auto user_id = user_id_of(profile); !user_id.empty()) {
+    entry.key("user_id").string(user_id);
   }
   entry.key("traits").begin_object();
   for (const auto& key : keys) {
@@ -349,7 +358,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
           overdue ? before_state.next_check_ms
                   : audience_.next_check_ms(profile.audience, profile_traits, now);
     }
-    record_changes(profile.id, changes, cause, now, txn);
+    record_changes(profile, changes, cause, now, txn);
     reschedule(profile.id, before_state.next_check_ms, profile.audience.next_check_ms, txn);
     txn.batch().Put(database.profiles(), record_key, encode_profile(profile));
     ++updated;
@@ -390,7 +399,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_tick(const storage::RawLogRecord& rec
     if (profile.audience.next_check_ms != time) continue;  // rescheduled since
     const ProfileTraits traits(profile);
     auto changes = audience_.on_time(profile.audience, traits, now);
-    record_changes(id, changes, "time", now, txn);
+    record_changes(profile, changes, "time", now, txn);
     reschedule(id, 0, profile.audience.next_check_ms, txn);
   }
   CDP_RETURN_IF_ERROR(txn.status());

@@ -114,7 +114,8 @@ class ProfileBuilder {
   // the profile's events.
   void refresh_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
                          bool from_scratch, StateTransaction& txn);
-  void record_changes(ProfileId profile, const std::vector<audience::MembershipChange>& changes,
+  void record_changes(const Profile& profile,
+                      const std::vector<audience::MembershipChange>& changes,
                       const std::string& cause, int64_t now_ms, StateTransaction& txn);
   // One change log entry {"type":"traits_changed",...} with the new values of `keys`.
   void record_trait_changes(const Profile& profile, const std::vector<std::string>& keys,

@@ -213,6 +213,7 @@ describe('destinations', () => {
         [['audience_entered', 'pro_users'], ['audience_exited', 'pro_users']]);
       assert.match(marketing.bodies[0].messageId, /^audience-\d+\.\d+$/);
       assert.match(marketing.bodies[0].profile, /^p_\d+$/);
+      assert.equal(marketing.bodies[0].user_id, 'ada', 'the user a receiver can act on');
     } finally {
       await marketing.close();
     }
