@@ -125,29 +125,35 @@ struct PostgresSender::Connection {
     }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + kAnswerMarginMs);
-    while (PQisBusy(conn) != 0) {
-      if (cancelled.load()) {
-        broken = true;
-        return SqlError{"57014", "stopped"};
+    // Until the next result (or the end of them) can be taken without blocking.
+    auto wait = [&]() -> std::optional<SqlError> {
+      while (PQisBusy(conn) != 0) {
+        if (cancelled.load()) {
+          broken = true;
+          return SqlError{"57014", "stopped"};
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+          broken = true;
+          return SqlError{"57014", "no answer within " + std::to_string(timeout_ms) + " ms"};
+        }
+        pollfd socket{PQsocket(conn), POLLIN, 0};
+        (void)poll(&socket, 1, 100);
+        if (PQconsumeInput(conn) == 0) {
+          broken = true;
+          return SqlError{"08006", trimmed(PQerrorMessage(conn))};
+        }
       }
-      if (std::chrono::steady_clock::now() > deadline) {
-        broken = true;
-        return SqlError{"57014", "no answer within " + std::to_string(timeout_ms) + " ms"};
-      }
-      pollfd socket{PQsocket(conn), POLLIN, 0};
-      (void)poll(&socket, 1, 100);
-      if (PQconsumeInput(conn) == 0) {
-        broken = true;
-        return SqlError{"08006", trimmed(PQerrorMessage(conn))};
-      }
-    }
+      return std::nullopt;
+    };
     std::optional<SqlError> error;
-    while (PGresult* raw = PQgetResult(conn)) {
-      ResultPtr result(raw);
-      const auto status = PQresultStatus(raw);
+    for (;;) {
+      if (auto abandoned = wait()) return abandoned;
+      ResultPtr result(PQgetResult(conn));
+      if (!result) break;
+      const auto status = PQresultStatus(result.get());
       if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || error) continue;
-      const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-      const char* message = PQresultErrorMessage(raw);
+      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+      const char* message = PQresultErrorMessage(result.get());
       error = SqlError{state == nullptr ? "" : state, trimmed(message == nullptr ? "" : message)};
     }
     return error;
