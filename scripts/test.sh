@@ -26,8 +26,9 @@ cmake --build build/ci -j "$jobs"
 
 echo "== tests"
 # The warehouse tests load rows into a real PostgreSQL; here they fail rather than skip without it.
-postgres=$(scripts/test-postgres.sh start)
+# (The trap first: a start that fails half-way leaves nothing running either.)
 trap "'$PWD/scripts/test-postgres.sh' stop || true" EXIT
+postgres=$(scripts/test-postgres.sh start)
 export "$postgres" CDP_REQUIRE_POSTGRES=1
 cd build/ci
 ctest --output-on-failure --timeout 900 -j 1

@@ -219,14 +219,21 @@ Status DeliveryEngine::define(DestinationSpec spec) {
     // What GET answered, sent back: the credentials it left out stay as stored.
     if (auto old = find(spec.name)) {
       const auto& before = old->spec();
-      // A postgres password goes only to the server it was given for: otherwise an admin could
-      // point the destination at a server of theirs and read it.
-      const bool same_server = spec.kind != DestinationKind::kPostgres ||
-                               (before.kind == DestinationKind::kPostgres &&
-                                before.postgres.settings == spec.postgres.settings);
-      if (spec.secret.empty() && same_server) spec.secret = before.secret;
-      for (const auto& [key, value] : before.kafka_config) {
-        if (is_kafka_credential(key)) spec.kafka_config.try_emplace(key, value);
+      // Credentials stay only with the kind and the server they were given for: otherwise an
+      // admin could point the destination at a server of theirs and read a password (a webhook
+      // over a postgres destination would even sign with it). A webhook's signing key may follow
+      // a new URL: signatures do not reveal it.
+      bool same_server = before.kind == spec.kind;
+      if (spec.kind == DestinationKind::kPostgres) {
+        same_server = same_server && before.postgres.settings == spec.postgres.settings;
+      } else if (spec.kind == DestinationKind::kKafka) {
+        same_server = same_server && before.brokers == spec.brokers;
+      }
+      if (same_server) {
+        if (spec.secret.empty()) spec.secret = before.secret;
+        for (const auto& [key, value] : before.kafka_config) {
+          if (is_kafka_credential(key)) spec.kafka_config.try_emplace(key, value);
+        }
       }
     }
   }

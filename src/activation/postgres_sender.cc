@@ -80,7 +80,9 @@ std::string create_table_sql(const std::string& schema, const std::string& table
   std::string sql = "CREATE TABLE IF NOT EXISTS " + quote_identifier(schema) + "." +
                     quote_identifier(table) + " (";
   if (kind == TableKind::kMemberships) {
-    sql += "audience text NOT NULL, profile_id text NOT NULL, in_audience boolean, seq bigint, ";
+    sql +=
+        "audience text NOT NULL, profile_id text NOT NULL, in_audience boolean, seq bigint, "
+        "seq_index bigint, ";
     for (const auto column : kMembershipTimes) sql += std::string(column) + " " + kTimestamp + ", ";
   } else {
     sql += "id text NOT NULL, ";
@@ -114,10 +116,13 @@ struct PostgresSender::Connection {
 
   bool ok() const { return conn != nullptr && !broken && PQstatus(conn) == CONNECTION_OK; }
 
-  // Runs `sql` with text parameters (nullptr for NULL); gives up when `cancelled` is set or no
-  // answer came within `timeout_ms` (the server's statement_timeout should answer first).
+  // Runs `sql` with text parameters (nullptr for NULL), its rows into `rows`; gives up when
+  // `cancelled` is set or no answer came within `timeout_ms` (the server's statement_timeout
+  // should answer first). The connection is non-blocking, so a large statement that fills the
+  // socket's buffer waits here too, not inside libpq.
   std::optional<SqlError> exec(const std::string& sql, const std::vector<const char*>& parameters,
-                               const std::atomic<bool>& cancelled, int64_t timeout_ms) {
+                               const std::atomic<bool>& cancelled, int64_t timeout_ms,
+                               Rows* rows = nullptr) {
     if (PQsendQueryParams(conn, sql.c_str(), static_cast<int>(parameters.size()), nullptr,
                           parameters.data(), nullptr, nullptr, 0) == 0) {
       broken = true;
@@ -125,33 +130,56 @@ struct PostgresSender::Connection {
     }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + kAnswerMarginMs);
-    // Until the next result (or the end of them) can be taken without blocking.
-    auto wait = [&]() -> std::optional<SqlError> {
-      while (PQisBusy(conn) != 0) {
-        if (cancelled.load()) {
-          broken = true;
-          return SqlError{"57014", "stopped"};
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-          broken = true;
-          return SqlError{"57014", "no answer within " + std::to_string(timeout_ms) + " ms"};
-        }
-        pollfd socket{PQsocket(conn), POLLIN, 0};
-        (void)poll(&socket, 1, 100);
-        if (PQconsumeInput(conn) == 0) {
-          broken = true;
-          return SqlError{"08006", trimmed(PQerrorMessage(conn))};
-        }
+    auto lost = [&]() {
+      broken = true;
+      return SqlError{"08006", trimmed(PQerrorMessage(conn))};
+    };
+    // Waits up to 100 ms for the socket; an error when the statement is to be abandoned.
+    auto wait_for = [&](short events) -> std::optional<SqlError> {
+      if (cancelled.load()) {
+        broken = true;
+        return SqlError{"57014", "stopped"};
       }
+      if (std::chrono::steady_clock::now() > deadline) {
+        broken = true;
+        return SqlError{"57014", "no answer within " + std::to_string(timeout_ms) + " ms"};
+      }
+      pollfd socket{PQsocket(conn), events, 0};
+      (void)poll(&socket, 1, 100);
+      if (PQconsumeInput(conn) == 0) return lost();
       return std::nullopt;
     };
+    // What PQsendQueryParams could not write at once.
+    for (int flushed = PQflush(conn); flushed != 0; flushed = PQflush(conn)) {
+      if (flushed < 0) return lost();
+      if (auto abandoned = wait_for(POLLIN | POLLOUT)) return abandoned;
+    }
     std::optional<SqlError> error;
     for (;;) {
-      if (auto abandoned = wait()) return abandoned;
+      // Until the next result (or the end of them) can be taken without blocking.
+      while (PQisBusy(conn) != 0) {
+        if (auto abandoned = wait_for(POLLIN)) return abandoned;
+      }
       ResultPtr result(PQgetResult(conn));
       if (!result) break;
       const auto status = PQresultStatus(result.get());
-      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || error) continue;
+      if (status == PGRES_TUPLES_OK && rows != nullptr && !error) {
+        for (int i = 0; i < PQntuples(result.get()); ++i) {
+          auto& row = rows->emplace_back();
+          for (int j = 0; j < PQnfields(result.get()); ++j) {
+            row.emplace_back(PQgetvalue(result.get(), i, j));
+          }
+        }
+      }
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY ||
+          error) {
+        continue;
+      }
+      if (status != PGRES_FATAL_ERROR && status != PGRES_NONFATAL_ERROR) {
+        // A COPY or another exchange cdp never starts: the connection is not in a known state.
+        broken = true;
+        return SqlError{"08P01", std::string("unexpected answer ") + PQresStatus(status)};
+      }
       const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
       const char* message = PQresultErrorMessage(result.get());
       error = SqlError{state == nullptr ? "" : state, trimmed(message == nullptr ? "" : message)};
@@ -171,8 +199,8 @@ void PostgresSender::disconnect() {
 }
 
 std::optional<PostgresSender::SqlError> PostgresSender::run(
-    const std::string& sql, const std::vector<const char*>& parameters) {
-  return connection_->exec(sql, parameters, cancelled_, spec_.timeout_ms);
+    const std::string& sql, const std::vector<const char*>& parameters, Rows* rows) {
+  return connection_->exec(sql, parameters, cancelled_, spec_.timeout_ms, rows);
 }
 
 Status PostgresSender::connect() {
@@ -265,6 +293,10 @@ Status PostgresSender::connect() {
     return Status::unavailable("cannot connect to postgres at " + host + ":" + port + ": " +
                                trimmed(PQerrorMessage(connection->conn)));
   }
+  if (PQsetnonblocking(connection->conn, 1) != 0) {
+    return Status::unavailable("cannot make the postgres connection non-blocking: " +
+                               trimmed(PQerrorMessage(connection->conn)));
+  }
   // CREATE ... IF NOT EXISTS answers with notices, which libpq would print on stderr.
   PQsetNoticeProcessor(
       connection->conn, [](void*, const char*) {}, nullptr);
@@ -281,21 +313,17 @@ Status PostgresSender::connect() {
 Status PostgresSender::load_schema() {
   const std::string& name = spec_.postgres.schema;
   const std::string schema = quote_identifier(name);
+  const std::vector<const char*> parameters = {name.c_str()};
   auto tables = [&]() -> Result<Schema> {
-    const char* parameters[] = {name.c_str()};
-    ResultPtr result(PQexecParams(connection_->conn,
-                                  "SELECT table_name, column_name, data_type "
-                                  "FROM information_schema.columns WHERE table_schema = $1",
-                                  1, nullptr, parameters, nullptr, nullptr, 0));
-    if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    Rows rows;
+    if (auto error = run("SELECT table_name, column_name, data_type "
+                         "FROM information_schema.columns WHERE table_schema = $1",
+                         parameters, &rows)) {
       return Status::unavailable("cannot read the tables of the schema " + name + ": " +
-                                 trimmed(PQerrorMessage(connection_->conn)));
+                                 error->message);
     }
     Schema loaded;
-    for (int i = 0; i < PQntuples(result.get()); ++i) {
-      loaded[PQgetvalue(result.get(), i, 0)][PQgetvalue(result.get(), i, 1)] =
-          column_type_from_sql(PQgetvalue(result.get(), i, 2));
-    }
+    for (const auto& row : rows) loaded[row[0]][row[1]] = column_type_from_sql(row[2]);
     return loaded;
   };
   auto loaded = tables();
@@ -303,13 +331,12 @@ Status PostgresSender::load_schema() {
   if (!loaded->contains("cdp_quarantine")) {
     // Created only when missing: CREATE SCHEMA IF NOT EXISTS needs the CREATE right on the
     // database even when the schema is there, which a loader given only its schema lacks.
-    const char* parameters[] = {name.c_str()};
-    ResultPtr exists(PQexecParams(connection_->conn,
-                                  "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, nullptr,
-                                  parameters, nullptr, nullptr, 0));
+    Rows exists;
+    if (auto error = run("SELECT 1 FROM pg_namespace WHERE nspname = $1", parameters, &exists)) {
+      return Status::unavailable("cannot look for the schema " + name + ": " + error->message);
+    }
     std::vector<std::string> ddl;
-    if (!exists || PQntuples(exists.get()) == 0)
-      ddl.push_back("CREATE SCHEMA IF NOT EXISTS " + schema);
+    if (exists.empty()) ddl.push_back("CREATE SCHEMA IF NOT EXISTS " + schema);
     ddl.push_back("CREATE TABLE IF NOT EXISTS " + schema +
                   ".cdp_quarantine (message_id text NOT NULL, table_name text NOT NULL, "
                   "column_name text NOT NULL, value text, reason text, "
@@ -379,6 +406,7 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
       if (row.kind == TableKind::kMemberships) {
         columns["in_audience"] = ColumnType::kBoolean;
         columns["seq"] = ColumnType::kBigint;
+        columns["seq_index"] = ColumnType::kBigint;
         for (const auto time : kMembershipTimes)
           columns[std::string(time)] = ColumnType::kTimestamp;
       }
@@ -461,11 +489,15 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
       const auto keys = key_columns(kind);
       const std::string time = quote_identifier(time_column(kind));
       const bool has_time = seen.contains(std::string(time_column(kind)));
-      // Changes of one time (one request's events share it) are told apart by their log order.
+      // Changes of one time (one request's events share it) are told apart by their log order,
+      // changes of one seq by their index.
       const bool has_seq = kind != TableKind::kUsers && seen.contains("seq");
+      const bool has_index = has_seq && seen.contains("seq_index");
       const std::string older =
-          has_seq ? "(EXCLUDED." + time + ", EXCLUDED.seq) < (t." + time + ", t.seq)"
-                  : "EXCLUDED." + time + " < t." + time;
+          has_index ? "(EXCLUDED." + time + ", EXCLUDED.seq, EXCLUDED.seq_index) < (t." + time +
+                          ", t.seq, t.seq_index)"
+          : has_seq ? "(EXCLUDED." + time + ", EXCLUDED.seq) < (t." + time + ", t.seq)"
+                    : "EXCLUDED." + time + " < t." + time;
       tail = " ON CONFLICT (";
       for (size_t i = 0; i < keys.size(); ++i) tail += (i > 0 ? ", " : "") + std::string(keys[i]);
       tail += ") DO UPDATE SET loaded_at = now()";
@@ -510,9 +542,16 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
   // The DDL first, in a short transaction of its own: ALTER TABLE holds an exclusive lock until
   // its transaction ends, and it waits at most lock_timeout behind readers.
   bool loading = false;  // past the DDL: a data error is the rows' fault
+  // statement_timeout again in each transaction: a pooler in transaction mode may hand each
+  // transaction another server connection than the one the SET at connect went to.
+  const std::string timeout = "SET LOCAL statement_timeout = " + std::to_string(spec_.timeout_ms);
+  auto begin = [&]() -> std::optional<SqlError> {
+    if (auto error = run("BEGIN")) return error;
+    return run(timeout);
+  };
   auto load = [&]() -> std::optional<SqlError> {
     if (!ddl.empty()) {
-      if (auto error = run("BEGIN")) return error;
+      if (auto error = begin()) return error;
       if (auto error = run("SET LOCAL lock_timeout = " +
                            std::to_string(std::min<int64_t>(spec_.timeout_ms, 5'000)))) {
         return error;
@@ -523,7 +562,7 @@ SendResult PostgresSender::send(std::span<const Message* const> batch, int /*att
       if (auto error = run("COMMIT")) return error;
     }
     loading = true;
-    if (auto error = run("BEGIN")) return error;
+    if (auto error = begin()) return error;
     for (size_t s = 0; s < statements.size(); ++s) {
       std::vector<const char*> parameters;
       const auto& values = statements[s].second;

@@ -57,9 +57,12 @@ class PostgresSender final : public Sender {
   Status connect();
   Status load_schema();
   void disconnect();
-  // One statement on the connection, ended by cancel() or the destination's timeout.
+  // One statement on the connection, ended by cancel() or the destination's timeout; `rows`:
+  // where its answer's rows go (NULL values as empty texts).
+  using Rows = std::vector<std::vector<std::string>>;
   std::optional<SqlError> run(const std::string& sql,
-                              const std::vector<const char*>& parameters = {});
+                              const std::vector<const char*>& parameters = {},
+                              Rows* rows = nullptr);
 
   DestinationSpec spec_;
   const NetworkGuard& guard_;

@@ -227,9 +227,9 @@ TEST_F(PostgresSenderTest, UsersAndMembershipsKeepTheNewestValues) {
   EXPECT_THAT(query("SELECT plan, seats, email, company, timestamp FROM users"),
               ::testing::ElementsAre("pro|7|old@x.test|Acme|2026-11-26 11:00:00+00"));
 
-  auto change = [](int seq, bool entered, const std::string& time) {
-    return R"({"messageId":"audience-)" + std::to_string(seq) + R"(.0","type":"audience_)" +
-           (entered ? "entered" : "exited") +
+  auto change = [](int seq, bool entered, const std::string& time, int index = 0) {
+    return R"({"messageId":"audience-)" + std::to_string(seq) + "." + std::to_string(index) +
+           R"(","type":"audience_)" + (entered ? "entered" : "exited") +
            R"(","audience":"vip","profile":"p-1","time":"2026-11-26T)" + time +
            R"(.000Z","cause":"c","seq":)" + std::to_string(seq) + "}";
   };
@@ -248,6 +248,13 @@ TEST_F(PostgresSenderTest, UsersAndMembershipsKeepTheNewestValues) {
   ASSERT_EQ(send(sender, {change(8, true, "10:20:00")}).outcome, SendResult::Outcome::kDelivered);
   EXPECT_THAT(query("SELECT in_audience, entered_at, exited_at, seq FROM audience_memberships"),
               ::testing::ElementsAre("f|2026-11-26 10:09:00+00|2026-11-26 10:20:00+00|9"));
+  // Two changes of one seq (an unmerge's exit, then the part's entry): the later index wins.
+  ASSERT_EQ(send(sender, {change(12, true, "10:30:00", 1)}).outcome,
+            SendResult::Outcome::kDelivered);
+  ASSERT_EQ(send(sender, {change(12, false, "10:30:00", 0)}).outcome,
+            SendResult::Outcome::kDelivered);
+  EXPECT_THAT(query("SELECT in_audience, seq, seq_index FROM audience_memberships"),
+              ::testing::ElementsAre("t|12|1"));
 }
 
 TEST_F(PostgresSenderTest, ALoaderGivenOnlyItsSchemaLoads) {
@@ -281,6 +288,46 @@ TEST_F(PostgresSenderTest, RefusesInternalHostsUnlessAllowedAndSaysWhyItCannotCo
   wrong.postgres.settings["dbname"] = "no_such_database";
   PostgresSender unreachable(wrong, guard_);
   EXPECT_THAT(unreachable.test_connection().message(), HasSubstr("no_such_database"));
+}
+
+TEST_F(PostgresSenderTest, AStopEndsAStatementThatWaitsForALock) {
+  PostgresSender sender(spec(R"(,"timeout_ms":60000)"), guard_);
+  ASSERT_EQ(send(sender, {kTrack}).outcome, SendResult::Outcome::kDelivered);
+  // A person's transaction holds the table: the next load waits for it.
+  query("BEGIN; LOCK TABLE tracks IN ACCESS EXCLUSIVE MODE");
+  const auto started = std::chrono::steady_clock::now();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sender.cancel();
+  });
+  auto second = kTrack;
+  second.replace(second.find("\"t1\""), 4, "\"t2\"");
+  const auto result = send(sender, {second});
+  stopper.join();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(result.outcome, SendResult::Outcome::kRetry);
+  EXPECT_LT(waited, std::chrono::seconds(5)) << "not the 60 s statement timeout";
+  query("ROLLBACK");
+  EXPECT_THAT(query("SELECT id FROM tracks"), ::testing::ElementsAre("t1"));
+}
+
+TEST_F(PostgresSenderTest, ARowTheServerRefusesIsRejectedAloneAndRetriedInABatch) {
+  PostgresSender sender(spec(), guard_);
+  ASSERT_EQ(send(sender, {kTrack}).outcome, SendResult::Outcome::kDelivered);
+  // A rule of the database's owner that checking the cells cannot foresee.
+  query("ALTER TABLE tracks ADD CONSTRAINT no_bad CHECK (event_text <> 'Bad')");
+  auto bad = kTrack;
+  bad.replace(bad.find("\"t1\""), 4, "\"t3\"");
+  bad.replace(bad.find("Order Completed"), 15, "Bad");
+  auto good = kTrack;
+  good.replace(good.find("\"t1\""), 4, "\"t4\"");
+  auto result = send(sender, {good, bad});
+  EXPECT_EQ(result.outcome, SendResult::Outcome::kRetry) << "the batch is tried again in parts";
+  result = send(sender, {bad});
+  EXPECT_EQ(result.outcome, SendResult::Outcome::kRejected);
+  EXPECT_THAT(result.error, HasSubstr("23514"));
+  EXPECT_EQ(send(sender, {good}).outcome, SendResult::Outcome::kDelivered);
+  EXPECT_THAT(query("SELECT id FROM tracks ORDER BY id"), ::testing::ElementsAre("t1", "t4"));
 }
 
 TEST_F(PostgresSenderTest, AWorkerLoadsTheRawLogAndReloadingItAddsNothing) {

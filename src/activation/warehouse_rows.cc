@@ -84,12 +84,24 @@ std::string_view utf8_prefix(std::string_view text, size_t max) {
 bool jsonb_numbers_fit(const ingest::JsonValue& value) {
   switch (value.kind) {
     case ingest::JsonKind::kNumber: {
-      if (value.text.size() > 10'000) return false;
-      const auto e = value.text.find_first_of("eE");
-      if (e == std::string_view::npos) return true;
-      const std::string exponent(value.text.substr(e + 1));
-      const long n = std::strtol(exponent.c_str(), nullptr, 10);
-      return n > -16'000 && n < 100'000;
+      const std::string_view text = value.text;
+      if (text.size() > 10'000) return false;
+      const auto e = text.find_first_of("eE");
+      const auto mantissa = text.substr(0, e);
+      const auto point = mantissa.find('.');
+      const long fraction_digits =
+          point == std::string_view::npos ? 0 : static_cast<long>(mantissa.size() - point - 1);
+      const long integer_digits = static_cast<long>(
+          std::count_if(mantissa.begin(), mantissa.begin() + std::min(point, mantissa.size()),
+                        [](char c) { return c >= '0' && c <= '9'; }));
+      long exponent = 0;
+      if (e != std::string_view::npos) {
+        const std::string digits(text.substr(e + 1));
+        exponent = std::strtol(digits.c_str(), nullptr, 10);  // saturates at LONG_MIN/MAX
+        if (exponent < -1'000'000 || exponent > 1'000'000) return false;
+      }
+      // The exponent moves the point: digits after it become digits before it and back.
+      return fraction_digits - exponent <= 16'383 && integer_digits + exponent <= 131'072;
     }
     case ingest::JsonKind::kArray:
       return std::all_of(value.elements.begin(), value.elements.end(),
@@ -171,7 +183,8 @@ class RowBuilder {
     switch (value.kind) {
       case ingest::JsonKind::kArray:
         if (!jsonb_numbers_fit(value)) {
-          quarantine(row, path, json_without_nul(value), "holds a number too large for jsonb");
+          quarantine(row, path, json_without_nul(value),
+                     "holds a number outside the range of jsonb");
           return;
         }
         add(row, target, ColumnType::kJson, json_without_nul(value), path);
@@ -246,12 +259,23 @@ std::string_view string_member(const ingest::JsonValue& object, std::string_view
   return value != nullptr && value->is_string() ? value->text : std::string_view();
 }
 
-// The change's seq (its raw log position): which of two changes of one time came later.
-void add_seq(RowBuilder& builder, Row& row, const ingest::JsonValue& change) {
+// The change's seq (the raw log position of its cause) and its index among that seq's changes
+// (the number after the '.' of its messageId, "audience-SEQ.INDEX"): which of two changes of one
+// time came later. One seq can change a row twice: an unmerge's exit, then the part's entry.
+void add_seq(RowBuilder& builder, Row& row, const ingest::JsonValue& change,
+             std::string_view message_id) {
   const auto* seq = change.find("seq");
   if (seq == nullptr || seq->kind != ingest::JsonKind::kNumber) return;
   auto [type, text] = number_cell(seq->text);
   builder.add(row, "seq", type, std::move(text), "seq");
+  const auto dot = message_id.rfind('.');
+  if (dot == std::string_view::npos) return;
+  const auto index = message_id.substr(dot + 1);
+  if (index.empty() || index.size() > 9 ||
+      !std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return;
+  }
+  builder.add(row, "seq_index", ColumnType::kBigint, std::string(index), "messageId");
 }
 
 MessageRows audience_change_rows(const ingest::JsonValue& change, std::string_view message_id) {
@@ -272,14 +296,14 @@ MessageRows audience_change_rows(const ingest::JsonValue& change, std::string_vi
   if (time != nullptr) builder.time(history, "time", *time, "time");
   builder.add(history, "cause", ColumnType::kText, without_nul(string_member(change, "cause")),
               "cause");
-  add_seq(builder, history, change);
+  add_seq(builder, history, change, message_id);
 
   Row membership{"audience_memberships", TableKind::kMemberships, std::string(message_id), {}};
   builder.add(membership, "audience", ColumnType::kText, audience, "audience");
   builder.add(membership, "profile_id", ColumnType::kText, profile, "profile");
   if (!user_id.empty()) builder.add(membership, "user_id", ColumnType::kText, user_id, "user_id");
   builder.add(membership, "in_audience", ColumnType::kBoolean, entered ? "true" : "false", "type");
-  add_seq(builder, membership, change);
+  add_seq(builder, membership, change, message_id);
   if (time != nullptr) {
     builder.time(membership, entered ? "entered_at" : "exited_at", *time, "time");
     builder.time(membership, "changed_at", *time, "time");
@@ -300,7 +324,7 @@ MessageRows trait_change_rows(const ingest::JsonValue& change, std::string_view 
     builder.add(profile, "user_id", ColumnType::kText, without_nul(user_id), "user_id");
   }
   if (const auto* time = change.find("time")) builder.time(profile, "updated_at", *time, "time");
-  add_seq(builder, profile, change);
+  add_seq(builder, profile, change, message_id);
   if (const auto* traits = change.find("traits"); traits != nullptr && traits->is_object()) {
     builder.flatten(profile, *traits, "", "traits", "trait_", true);
   }

@@ -155,17 +155,20 @@ TEST(WarehouseRowsTest, ValuesPostgreSQLWouldRefuseAreQuarantinedOrKeptAsText) {
   const auto rows =
       rows_of(R"({"type":"track","event":"E","messageId":"m5","timestamp":"0000-01-01T00:00:00Z",)"
               R"("properties":{"id128":170141183460469231731687303715884105727,"huge":[1e200000],)"
-              R"("fine":[1e300]}})");
+              R"("fine":[1e300],"tiny":[0.0001e-16380],"small":[1e-16383]}})");
   const auto* own = table(rows, "e");
   ASSERT_NE(own, nullptr);
   EXPECT_EQ(cell(*own, "id128")->type, ColumnType::kText) << "no digit lost to a double";
   EXPECT_EQ(cell(*own, "id128")->value, "170141183460469231731687303715884105727");
   EXPECT_EQ(cell(*own, "huge"), nullptr);
   EXPECT_EQ(cell(*own, "fine")->type, ColumnType::kJson);
-  ASSERT_EQ(rows.quarantined.size(), 2u);
+  EXPECT_EQ(cell(*own, "small")->type, ColumnType::kJson) << "16,383 digits after the point fit";
+  EXPECT_EQ(cell(*own, "tiny"), nullptr) << "16,384 digits after the point do not";
+  ASSERT_EQ(rows.quarantined.size(), 3u);
   EXPECT_EQ(rows.quarantined[0].reason, "is outside the years 1 to 9999");
   EXPECT_EQ(rows.quarantined[1].column, "properties.huge");
-  EXPECT_EQ(rows.quarantined[1].reason, "holds a number too large for jsonb");
+  EXPECT_EQ(rows.quarantined[1].reason, "holds a number outside the range of jsonb");
+  EXPECT_EQ(rows.quarantined[2].column, "properties.tiny");
 
   // Keys too long to index: the row is left out, and said so.
   const std::string long_id(2000, 'u');

@@ -17,6 +17,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 constexpr int64_t kDay = 86'400'000;
 
@@ -296,6 +297,29 @@ TEST_F(AudienceTest, MergedProfilesCountTogetherAndTheMergedAwayOneLeaves) {
   process();
   EXPECT_THAT(members("engaged"), IsEmpty());
   EXPECT_THAT(members("anyone"), ElementsAre("p_1", "p_2"));
+}
+
+// A receiver keyed by user_id must not drop the user when the profile that held the user_id is
+// merged into one that is in the same audience: that exit leaves without the user_id.
+TEST_F(AudienceTest, AMergedAwayProfileLeavesWithoutTheUserIdWhereTheSurvivorStays) {
+  define_audience("anyone", R"("trait.email exists or not trait.email exists")");
+  append(R"({"type":"track","event":"View","anonymousId":"a1"})");
+  append(R"({"type":"identify","userId":"u9","traits":{"plan":"pro"}})");
+  process();
+  EXPECT_THAT(members("anyone"), ElementsAre("p_1", "p_2"));
+  append(R"({"type":"alias","previousId":"a1","userId":"u9"})");
+  process();
+  ASSERT_EQ(get(1).merged_into, 0U);
+  ASSERT_EQ(get(2).merged_into, 1U);
+  EXPECT_THAT(members("anyone"), ElementsAre("p_1"));
+  const auto log = changes();
+  const auto exit = std::find_if(log.begin(), log.end(), [](const std::string& entry) {
+    return entry.find(R"("type":"audience_exited","audience":"anyone","profile":"p_2")") !=
+           std::string::npos;
+  });
+  ASSERT_NE(exit, log.end());
+  EXPECT_THAT(*exit, HasSubstr("merged into p_1"));
+  EXPECT_THAT(*exit, Not(HasSubstr("u9"))) << "u9 is still in 'anyone', through p_1";
 }
 
 TEST_F(AudienceTest, AProbabilisticLinkReevaluatesTheMergedProfile) {

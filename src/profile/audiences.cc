@@ -68,12 +68,21 @@ void ProfileBuilder::update_audiences(Profile& profile, const ingest::JsonValue&
 }
 
 void ProfileBuilder::leave_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
-                                     StateTransaction& txn) {
+                                     StateTransaction& txn, const Profile* survivor) {
   // While an unmerge re-applies events nothing is recorded: the outcome is, at the end.
   if (!replaying_) {
+    // A merged-away profile's user_id is the survivor's from now on. Its exit from an audience
+    // the survivor is in says nothing about that user (a receiver keyed by user_id would drop a
+    // member), so it leaves without the user_id; the survivor's own re-evaluation records
+    // whether the user stays.
     std::vector<audience::MembershipChange> changes;
-    for (const auto& [name, since] : profile.audience.audiences) changes.push_back({name, false});
+    std::vector<audience::MembershipChange> survivor_stays_in;
+    for (const auto& [name, since] : profile.audience.audiences) {
+      const bool stays = survivor != nullptr && survivor->audience.audiences.contains(name);
+      (stays ? survivor_stays_in : changes).push_back({name, false});
+    }
     record_changes(profile, changes, cause, now_ms, txn);
+    record_changes(profile, survivor_stays_in, cause, now_ms, txn, false);
     reschedule(profile.id, profile.audience.next_check_ms, 0, txn);
   }
   profile.audience.audiences.clear();
@@ -94,8 +103,8 @@ void ProfileBuilder::refresh_audiences(Profile& profile, const std::string& caus
 
 void ProfileBuilder::record_changes(const Profile& profile,
                                     const std::vector<audience::MembershipChange>& changes,
-                                    const std::string& cause, int64_t now_ms,
-                                    StateTransaction& txn) {
+                                    const std::string& cause, int64_t now_ms, StateTransaction& txn,
+                                    bool with_user_id) {
   if (changes.empty()) return;
   auto& database = txn.database();
   auto& batch = txn.batch();
@@ -103,7 +112,7 @@ void ProfileBuilder::record_changes(const Profile& profile,
   JsonWriter entry;
   entry.begin_object();
   entry.key("profile").string(profile_id_text(profile.id));
-  if (const auto user_id = user_id_of(profile); !user_id.empty()) {
+  if (const auto user_id = user_id_of(profile); with_user_id && !user_id.empty()) {
     entry.key("user_id").string(user_id);
   }
   entry.key("time").string(format_iso8601_ms(now_ms));

@@ -282,7 +282,7 @@ void ProfileBuilder::merge_into(Profile& survivor, ProfileId loser_id, EventCont
   if (!audience_.definitions().empty_of_work()) {
     audience_.merge(survivor.audience, loser.audience);
     leave_audiences(loser, "merged into " + profile_id_text(survivor.id), ctx.record.received_at_ms,
-                    txn);
+                    txn, &survivor);
   }
   const ProfileId merged_into = survivor.id;
   loser = Profile{};

@@ -107,16 +107,19 @@ class ProfileBuilder {
   void update_audiences(Profile& profile, const ingest::JsonValue& event, std::string_view type,
                         bool everything, EventContext& ctx);
   // The profile stops existing (merged away, split by an unmerge): it leaves its audiences.
+  // `survivor`: the profile it merges into, whose user_id it shares from now on (below).
   void leave_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
-                       StateTransaction& txn);
+                       StateTransaction& txn, const Profile* survivor = nullptr);
   // Re-evaluates every audience at `now_ms` and records what changed: after a probabilistic
   // link merged profiles, or (`from_scratch`: from no membership) after an unmerge re-applied
   // the profile's events.
   void refresh_audiences(Profile& profile, const std::string& cause, int64_t now_ms,
                          bool from_scratch, StateTransaction& txn);
+  // `with_user_id`: the entry names the profile's user_id too.
   void record_changes(const Profile& profile,
                       const std::vector<audience::MembershipChange>& changes,
-                      const std::string& cause, int64_t now_ms, StateTransaction& txn);
+                      const std::string& cause, int64_t now_ms, StateTransaction& txn,
+                      bool with_user_id = true);
   // One change log entry {"type":"traits_changed",...} with the new values of `keys`.
   void record_trait_changes(const Profile& profile, const std::vector<std::string>& keys,
                             int64_t now_ms, const std::string& cause, StateTransaction& txn);

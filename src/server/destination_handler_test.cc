@@ -124,5 +124,48 @@ TEST_F(DestinationHandlerTest, RefusesWhatItCannotDoAndSaysWhy) {
   EXPECT_EQ(answer.result(), http::status::conflict);
 }
 
+// GET leaves credentials out and "signed": true sent back keeps them, but only for the same kind
+// of destination on the same server: a password must never follow a new host, nor become a
+// webhook's signing key.
+TEST_F(DestinationHandlerTest, StoredCredentialsStayWithTheirServer) {
+  constexpr const char* kWarehouse =
+      R"({"type":"postgres","postgres":{"host":"127.0.0.1","port":1,"user":"u","dbname":"d",)"
+      R"("password":"pw"},"events":{}})";
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/dw", kWarehouse).result(),
+            http::status::ok);
+  auto shown = call(http::verb::get, "/admin/v1/destinations/dw").body();
+  EXPECT_THAT(shown, Not(HasSubstr("pw")));
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/dw", shown).result(), http::status::ok);
+  EXPECT_EQ(engine_->get("dw")->spec.secret, "pw");
+
+  auto moved = shown;
+  const auto host = moved.find("127.0.0.1");
+  ASSERT_NE(host, std::string::npos);
+  moved.replace(host, 9, "127.0.0.2");
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/dw", moved).result(), http::status::ok);
+  EXPECT_EQ(engine_->get("dw")->spec.secret, "") << "another host gets no password";
+
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/dw", kWarehouse).result(),
+            http::status::ok);
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/dw",
+                 R"({"type":"webhook","url":"http://127.0.0.1:1/hook","signed":true,"events":{}})")
+                .result(),
+            http::status::ok);
+  EXPECT_EQ(engine_->get("dw")->spec.secret, "") << "a webhook never signs with a password";
+
+  constexpr const char* kStream =
+      R"({"type":"kafka","brokers":"127.0.0.1:1","topic":"t","events":{},)"
+      R"("kafka":{"sasl.password":"kpw"}})";
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/k", kStream).result(), http::status::ok);
+  shown = call(http::verb::get, "/admin/v1/destinations/k").body();
+  EXPECT_THAT(shown, Not(HasSubstr("kpw")));
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/k", shown).result(), http::status::ok);
+  EXPECT_EQ(engine_->get("k")->spec.kafka_config.at("sasl.password"), "kpw");
+  moved = shown;
+  moved.replace(moved.find("127.0.0.1:1"), 11, "127.0.0.1:2");
+  ASSERT_EQ(call(http::verb::put, "/admin/v1/destinations/k", moved).result(), http::status::ok);
+  EXPECT_FALSE(engine_->get("k")->spec.kafka_config.contains("sasl.password"));
+}
+
 }  // namespace
 }  // namespace cdp::server
