@@ -25,12 +25,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The real Segment and RudderStack SDKs for the end-to-end tests, pinned by package-lock.json.
-if [ -f tests/e2e/package-lock.json ]; then
-  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
-    echo "install-deps: npm ci in tests/e2e"
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-    touch tests/e2e/node_modules
+# npm packages, each folder pinned by its package-lock.json: the real Segment and RudderStack SDKs
+# and Playwright for the end-to-end tests; Vite, Preact, uPlot and Cytoscape for the web console.
+for folder in tests/e2e console; do
+  [ -f "$folder/package-lock.json" ] || continue
+  if [ ! -d "$folder/node_modules" ] || [ "$folder/package-lock.json" -nt "$folder/node_modules" ]; then
+    echo "install-deps: npm ci in $folder"
+    (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$folder/node_modules"
   fi
-fi
+done
 echo "install-deps: ok"

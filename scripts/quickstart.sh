@@ -17,6 +17,7 @@ done
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build build/release --target cdp
+scripts/build-console.sh
 mkdir -p "$data"
 log="$data/cdp.log"
 build/release/src/server/cdp serve --data "$data" --listen "$listen" --demo >"$data/banner.txt" 2>"$log" &

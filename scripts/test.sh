@@ -20,9 +20,10 @@ for target in tracking_request_fuzz json_tree_fuzz identity_fuzz csv_reader_fuzz
     { tail -50 "build/fuzz/$target.log"; echo "fuzz target $target failed"; exit 1; }
 done
 
-echo "== build (ci preset: Debug, ASan+UBSan, -Werror)"
+echo "== build (ci preset: Debug, ASan+UBSan, -Werror), and the web console"
 cmake --preset ci >/dev/null
 cmake --build build/ci -j "$jobs"
+scripts/build-console.sh
 
 echo "== tests"
 # The warehouse tests load rows into a real PostgreSQL; here they fail rather than skip without it.

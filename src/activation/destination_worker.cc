@@ -27,9 +27,7 @@ constexpr int64_t kStoreErrorPauseMs = 5000;
 // The start of a destination's answer, as valid UTF-8 (it goes into JSON records).
 std::string excerpt(std::string_view text, size_t max) {
   if (text.size() <= max) return to_valid_utf8(text);
-  // Not inside a UTF-8 sequence: back up over continuation bytes.
-  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
-  return to_valid_utf8(text.substr(0, max)) + "...";
+  return to_valid_utf8(utf8_prefix(text, max)) + "...";
 }
 // Retries that failed this often go one message at a time, so that a message the destination
 // keeps failing on does not take the rest of its batch to the dead letters with it.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/json_writer.h"
 #include "common/time_format.h"
 
 namespace cdp::activation {
@@ -69,14 +70,6 @@ std::string json_without_nul(const ingest::JsonValue& value) {
     }
   }
   return out;
-}
-
-// At most `max` bytes of `text`, not cutting a UTF-8 character.
-std::string_view utf8_prefix(std::string_view text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
 }
 
 // Whether jsonb can hold every number in `value`: PostgreSQL's numeric has at most 131,072

@@ -14,6 +14,13 @@ void append_json_string(std::string& out, std::string_view text);
 // untrusted input (a bad path, a value) into a JSON message.
 std::string to_valid_utf8(std::string_view text);
 
+// At most `max` bytes of `text`, not cutting a UTF-8 character in two.
+inline std::string_view utf8_prefix(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
+  return text.substr(0, max);
+}
+
 // A small append-only JSON writer for responses and records. It does not check nesting:
 // callers write well-formed sequences. Commas between members are inserted automatically.
 class JsonWriter {

@@ -19,6 +19,7 @@ constexpr const char* kAdminTokenKey = "admin_token";
 std::string_view route_label(std::string_view target) {
   if (target.starts_with("/v1/projects/")) return "settings";
   if (TrackingHandler::handles(target)) return "tracking";
+  if (target == "/admin/v1/live/events" || target == "/v1/console/whoami") return "console";
   if (AudienceHandler::handles(target)) return "audiences";
   if (DestinationHandler::handles(target)) return "destinations";
   if (AdminHandler::handles(target)) return "admin";
@@ -111,16 +112,22 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   writer_options.metrics = &app->metrics_;
   pipeline::Processor* processor_ptr = app->processor_.get();
   activation::DeliveryEngine* delivery_ptr = app->delivery_.get();
-  writer_options.on_commit = [processor_ptr, delivery_ptr](uint64_t) {
+  app->live_ = std::make_unique<LiveEvents>(*app->database_, SystemClock::instance());
+  app->live_->start();
+  LiveEvents* live_ptr = app->live_.get();
+  writer_options.on_commit = [processor_ptr, delivery_ptr, live_ptr](uint64_t last_seq) {
     processor_ptr->notify();
     delivery_ptr->notify();
+    live_ptr->notify(last_seq);
   };
   app->writer_ = std::make_unique<storage::RawLogWriter>(*app->database_, writer_options,
                                                          SystemClock::instance());
   CDP_RETURN_IF_ERROR(app->writer_->start());
 
-  app->tracking_ = std::make_unique<TrackingHandler>(cfg, *app->sources_, *app->writer_,
-                                                     app->metrics_, SystemClock::instance());
+  app->tracking_ = std::make_unique<TrackingHandler>(
+      cfg, *app->sources_, *app->writer_, app->metrics_, SystemClock::instance(), live_ptr);
+  app->console_ = std::make_unique<ConsoleHandler>(cfg.console_dir, app->admin_token_,
+                                                   cfg.read_token, *app->live_);
   app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
   app->profiles_ = std::make_unique<ProfileHandler>(
       app->admin_token_, cfg.read_token, *app->database_, cfg.identity.phone_default_region,
@@ -229,6 +236,7 @@ void App::stop() {
   // Stop taking requests, then finish the queued writes (their answers go nowhere, but what was
   // queued is stored: a client that retries finds it deduplicated), then close storage.
   if (http_) http_->stop();
+  if (live_) live_->stop();
   if (audiences_) audiences_->stop();
   if (destinations_) destinations_->stop();
   // Destinations stop after their attempt in flight; what they did not deliver stays in the
@@ -248,7 +256,7 @@ void App::register_gauges() {
   // Time from reading a request to answering it, by route: where read latency under load shows
   // on the server's side. Looked up once here: route() runs for every request.
   for (const char* route : {"settings", "tracking", "admin", "identity", "audiences",
-                            "destinations", "profiles", "healthz", "metrics", "other"}) {
+                            "destinations", "profiles", "healthz", "metrics", "console", "other"}) {
     request_seconds_[route] = &metrics_.histogram(
         "cdp_http_request_seconds", "Time from reading a request to answering it, by route",
         std::string("route=\"") + route + "\"");
@@ -338,6 +346,8 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
   };
   if (TrackingHandler::handles(path))
     return tracking_->handle(std::move(request), info, std::move(counted));
+  // Before the admin API, which takes every other /admin/ path.
+  if (console_->handles(path)) return console_->handle(request, info, std::move(counted));
   if (ImportHandler::handles(path)) return counted(imports_->handle(request, info));
   if (MatchingHandler::handles(path)) return counted(matching_->handle(request));
   if (AudienceHandler::handles(path)) return audiences_->handle(request, std::move(counted));

@@ -19,10 +19,12 @@
 #include "server/admin_handler.h"
 #include "server/audience_handler.h"
 #include "server/config.h"
+#include "server/console_handler.h"
 #include "server/destination_handler.h"
 #include "server/http_server.h"
 #include "server/identity_handler.h"
 #include "server/import_handler.h"
+#include "server/live_events.h"
 #include "server/matching_handler.h"
 #include "server/profile_handler.h"
 #include "server/tracking_handler.h"
@@ -60,6 +62,7 @@ class App {
   std::unique_ptr<ingest::SourceRegistry> sources_;
   std::unique_ptr<pipeline::Processor> processor_;
   std::unique_ptr<activation::DeliveryEngine> delivery_;
+  std::unique_ptr<LiveEvents> live_;
   std::unique_ptr<storage::RawLogWriter> writer_;
   std::unique_ptr<TrackingHandler> tracking_;
   std::unique_ptr<AdminHandler> admin_;
@@ -73,6 +76,7 @@ class App {
   std::unique_ptr<pipeline::LinkingService> linking_;  // null without [matching]
   std::unique_ptr<MatchingHandler> matching_;
   std::unique_ptr<DestinationHandler> destinations_;
+  std::unique_ptr<ConsoleHandler> console_;
   std::unique_ptr<HttpServer> http_;
 
   std::mutex maintenance_mutex_;

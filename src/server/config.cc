@@ -208,10 +208,12 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
   }
 
   if (const auto* server = root["server"].as_table()) {
-    CDP_RETURN_IF_ERROR(check_keys(*server, "server",
-                                   {"listen", "http_threads", "admin_token", "public_url",
-                                    "trust_forwarded_for", "cors_origins", "read_token"}));
+    CDP_RETURN_IF_ERROR(
+        check_keys(*server, "server",
+                   {"listen", "http_threads", "admin_token", "public_url", "trust_forwarded_for",
+                    "cors_origins", "read_token", "console_dir"}));
     CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "read_token", config.read_token));
+    CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "console_dir", config.console_dir));
     CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "listen", config.listen));
     CDP_RETURN_IF_ERROR(read<int64_t>(*server, "server", "http_threads", config.http_threads));
     CDP_RETURN_IF_ERROR(read<std::string>(*server, "server", "admin_token", config.admin_token));

@@ -7,10 +7,13 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <optional>
 
 #include "common/log.h"
@@ -23,8 +26,45 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
+class Session;
+
+// The body of a streamed response (ResponseStream): pieces queue here, from any thread, and the
+// session writes them one at a time on its strand. An empty piece marks the end.
+class SessionStream : public ResponseStream {
+ public:
+  SessionStream(std::weak_ptr<Session> session, std::string head)
+      : session_(std::move(session)), queued_bytes_(head.size()), writing_(true) {
+    queue_.push_back(std::move(head));  // the session starts writing it
+  }
+
+  bool write(std::string bytes) override;
+  void close() override { enqueue(std::string()); }
+  // On the strand: the next piece, or nullopt when the queue is empty (writing stops until the
+  // next write()).
+  std::optional<std::string> next();
+  void gone() {
+    std::lock_guard lock(mutex_);
+    gone_ = true;
+    queue_.clear();
+  }
+
+ private:
+  bool enqueue(std::string bytes);
+
+  // A client that reads slower than the stream is written is dropped past this much.
+  static constexpr size_t kMaxQueuedBytes = 4 << 20;
+  std::weak_ptr<Session> session_;
+  std::mutex mutex_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool gone_ = false;
+};
+
 // One connection. Reads a request, hands it to the handler, writes the answer (possibly posted
-// from another thread onto this session's strand), then reads the next if keep-alive.
+// from another thread onto this session's strand), then reads the next if keep-alive. A handler
+// may instead open a stream (RequestInfo::open_stream): the session then writes its pieces until
+// it ends or the client goes, and closes.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, const HttpServer::Options& options,
@@ -53,7 +93,55 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
 
+  // On the strand, from SessionStream.
+  void pump() {
+    auto piece = body_stream_->next();
+    if (!piece) return;
+    if (piece->empty()) return end_stream();  // close()
+    stream_piece_ = std::move(*piece);
+    asio::async_write(stream_.socket(), asio::buffer(stream_piece_),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->end_stream();
+                        self->pump();
+                      });
+  }
+  void end_stream() {
+    body_stream_->gone();
+    close();
+  }
+  auto executor() { return stream_.get_executor(); }
+
  private:
+  // On the strand: the head is queued in `body` already.
+  void start_stream(std::shared_ptr<SessionStream> body) {
+    body_stream_ = std::move(body);
+    // A stream lasts as long as the client wants: no idle timeout. A client that goes away ends
+    // the read below; one that stops reading fills the queue and is dropped.
+    stream_.expires_never();
+    watch_client();
+    pump();
+  }
+  void watch_client() {
+    stream_.socket().async_read_some(asio::buffer(watch_buffer_),
+                                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                                       if (ec) return self->end_stream();
+                                       self->watch_client();  // what it sends is ignored
+                                     });
+  }
+  static std::string head_text(const Response& head) {
+    std::string text =
+        "HTTP/1.1 " + std::to_string(head.result_int()) + " " + std::string(head.reason()) + "\r\n";
+    for (const auto& field : head) {
+      if (field.name() == http::field::connection || field.name() == http::field::content_length ||
+          field.name() == http::field::transfer_encoding) {
+        continue;
+      }
+      text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+    }
+    // The body ends when the connection does.
+    return text + "Connection: close\r\n\r\n";
+  }
+
   void read() {
     parser_.emplace();
     // The limit is set once the header shows which one applies (uploads have their own): Beast
@@ -194,7 +282,18 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
     auto self = shared_from_this();
-    handler_(std::move(request), info, [self, keep_alive, version](Response response) {
+    RequestInfo with_stream = info;
+    with_stream.open_stream = [weak = std::weak_ptr<Session>(self)](Response head) {
+      auto body = std::make_shared<SessionStream>(weak, head_text(head));
+      if (auto session = weak.lock()) {
+        asio::post(session->stream_.get_executor(),
+                   [session, body] { session->start_stream(body); });
+      } else {
+        body->gone();
+      }
+      return std::shared_ptr<ResponseStream>(body);
+    };
+    handler_(std::move(request), with_stream, [self, keep_alive, version](Response response) {
       response.version(version);
       response.keep_alive(keep_alive && response.keep_alive());
       if (response.find(http::field::connection) == response.end() && !keep_alive) {
@@ -263,11 +362,58 @@ class Session : public std::enable_shared_from_this<Session> {
   bool drain_after_write_ = false;
   size_t drained_bytes_ = 0;
   std::chrono::steady_clock::time_point drain_started_{};
+  std::shared_ptr<SessionStream> body_stream_;
+  std::string stream_piece_;
+  std::array<char, 256> watch_buffer_{};
   static constexpr size_t kSmallBuffer = 4 * 1024;
   static constexpr size_t kLargeBuffer = 64 * 1024;
   static constexpr size_t kMaxDrainBytes = 64ULL << 20;
   static constexpr std::chrono::seconds kMaxDrainTime{5};
 };
+
+bool SessionStream::write(std::string bytes) {
+  if (bytes.empty()) return true;
+  return enqueue(std::move(bytes));
+}
+
+bool SessionStream::enqueue(std::string bytes) {
+  bool start = false;
+  bool overflow = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (gone_) return false;
+    if (queued_bytes_ + bytes.size() > kMaxQueuedBytes) {
+      gone_ = true;
+      queue_.clear();
+      overflow = true;
+    } else {
+      queued_bytes_ += bytes.size();
+      queue_.push_back(std::move(bytes));
+      start = !writing_;
+      writing_ = true;
+    }
+  }
+  if (!start && !overflow) return true;
+  auto session = session_.lock();
+  if (!session) return false;
+  asio::post(session->executor(), [session, overflow] {
+    if (overflow) return session->end_stream();
+    session->pump();
+  });
+  return !overflow;
+}
+
+std::optional<std::string> SessionStream::next() {
+  std::lock_guard lock(mutex_);
+  if (gone_ || queue_.empty()) {
+    writing_ = false;
+    return std::nullopt;
+  }
+  auto piece = std::move(queue_.front());
+  queue_.pop_front();
+  queued_bytes_ -= piece.size();
+  return piece;
+}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -312,6 +313,51 @@ TEST(ParseListenAddressTest, RejectsWhatIsNotHostAndPort) {
     ASSERT_FALSE(parsed.has_value()) << address;
     EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << address;
   }
+}
+
+// A streamed answer (server-sent events): the head as given, no length, the pieces in order, and
+// the connection closed at the end.
+TEST_F(HttpServerTest, StreamsAnAnswerPieceByPieceUntilItIsClosed) {
+  start([this](Request&&, const RequestInfo& info, Responder) {
+    Response head{http::status::ok, 11};
+    head.set(http::field::content_type, "text/event-stream");
+    auto stream = info.open_stream(std::move(head));
+    spawn([stream] {
+      EXPECT_TRUE(stream->write("data: one\n\n"));
+      std::this_thread::sleep_for(20ms);
+      EXPECT_TRUE(stream->write("data: two\n\n"));
+      stream->close();
+    });
+  });
+  ASSERT_TRUE(client_->send_raw("GET /live HTTP/1.1\r\nHost: x\r\n\r\n").is_ok());
+  const auto response = must(client_->read_response());
+  EXPECT_EQ(response.result(), http::status::ok);
+  EXPECT_EQ(response[http::field::content_type], "text/event-stream");
+  EXPECT_EQ(response[http::field::connection], "close");
+  EXPECT_EQ(response.count(http::field::content_length), 0U);
+  EXPECT_EQ(response.body(), "data: one\n\ndata: two\n\n");
+}
+
+TEST_F(HttpServerTest, AStreamEndsWhenItsClientLeaves) {
+  std::promise<std::shared_ptr<ResponseStream>> opened;
+  auto future = opened.get_future();
+  start([&opened](Request&&, const RequestInfo& info, Responder) {
+    opened.set_value(info.open_stream(Response{http::status::ok, 11}));
+  });
+  std::shared_ptr<ResponseStream> stream;
+  {
+    TestHttpClient leaving(server_->port());
+    ASSERT_TRUE(leaving.send_raw("GET /live HTTP/1.1\r\nHost: x\r\n\r\n").is_ok());
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+    stream = future.get();
+    EXPECT_TRUE(stream->write(": hello\n\n"));
+  }  // the client disconnects
+  bool refused = false;
+  for (int i = 0; i < 200 && !refused; ++i) {
+    refused = !stream->write(": ping\n\n");
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(refused) << "a write after the client left is refused";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -17,8 +18,25 @@ using Response = http::response<http::string_body>;
 // Sends the response for one request. Call exactly once, from any thread.
 using Responder = std::function<void(Response)>;
 
+// The body of a response that goes on for as long as the client stays (server-sent events):
+// what write() is given goes out in order. Thread-safe.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Queues `bytes`. False once the client has gone, or fell so far behind that the stream was
+  // closed: the writer should drop the stream.
+  virtual bool write(std::string bytes) = 0;
+  virtual void close() = 0;
+};
+
+// Answers a request with `head` (status and fields; no body, no Content-Length) and a body
+// written through the stream it returns; the connection closes when the stream ends. Instead
+// of the Responder, which must then not be called.
+using StreamOpener = std::function<std::shared_ptr<ResponseStream>(Response head)>;
+
 struct RequestInfo {
   std::string client_ip;
+  StreamOpener open_stream;
   // Set for requests whose body the server wrote to this file instead of memory (uploads, see
   // HttpServer::Options::file_body); the handler owns the file and must move or remove it.
   std::string body_file;

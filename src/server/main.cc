@@ -33,7 +33,8 @@ void prepare_demo(App& app, const Config& config) {
   std::cout << "\ncdp is running on " << config.listen.substr(0, config.listen.rfind(':')) << ":"
             << app.port() << " with data in " << config.data_dir << "\n"
             << "  write key of source \"demo\": " << source->write_key << "\n"
-            << "  admin token: " << app.admin_token() << "\n\n"
+            << "  admin token: " << app.admin_token() << "\n"
+            << "  web console: " << base << "/ (log in with the admin token)\n\n"
             << "Send an event:\n"
             << "  curl -u '" << source->write_key << ":' -H 'Content-Type: application/json' \\\n"
             << "    -d '{\"userId\":\"user-1\",\"event\":\"Signed "
@@ -47,7 +48,7 @@ void prepare_demo(App& app, const Config& config) {
 }
 
 int serve(const std::string& config_path, const std::string& data, const std::string& listen,
-          const std::string& admin_token, bool demo) {
+          const std::string& admin_token, const std::string& console_dir, bool demo) {
   Config config;
   if (!config_path.empty()) {
     auto loaded = Config::load_file(config_path);
@@ -60,6 +61,7 @@ int serve(const std::string& config_path, const std::string& data, const std::st
   if (!data.empty()) config.data_dir = data;
   if (!listen.empty()) config.listen = listen;
   if (!admin_token.empty()) config.admin_token = admin_token;
+  if (!console_dir.empty()) config.console_dir = console_dir;
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t signals;
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
   CLI::App cli{"cdp: a self-hosted customer data platform"};
   cli.require_subcommand(1);
 
-  std::string config_path, data, listen, admin_token;
+  std::string config_path, data, listen, admin_token, console_dir;
   bool demo = false;
   auto* serve_command = cli.add_subcommand("serve", "Run the server");
   serve_command->add_option("--config", config_path, "TOML settings file")
@@ -105,6 +107,8 @@ int main(int argc, char** argv) {
   serve_command->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:8080)");
   serve_command->add_option("--admin-token", admin_token,
                             "Token for the admin API (default: generated)");
+  serve_command->add_option("--console-dir", console_dir,
+                            "The web console's built files (default: console/dist of the source)");
   serve_command->add_flag("--demo", demo,
                           "Create a \"demo\" source and print how to send it events");
 
@@ -318,7 +322,8 @@ int main(int argc, char** argv) {
   cli.add_subcommand("version", "Print the version")->callback([] { std::cout << "cdp 0.1.0\n"; });
 
   CLI11_PARSE(cli, argc, argv);
-  if (serve_command->parsed()) return serve(config_path, data, listen, admin_token, demo);
+  if (serve_command->parsed())
+    return serve(config_path, data, listen, admin_token, console_dir, demo);
   if (tail->parsed()) return cdp::server::run_events_tail(read_options);
   if (export_command->parsed()) return cdp::server::run_events_export(read_options);
   if (plan->parsed()) return cdp::server::run_identity_plan(identity_options);

@@ -12,6 +12,9 @@
 namespace cdp::server {
 namespace {
 
+// How much of a refused body the live debugger shows.
+constexpr size_t kShownBodyBytes = 2048;
+
 constexpr std::string_view kSettingsPrefix = "/v1/projects/";
 constexpr std::string_view kSettingsSuffix = "/settings";
 
@@ -64,12 +67,13 @@ std::string write_key_from_authorization(std::string_view header) {
 
 TrackingHandler::TrackingHandler(const Config& config, ingest::SourceRegistry& sources,
                                  storage::RawLogWriter& writer, MetricsRegistry& metrics,
-                                 const Clock& clock)
+                                 const Clock& clock, LiveEvents* live)
     : config_(config),
       sources_(sources),
       writer_(writer),
       metrics_(metrics),
       clock_(clock),
+      live_(live),
       duplicates_(
           metrics.counter("cdp_events_duplicate_total",
                           "Events acknowledged but not stored again: their messageId was seen")),
@@ -102,11 +106,15 @@ void TrackingHandler::add_cors(Response& response, std::string_view origin) cons
 
 Response TrackingHandler::reject_request(const Request& request, http::status status,
                                          std::string_view code, std::string_view message,
-                                         std::string_view metric_reason) {
+                                         std::string_view metric_reason, std::string_view body,
+                                         std::string_view source) {
   metrics_
       .counter("cdp_requests_rejected_total", "Tracking requests refused as a whole, by reason",
                "reason=\"" + std::string(metric_reason) + "\"")
       .inc();
+  if (live_ != nullptr) {
+    live_->rejected(source, code, message, {}, -1, utf8_prefix(body, kShownBodyBytes));
+  }
   auto response = json_error(status, request.version(), code, message);
   add_cors(response, request[http::field::origin]);
   return response;
@@ -191,7 +199,7 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
       std::chrono::duration<double>(std::chrono::steady_clock::now() - parse_started).count());
   if (!parsed) {
     return respond(reject_request(request, http::status::bad_request, "invalid_json",
-                                  parsed.status().message(), "invalid_json"));
+                                  parsed.status().message(), "invalid_json", body));
   }
 
   std::string write_key = write_key_from_authorization(request[http::field::authorization]);
@@ -211,7 +219,13 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
   if (endpoint != ingest::Endpoint::kBatch && !parsed->rejections.empty()) {
     const auto& rejection = parsed->rejections.front();
     return respond(reject_request(request, http::status::bad_request, rejection.code,
-                                  rejection.reason, "invalid_event"));
+                                  rejection.reason, "invalid_event", body, source->name));
+  }
+  if (live_ != nullptr) {
+    for (const auto& rejection : parsed->rejections) {
+      live_->rejected(source->name, rejection.code, rejection.reason, rejection.message_id,
+                      static_cast<int64_t>(rejection.index), {});
+    }
   }
 
   const unsigned version = request.version();

@@ -8,6 +8,7 @@
 #include "ingest/tracking_limits.h"
 #include "server/config.h"
 #include "server/http_types.h"
+#include "server/live_events.h"
 #include "storage/raw_log_writer.h"
 
 namespace cdp::server {
@@ -20,8 +21,10 @@ namespace cdp::server {
 // from the raw log's commit thread. Thread-safe.
 class TrackingHandler {
  public:
+  // `live`: where refused requests and events are shown (the console's debugger); may be null.
   TrackingHandler(const Config& config, ingest::SourceRegistry& sources,
-                  storage::RawLogWriter& writer, MetricsRegistry& metrics, const Clock& clock);
+                  storage::RawLogWriter& writer, MetricsRegistry& metrics, const Clock& clock,
+                  LiveEvents* live = nullptr);
 
   // True when `target` is one of this handler's paths.
   static bool handles(std::string_view path);
@@ -33,14 +36,17 @@ class TrackingHandler {
  private:
   void track(Request&& request, const RequestInfo& info, Responder respond);
   void settings(const Request& request, std::string_view write_key, Responder respond);
+  // `body`: the request's (decompressed) body when known, shown in the live debugger.
   Response reject_request(const Request& request, http::status status, std::string_view code,
-                          std::string_view message, std::string_view metric_reason);
+                          std::string_view message, std::string_view metric_reason,
+                          std::string_view body = {}, std::string_view source = {});
 
   const Config& config_;
   ingest::SourceRegistry& sources_;
   storage::RawLogWriter& writer_;
   MetricsRegistry& metrics_;
   const Clock& clock_;
+  LiveEvents* live_;
   Counter& duplicates_;
   Counter& request_bytes_;
   Histogram& ack_latency_;
