@@ -27,7 +27,7 @@ fi
 
 # npm packages, each folder pinned by its package-lock.json: the real Segment and RudderStack SDKs
 # and Playwright for the end-to-end tests; Vite, Preact, uPlot and Cytoscape for the web console.
-for folder in tests/e2e console; do
+for folder in tests/e2e web; do
   [ -f "$folder/package-lock.json" ] || continue
   if [ ! -d "$folder/node_modules" ] || [ "$folder/package-lock.json" -nt "$folder/node_modules" ]; then
     echo "install-deps: npm ci in $folder"

@@ -31,7 +31,7 @@ struct Config {
   bool trust_forwarded_for = false;  // take the client IP from X-Forwarded-For (behind a proxy)
   std::vector<std::string> cors_origins = {"*"};
   std::string read_token;  // Profile API token (the admin token also reads); empty: admin only
-  // The web console's built files (console/dist); the default is the source tree's, where
+  // The web console's built files (web/dist); the default is the source tree's, where
   // scripts/quickstart.sh builds it.
   std::string console_dir = CDP_CONSOLE_DIR;
 

@@ -20,7 +20,7 @@ constexpr std::string_view kNotBuilt = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cdp console</title></head>
 <body><main><h1>The console is not built</h1>
 <p>Build it with <code>npm ci &amp;&amp; npm run build</code> in the repository's
-<code>console/</code> folder (<code>scripts/quickstart.sh</code> does), then restart cdp, or point
+<code>web/</code> folder (<code>scripts/quickstart.sh</code> does), then restart cdp, or point
 <code>[server] console_dir</code> (or <code>--console-dir</code>) at a built console.</p>
 <p>The APIs work without it: see docs/api/openapi.yaml.</p></main></body></html>
 )";

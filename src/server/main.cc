@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   serve_command->add_option("--admin-token", admin_token,
                             "Token for the admin API (default: generated)");
   serve_command->add_option("--console-dir", console_dir,
-                            "The web console's built files (default: console/dist of the source)");
+                            "The web console's built files (default: web/dist of the source)");
   serve_command->add_flag("--demo", demo,
                           "Create a \"demo\" source and print how to send it events");
 

@@ -1,0 +1,54 @@
+// A modal confirmation dialog on the native <dialog> element.
+//
+// showModal() makes the rest of the page inert and keeps focus inside; Escape closes it (the
+// "cancel" event). Focus goes to the first control marked autofocus (the safe choice) when it
+// opens and back to the element that had it when it closes.
+
+import type { ComponentChildren } from 'preact';
+import { useEffect, useId, useRef } from 'preact/hooks';
+
+export interface DialogProps {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+  testId?: string;
+}
+
+export function Dialog({ open, title, onClose, children, testId }: DialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<Element | null>(null);
+  const titleId = useId();
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) {
+      opener.current = document.activeElement;
+      dialog.showModal();
+      const first = dialog.querySelector<HTMLElement>('[autofocus], button, input, textarea, select');
+      first?.focus();
+    } else if (!open && dialog.open) {
+      dialog.close();
+    }
+  }, [open]);
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    const closed = () => {
+      const previous = opener.current;
+      if (previous instanceof HTMLElement && previous.isConnected) previous.focus();
+      onClose();
+    };
+    dialog.addEventListener('close', closed);
+    return () => dialog.removeEventListener('close', closed);
+  }, [onClose]);
+
+  return (
+    <dialog ref={ref} class="dialog" aria-labelledby={titleId} data-testid={testId}>
+      <h2 id={titleId}>{title}</h2>
+      {open ? children : null}
+    </dialog>
+  );
+}
