@@ -30,6 +30,20 @@ std::string_view route_label(std::string_view target) {
   return "other";
 }
 
+// The web console's files: the configured folder when it holds a console; else, for an installed
+// binary (<prefix>/bin/cdp), <prefix>/share/cdp/web.
+std::string console_dir(const Config& config) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(fs::path(config.console_dir) / "index.html", ec)) return config.console_dir;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share" / "cdp" / "web";
+    if (fs::exists(installed / "index.html", ec)) return installed.string();
+  }
+  return config.console_dir;
+}
+
 // The admin token: from the config, else the one stored in the data directory, else a new one
 // (stored, and written to <data>/admin-token readable by the owner only).
 Result<std::string> resolve_admin_token(const Config& config, storage::Database& database) {
@@ -126,7 +140,7 @@ Result<std::unique_ptr<App>> App::start(Config config) {
 
   app->tracking_ = std::make_unique<TrackingHandler>(
       cfg, *app->sources_, *app->writer_, app->metrics_, SystemClock::instance(), live_ptr);
-  app->console_ = std::make_unique<ConsoleHandler>(cfg.console_dir, app->admin_token_,
+  app->console_ = std::make_unique<ConsoleHandler>(console_dir(cfg), app->admin_token_,
                                                    cfg.read_token, *app->live_);
   app->admin_ = std::make_unique<AdminHandler>(app->admin_token_, *app->sources_, *app->database_);
   app->profiles_ = std::make_unique<ProfileHandler>(

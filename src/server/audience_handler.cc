@@ -1,5 +1,6 @@
 #include "server/audience_handler.h"
 
+#include <limits>
 #include <set>
 
 #include "audience/condition_text.h"
@@ -83,9 +84,9 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
     auto rest = path.substr(kMembers.size());
     const auto slash = rest.find('/');
     const auto what = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    if (what != "/members" && what != "/sizes") {
+    if (what != "/members" && what != "/sizes" && what != "/changes") {
       return respond(json_error(http::status::not_found, version, "not_found",
-                                "use GET /v1/audiences/{name}/members or .../sizes"));
+                                "use GET /v1/audiences/{name}/members, .../sizes or .../changes"));
     }
     const auto name = percent_decode(rest.substr(0, slash));
     if (!name) {
@@ -105,6 +106,7 @@ void AudienceHandler::handle(const Request& request, Responder respond) {
           request, std::move(respond),
           [this, name = *name](const Request& r) { return sizes(r, name); }, kBusy);
     }
+    if (what == "/changes") return respond(history(request, *name));
     if (const auto at = query_parameter(request.target(), "at"); !at.empty()) {
       const auto at_ms = parse_iso8601_ms(percent_decode(at).value_or(""));
       if (!at_ms) {
@@ -369,6 +371,68 @@ Response AudienceHandler::members(const Request& request, const std::string& nam
   out.end_array().key("next");
   if (more) {
     out.string(last);
+  } else {
+    out.null();
+  }
+  out.end_object();
+  return json_response(http::status::ok, version, out.take());
+}
+
+Response AudienceHandler::history(const Request& request, const std::string& name) {
+  const unsigned version = request.version();
+  const auto limit = page_limit(request.target());
+  if (!limit) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "limit must be 1 to 10000");
+  }
+  // Newest first: from just before the cursor (TIME_MS.PROFILE of the last one shown), or from
+  // the end of the audience's history.
+  const auto prefix = profile::history_prefix(name);
+  std::string start = profile::history_key(name, std::numeric_limits<int64_t>::max(),
+                                           std::numeric_limits<uint64_t>::max());
+  bool exclusive = false;
+  if (const auto before = query_parameter(request.target(), "before"); !before.empty()) {
+    const auto dot = before.find('.');
+    const auto time = parse_number<int64_t>(before.substr(0, dot));
+    const auto id = dot == std::string_view::npos
+                        ? std::nullopt
+                        : profile::parse_profile_id(before.substr(dot + 1));
+    if (!time || !id) {
+      return json_error(http::status::bad_request, version, "invalid_argument",
+                        "before must be a previous page's \"next\"");
+    }
+    start = profile::history_key(name, *time, *id);
+    exclusive = true;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      deps_.database.db().NewIterator(rocksdb::ReadOptions(), deps_.database.audiences()));
+  it->SeekForPrev(start);
+  if (exclusive && it->Valid() && it->key() == start) it->Prev();
+  JsonWriter out;
+  out.begin_object().key("audience").string(name).key("changes").begin_array();
+  size_t n = 0;
+  std::string next;
+  bool more = false;
+  for (; it->Valid() && it->key().starts_with(prefix); it->Prev()) {
+    if (n == *limit) {
+      more = true;
+      break;
+    }
+    const auto [time, id] =
+        profile::decode_history_suffix(it->key().ToStringView().substr(prefix.size()));
+    const bool entered = profile::history_entered(it->value().ToStringView());
+    out.begin_object().key("profile").string(profile::profile_id_text(id));
+    out.key("type").string(entered ? "entered" : "exited");
+    out.key("time").string(format_iso8601_ms(time)).end_object();
+    next = std::to_string(time) + "." + profile::profile_id_text(id);
+    ++n;
+  }
+  if (!it->status().ok()) {
+    return storage_error(version, storage::from_rocksdb(it->status(), "audience history"));
+  }
+  out.end_array().key("next");
+  if (more) {
+    out.string(next);
   } else {
     out.null();
   }

@@ -55,6 +55,8 @@ class AudienceHandler {
   Response show(const Request& request, bool trait, const std::string& name);
   Response list(const Request& request, bool trait);
   Response members(const Request& request, const std::string& name);
+  // GET /v1/audiences/{name}/changes: the audience's entries and exits, newest first.
+  Response history(const Request& request, const std::string& name);
   Response members_at(const Request& request, const std::string& name, int64_t at_ms);
   Response sizes(const Request& request, const std::string& name);
   Response preview(const Request& request);

@@ -123,7 +123,15 @@ void ConsoleHandler::handle(const Request& request, const RequestInfo& info, Res
                                 "send the admin token or the read token as "
                                 "\"Authorization: Bearer TOKEN\" (write keys open no console)"));
     }
-    if (path == kLivePath) return live(request, info, std::move(respond));
+    if (path == kLivePath) {
+      // Raw events of every source, cdp's own commands and refused bodies: what the admin API
+      // shows, not the Profile API.
+      if (!admin) {
+        return respond(json_error(http::status::unauthorized, version, "invalid_admin_token",
+                                  "the live event stream needs the admin token"));
+      }
+      return live(request, info, std::move(respond));
+    }
     return respond(json_response(http::status::ok, version,
                                  admin ? R"({"role":"admin"})" : R"({"role":"read"})"));
   }
@@ -159,6 +167,12 @@ void ConsoleHandler::live(const Request& request, const RequestInfo& info, Respo
     return respond(json_error(http::status::not_implemented, version, "not_implemented",
                               "this server cannot stream answers"));
   }
+  if (live_.subscribers() >= LiveEvents::kMaxSubscribers) {
+    return respond(status_error(
+        Status::unavailable(std::to_string(LiveEvents::kMaxSubscribers) +
+                            " live event streams are open already; close one and retry"),
+        version));
+  }
   filter.source = std::move(*source);
   filter.type = std::move(*type);
   filter.name = std::move(*name);
@@ -171,9 +185,10 @@ void ConsoleHandler::live(const Request& request, const RequestInfo& info, Respo
   // The client's EventSource reconnects after this long when the stream ends.
   stream->write("retry: 2000\n\n");
   if (auto status = live_.subscribe(stream, std::move(filter), *backlog); !status.is_ok()) {
+    // (Not "error": EventSource clients get their own error events under that name.)
     JsonWriter error;
     error.begin_object().key("message").string(status.message()).end_object();
-    stream->write(sse_frame("error", error.str()));
+    stream->write(sse_frame("stream_error", error.str()));
     stream->close();
   }
 }

@@ -11,8 +11,8 @@ namespace cdp::server {
 
 // The web console (docs/console.md): its built files, served from memory at `/` (index.html)
 // and `/assets/...`; `GET /v1/console/whoami`, which tells the console what a token may do; and
-// the live debugger's stream, `GET /admin/v1/live/events` (server-sent events, LiveEvents).
-// The admin and read tokens open the console; write keys never do.
+// the live debugger's stream, `GET /admin/v1/live/events` (server-sent events, LiveEvents; admin
+// token only). The admin and read tokens open the console; write keys never do.
 class ConsoleHandler {
  public:
   // Reads the files of `dir` (Vite's output: index.html, assets/) once. A missing or empty

@@ -8,13 +8,16 @@
 
 #include "common/clock.h"
 #include "server/internal/recording_stream.h"
+#include "storage/big_endian.h"
 #include "storage/internal/temp_dir.h"
+#include "storage/raw_log_record.h"
 
 namespace cdp::server {
 namespace {
 
 using internal::RecordingStream;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ConsoleHandlerTest : public ::testing::Test {
  protected:
@@ -110,18 +113,20 @@ TEST_F(ConsoleHandlerTest, TellsWhatATokenMayDo) {
   EXPECT_EQ(answer.result(), http::status::unauthorized);
 }
 
-TEST_F(ConsoleHandlerTest, TheLiveStreamOpensForATokenAndChecksItsParameters) {
+TEST_F(ConsoleHandlerTest, TheLiveStreamOpensForTheAdminTokenWithItsFilters) {
   ConsoleHandler handler(console_, "admin", "reader", *live_);
   EXPECT_EQ(call(handler, "/admin/v1/live/events").result(), http::status::unauthorized);
-  EXPECT_EQ(call(handler, "/admin/v1/live/events?backlog=x", "reader").result(),
+  const auto reader = call(handler, "/admin/v1/live/events", "reader");
+  EXPECT_EQ(reader.result(), http::status::unauthorized) << "raw events are the admin's";
+  EXPECT_THAT(reader.body(), HasSubstr("needs the admin token"));
+  EXPECT_EQ(call(handler, "/admin/v1/live/events?backlog=x", "admin").result(),
             http::status::bad_request);
-  EXPECT_EQ(call(handler, "/admin/v1/live/events", "reader").result(),
-            http::status::not_implemented)
+  EXPECT_EQ(call(handler, "/admin/v1/live/events", "admin").result(), http::status::not_implemented)
       << "a server that cannot stream says so";
 
   auto stream = std::make_shared<RecordingStream>();
   Response head;
-  call(handler, "/admin/v1/live/events?type=track&name=Order+Completed", "reader", http::verb::get,
+  call(handler, "/admin/v1/live/events?type=track&name=Order+Completed", "admin", http::verb::get,
        [&](Response given) {
          head = std::move(given);
          return std::shared_ptr<ResponseStream>(stream);
@@ -130,6 +135,20 @@ TEST_F(ConsoleHandlerTest, TheLiveStreamOpensForATokenAndChecksItsParameters) {
   EXPECT_EQ(head[http::field::content_type], "text/event-stream; charset=utf-8");
   EXPECT_EQ(stream->text(), "retry: 2000\n\n");
   EXPECT_EQ(live_->subscribers(), 1U);
+
+  uint64_t seq = 0;
+  for (const char* name : {"Order Completed", "Other"}) {
+    const storage::RawLogRecord record{++seq, "web", 0,
+                                       std::string(R"({"type":"track","event":")") + name + "\"}"};
+    ASSERT_TRUE(database_->db()
+                    .Put(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(record.seq),
+                         record.encode_value())
+                    .ok());
+  }
+  live_->notify(seq);
+  const auto text = stream->wait_for("event: event");
+  EXPECT_THAT(text, HasSubstr("Order Completed"));
+  EXPECT_THAT(text, Not(HasSubstr("Other"))) << "the name filter, decoded from the query";
 }
 
 }  // namespace

@@ -283,16 +283,19 @@ class Session : public std::enable_shared_from_this<Session> {
     const unsigned version = request.version();
     auto self = shared_from_this();
     RequestInfo with_stream = info;
-    with_stream.open_stream = [weak = std::weak_ptr<Session>(self)](Response head) {
-      auto body = std::make_shared<SessionStream>(weak, head_text(head));
-      if (auto session = weak.lock()) {
-        asio::post(session->stream_.get_executor(),
-                   [session, body] { session->start_stream(body); });
-      } else {
-        body->gone();
-      }
-      return std::shared_ptr<ResponseStream>(body);
-    };
+    // Streams answer GETs only: no allocation for it on the tracking API's POSTs.
+    if (request.method() == http::verb::get) {
+      with_stream.open_stream = [weak = std::weak_ptr<Session>(self)](Response head) {
+        auto body = std::make_shared<SessionStream>(weak, head_text(head));
+        if (auto session = weak.lock()) {
+          asio::post(session->stream_.get_executor(),
+                     [session, body] { session->start_stream(body); });
+        } else {
+          body->gone();
+        }
+        return std::shared_ptr<ResponseStream>(body);
+      };
+    }
     handler_(std::move(request), with_stream, [self, keep_alive, version](Response response) {
       response.version(version);
       response.keep_alive(keep_alive && response.keep_alive());

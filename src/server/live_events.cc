@@ -72,7 +72,11 @@ void LiveEvents::stop() {
 void LiveEvents::notify(uint64_t last_seq) {
   last_seq_.store(last_seq, std::memory_order_relaxed);
   if (listening_.load(std::memory_order_relaxed) == 0) return;
-  pending_ = true;
+  {
+    // Under the lock: set between the follower's check and its wait, the wake-up would be lost.
+    std::lock_guard lock(mutex_);
+    pending_ = true;
+  }
   wake_.notify_one();
 }
 
@@ -110,6 +114,12 @@ Status LiveEvents::subscribe(std::shared_ptr<ResponseStream> stream, Filter filt
   backlog = std::min(backlog, kMaxBacklog);
   std::lock_guard lock(mutex_);
   if (stopping_) return Status::unavailable("the server is stopping");
+  if (subscribers_.size() >= kMaxSubscribers) {
+    return Status::resource_exhausted(std::to_string(kMaxSubscribers) +
+                                      " live event streams are open already; close one");
+  }
+  // (Read under the lock, so that the follower cannot move on meanwhile: at most
+  // kRecordsPerRound records, for an admin opening a debugger.)
   storage::RawLogReader reader(database_);
   // The newest records before the ones the follower reads next: together, each record once.
   uint64_t end = next_seq_;
@@ -225,12 +235,13 @@ void LiveEvents::run() {
       continue;
     }
 
-    // Far behind a busy log: only its newest records; the rest count as dropped.
+    // Far behind a busy log: only its newest records. The rest count as dropped for every
+    // listener (unread, they cannot be told apart by filter).
     uint64_t from = next_seq_;
+    uint64_t skipped = 0;
     const uint64_t last = last_seq_.load(std::memory_order_relaxed);
     if (last >= from + kRecordsPerRound) {
-      const uint64_t skipped = last + 1 - kRecordsPerRound - from;
-      for (auto& subscriber : subscribers_) subscriber->dropped += skipped;
+      skipped = last + 1 - kRecordsPerRound - from;
       from += skipped;
     }
     lock.unlock();
@@ -245,6 +256,7 @@ void LiveEvents::run() {
       log::warn("live_events_read_failed", {{"error", scanned.status().message()}});
       continue;
     }
+    for (auto& subscriber : subscribers_) subscriber->dropped += skipped;
     if (records.size() == kRecordsPerRound) pending_ = true;  // more to read
     const bool filtered = std::any_of(subscribers_.begin(), subscribers_.end(), [](const auto& s) {
       return !s->filter.type.empty() || !s->filter.name.empty();

@@ -37,6 +37,7 @@ class LiveEvents {
 
   static constexpr int kEventsPerSecond = 100;
   static constexpr size_t kMaxBacklog = 100;
+  static constexpr size_t kMaxSubscribers = 16;
   static constexpr size_t kRecordsPerRound = 500;
   static constexpr std::chrono::milliseconds kRoundInterval{100};
   static constexpr std::chrono::seconds kKeepAliveInterval{15};
@@ -52,7 +53,8 @@ class LiveEvents {
   void notify(uint64_t last_seq);
 
   // Streams to `stream` from now on, after the last `backlog` stored events that pass `filter`
-  // (at most kMaxBacklog, looked for among the last kRecordsPerRound).
+  // (at most kMaxBacklog, looked for among the last kRecordsPerRound). kResourceExhausted with
+  // kMaxSubscribers streams open.
   Status subscribe(std::shared_ptr<ResponseStream> stream, Filter filter, size_t backlog);
   // A refused tracking request (index empty) or event of one; `item` is what was refused, cut.
   // Cheap while nobody listens.

@@ -112,7 +112,9 @@ Response TrackingHandler::reject_request(const Request& request, http::status st
       .counter("cdp_requests_rejected_total", "Tracking requests refused as a whole, by reason",
                "reason=\"" + std::string(metric_reason) + "\"")
       .inc();
-  if (live_ != nullptr) {
+  // Only what came with a valid write key: anyone can send the rest, and it would crowd the
+  // admin's debugger.
+  if (live_ != nullptr && !source.empty()) {
     live_->rejected(source, code, message, {}, -1, utf8_prefix(body, kShownBodyBytes));
   }
   auto response = json_error(status, request.version(), code, message);
@@ -199,7 +201,7 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
       std::chrono::duration<double>(std::chrono::steady_clock::now() - parse_started).count());
   if (!parsed) {
     return respond(reject_request(request, http::status::bad_request, "invalid_json",
-                                  parsed.status().message(), "invalid_json", body));
+                                  parsed.status().message(), "invalid_json"));
   }
 
   std::string write_key = write_key_from_authorization(request[http::field::authorization]);

@@ -36,7 +36,8 @@ class TrackingHandler {
  private:
   void track(Request&& request, const RequestInfo& info, Responder respond);
   void settings(const Request& request, std::string_view write_key, Responder respond);
-  // `body`: the request's (decompressed) body when known, shown in the live debugger.
+  // `source`: the authenticated source, when known: the refusal (with `body`, the decompressed
+  // request) is then shown in the live debugger.
   Response reject_request(const Request& request, http::status status, std::string_view code,
                           std::string_view message, std::string_view metric_reason,
                           std::string_view body = {}, std::string_view source = {});

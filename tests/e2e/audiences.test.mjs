@@ -106,6 +106,20 @@ describe('audiences and computed traits', () => {
     const series = sizes.body.points.map((p) => p.size);
     assert.equal(series[0], 0);
     assert.ok(series.includes(1), JSON.stringify(series));
+    // The audience's own entries and exits, newest first, one page at a time (read token).
+    const feed = [];
+    for (let before = null; ;) {
+      const page = await api(server, `/v1/audiences/${encodeURIComponent('recent viewers')}/changes?limit=1${before ? `&before=${before}` : ''}`,
+        { token: READ_TOKEN });
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      feed.push(...page.body.changes);
+      if (page.body.next === null) break;
+      before = page.body.next;
+    }
+    assert.deepEqual(feed.map((c) => [c.profile, c.type, c.time]), [
+      [u2.body.id, 'exited', ofU2[1].time], [u2.body.id, 'entered', ofU2[0].time]]);
+    assert.equal((await api(server, `/v1/audiences/${encodeURIComponent('recent viewers')}/changes?before=x`,
+      { token: READ_TOKEN })).status, 400);
     // One change per page, each page's next the cursor of the following: the same list.
     const paged = [];
     for (let next = null; ;) {

@@ -42,12 +42,16 @@ class RecordingStream : public ResponseStream {
   std::string wait_for(const std::string& part, size_t times = 1,
                        std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, timeout, [&] { return count(part) >= times; });
+    changed_.wait_for(lock, timeout, [&] { return count_in(text_, part) >= times; });
     return text_;
   }
   size_t count(const std::string& part) const {
+    std::lock_guard lock(mutex_);
+    return count_in(text_, part);
+  }
+  static size_t count_in(const std::string& text, const std::string& part) {
     size_t n = 0;
-    for (auto at = text_.find(part); at != std::string::npos; at = text_.find(part, at + 1)) ++n;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
     return n;
   }
 
