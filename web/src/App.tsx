@@ -104,7 +104,7 @@ function Page({ route, role }: { route: Route; role: Role }) {
     case 'overview':
       return <Overview role={role} />;
     case 'debugger':
-      return <Debugger />;
+      return <Debugger role={role} />;
     case 'profiles':
       return <ProfileSearch role={role} />;
     case 'profile':

@@ -1,39 +1,60 @@
-// The entries and exits of one audience, newest first, from pages of GET /admin/v1/changes.
+// The entries and exits of one audience, newest first, from pages of
+// GET /v1/audiences/{name}/changes?limit=N[&before=CURSOR].
 //
-// The change log is read oldest first and has no filter, so the audience page reads it from a
-// starting point, keeps the changes of its audience and shows the latest few. No DOM: unit-tested.
+// The server answers the newest changes first, and `next`, the cursor to pass as `before` for
+// older ones (null at the oldest). The audience page polls the first page for new changes and
+// pages back with "Load older"; both are merged here, a change known by its profile, time and
+// type. No DOM: unit-tested under plain node.
 
-export interface ChangeRecord {
-  type: string;
-  audience?: string;
+export interface AudienceChange {
   profile: string;
-  user_id?: string;
-  traits?: Record<string, unknown>;
+  type: string;
   time: string;
-  cause: string;
-  seq: number;
-  cursor: string;
 }
 
-// Adds a page (oldest first) to what was kept (newest first): the entries and exits of
-// `audience`, newest first, at most `keep` of them.
-export function keepAudienceChanges(
-  kept: readonly ChangeRecord[],
-  page: readonly ChangeRecord[],
-  audience: string,
-  keep: number,
-): ChangeRecord[] {
-  const fresh = page
-    .filter((change) => change.audience === audience &&
-      (change.type === 'audience_entered' || change.type === 'audience_exited'))
-    .reverse();
-  return [...fresh, ...kept].slice(0, keep);
+export interface AudienceChangesPage {
+  changes: AudienceChange[];
+  next: string | null;
 }
 
-// The `after` cursor to start reading from so that about the last `window` raw log entries are
-// covered: the change log's cursors are "<seq>.<index>" and any seq may start a page. Null means
-// "from the beginning".
-export function tailCursor(lastSeq: number, window: number): string | null {
-  const start = lastSeq - window;
-  return start > 0 ? `${start}.0` : null;
+// What the page shows: changes newest first, and the cursor for older ones (null: none older,
+// or nothing older to ask for).
+export interface ChangeFeed {
+  changes: AudienceChange[];
+  older: string | null;
+}
+
+export function changeKey(change: AudienceChange): string {
+  return `${change.profile}\u0000${change.time}\u0000${change.type}`;
+}
+
+// Adds a first page (newest changes) to the feed; `feed` null: the first answer.
+//
+// When the page is full (`next` set) and shares no change with a non-empty feed, more changes
+// came than a page holds and some between the two are unknown: the feed starts again from this
+// page, with its cursor for the older ones, rather than hide a gap.
+export function addNewest(feed: ChangeFeed | null, page: AudienceChangesPage): ChangeFeed {
+  const fresh = page.changes;
+  if (!feed || feed.changes.length === 0) return { changes: [...fresh], older: page.next };
+  const known = new Set(feed.changes.map(changeKey));
+  const unknown = fresh.filter((change) => !known.has(changeKey(change)));
+  if (unknown.length === 0) return feed;
+  if (unknown.length === fresh.length && page.next !== null) return { changes: [...fresh], older: page.next };
+  return { changes: newestFirst([...unknown, ...feed.changes]), older: feed.older };
+}
+
+// Adds an older page (the answer to `before=feed.older`) at the end of the feed.
+export function addOlder(feed: ChangeFeed, page: AudienceChangesPage): ChangeFeed {
+  const known = new Set(feed.changes.map(changeKey));
+  const unknown = page.changes.filter((change) => !known.has(changeKey(change)));
+  return { changes: [...feed.changes, ...unknown], older: page.next };
+}
+
+// Sorted by time, newest first; changes at the same time keep their order (Array.sort is stable).
+function newestFirst(changes: AudienceChange[]): AudienceChange[] {
+  const at = (change: AudienceChange) => {
+    const time = Date.parse(change.time);
+    return Number.isNaN(time) ? -Infinity : time;
+  };
+  return changes.sort((a, b) => at(b) - at(a));
 }

@@ -7,7 +7,7 @@
 // events it already has (by seq). Aborting `signal` ends it for good.
 
 import { ApiError, request } from './api.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay, sleep } from './backoff.ts';
 import { SseParser, type SseFrame } from './sse.ts';
 
 export type StreamState =
@@ -65,16 +65,4 @@ export async function followStream({ path, signal, onFrame, onState }: FollowOpt
     onState({ state: 'waiting', retryAtMs: Date.now() + delay, reason });
     await sleep(delay, signal);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

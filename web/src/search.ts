@@ -4,14 +4,19 @@
 //   email:jane@example.com    -> that identifier (any type:value the Profile API takes)
 //   jane@example.com          -> email:, then user_id: (some sites use the email as user id)
 //   42                        -> user_id:, then anonymous_id:
-//   trait.plan = "pro"        -> the profiles whose trait has that value (an audience preview)
+//   trait.plan = "pro"        -> the profiles whose trait has that value (an audience preview);
+//   trait.vip = true             true, false, null and numbers are those values, as in the
+//   trait.seats = 3              condition language; "..." or any other word is a string
 //
 // No DOM: unit-tested under plain node.
+
+// A value of the condition language: a string, a number, true, false or null.
+export type TraitValue = string | number | boolean | null;
 
 export type SearchQuery =
   | { kind: 'empty' }
   | { kind: 'refs'; refs: string[] }
-  | { kind: 'trait'; name: string; value: string; condition: string }
+  | { kind: 'trait'; name: string; value: TraitValue; condition: string }
   | { kind: 'invalid'; message: string };
 
 const PROFILE_ID = /^p_[1-9][0-9]*$/;
@@ -45,25 +50,45 @@ function traitQuery(rawName: string, rawValue: string): SearchQuery {
       return { kind: 'invalid', message: `the trait name ${rawName} is not a valid quoted name` };
     }
   }
-  let value = rawValue;
-  if (rawValue.startsWith('"')) {
-    try {
-      const parsed: unknown = JSON.parse(rawValue);
-      if (typeof parsed !== 'string') throw new Error('not a string');
-      value = parsed;
-    } catch {
-      return { kind: 'invalid', message: `the value ${rawValue} is not a string in double quotes` };
-    }
-  }
+  const value = parseTraitValue(rawValue);
+  if (value === undefined) return { kind: 'invalid', message: `the value ${rawValue} is not a string in double quotes` };
   if (name === '') return { kind: 'invalid', message: 'the trait name is empty' };
   return { kind: 'trait', name, value, condition: traitCondition(name, value) };
 }
 
-// The condition-language text that holds for profiles whose trait `name` equals `value` (a
-// string). A dotted name walks into objects (address.city); a name with other characters is
-// quoted, as docs/audiences.md describes.
-export function traitCondition(name: string, value: string): string {
+// A JSON number, the numbers the condition language reads (it also takes a leading '+').
+const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+// What a typed value means: "..." is that string (JSON escapes); true, false, null and numbers
+// are themselves; anything else is the text as typed. Undefined when a quoted value does not
+// parse as a JSON string.
+export function parseTraitValue(typed: string): TraitValue | undefined {
+  const text = typed.trim();
+  if (text.startsWith('"')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return typeof parsed === 'string' ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (text === 'null') return null;
+  if (NUMBER.test(text)) {
+    const number = Number(text);
+    if (Number.isFinite(number)) return number;
+  }
+  return typed;
+}
+
+// The condition-language text that holds for profiles whose trait `name` equals `value`. A
+// dotted name walks into objects (address.city); a name with other characters is quoted, as
+// docs/audiences.md describes. Strings are quoted with JSON escapes; numbers, booleans and null
+// are written bare, since `= "true"` would match only the string (booleans compare by kind).
+export function traitCondition(name: string, value: TraitValue): string {
   const path = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(name) ? name : JSON.stringify(name);
+  // JSON's text of each is the condition language's (1e+21 included).
   return `trait.${path} = ${JSON.stringify(value)}`;
 }
 

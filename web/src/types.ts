@@ -2,7 +2,6 @@
 // Only the members the pages use are listed.
 
 import type { IdentityEdgeRecord } from './identity_graph.ts';
-import type { ChangeRecord } from './changes.ts';
 
 export interface Identifier {
   type: string;
@@ -99,11 +98,6 @@ export interface MembersPage {
 export interface SizesAnswer {
   audience: string;
   points: { time: string; size: number }[];
-}
-
-export interface ChangesPage {
-  changes: ChangeRecord[];
-  next: string | null;
 }
 
 export interface DestinationStatus {

@@ -5,8 +5,12 @@
 // applied. After that, the identifier is looked up again to say where it went: the side with the
 // profile's oldest events keeps the profile id, so the removed identifier may be the one that
 // stays on this id while the others move to a new profile.
+//
+// Aborting `signal` (the page went away) stops the waiting and the look-ups: the promise rejects
+// with an AbortError. The unmerge itself, once posted, is in the log and will be applied anyway.
 
 import { ApiError, api } from './api.ts';
+import { sleep } from './backoff.ts';
 import { profilePath } from './search.ts';
 import type { Profile, UnmergeAnswer } from './types.ts';
 
@@ -20,22 +24,23 @@ export interface UnmergeOutcome {
 
 const WAIT_MS = 60000;
 
-export async function unmerge(profileId: string, target: UnmergeTarget): Promise<UnmergeOutcome> {
-  const posted = await api<UnmergeAnswer>(`${profilePath(profileId)}/unmerge`, { method: 'POST', body: target });
+export async function unmerge(profileId: string, target: UnmergeTarget, signal: AbortSignal): Promise<UnmergeOutcome> {
+  const posted = await api<UnmergeAnswer>(`${profilePath(profileId)}/unmerge`, { method: 'POST', body: target, signal });
   let answer = posted.data;
-  if (posted.status === 202) answer = await waitForUnmerge(answer.id);
+  if (posted.status === 202) answer = await waitForUnmerge(answer.id, signal);
   if (answer.status === 'refused') {
     return { answer, summary: `The processor refused unmerge ${answer.id} when it came to apply it.` };
   }
-  return { answer, summary: await describeOutcome(profileId, target, answer) };
+  return { answer, summary: await describeOutcome(profileId, target, answer, signal) };
 }
 
-async function waitForUnmerge(id: number): Promise<UnmergeAnswer> {
+async function waitForUnmerge(id: number, signal: AbortSignal): Promise<UnmergeAnswer> {
   const deadline = Date.now() + WAIT_MS;
   while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500, signal);
+    signal.throwIfAborted();
     try {
-      return (await api<UnmergeAnswer>(`/v1/identity/unmerges/${id}`)).data;
+      return (await api<UnmergeAnswer>(`/v1/identity/unmerges/${id}`, { signal })).data;
     } catch (caught) {
       if (!(caught instanceof ApiError && caught.status === 404)) throw caught;
     }
@@ -44,11 +49,11 @@ async function waitForUnmerge(id: number): Promise<UnmergeAnswer> {
     `It will be applied in order; check GET /v1/identity/unmerges/${id} later.`);
 }
 
-async function describeOutcome(profileId: string, target: UnmergeTarget, answer: UnmergeAnswer): Promise<string> {
+async function describeOutcome(profileId: string, target: UnmergeTarget, answer: UnmergeAnswer, signal: AbortSignal): Promise<string> {
   const split = `Unmerge ${answer.id} applied: the events went to ${(answer.profiles ?? []).join(', ') || 'the same profile'}`;
   if (!('identifier' in target)) return `${split}; ${target.merged} was split off.`;
   try {
-    const holder = await api<Profile>(profilePath(target.identifier));
+    const holder = await api<Profile>(profilePath(target.identifier), { signal });
     if (holder.data.id === profileId) {
       const others = (answer.profiles ?? []).filter((id) => id !== profileId);
       return `${split}. ${target.identifier} kept ${profileId} (its side has the profile's oldest events)` +

@@ -1,7 +1,7 @@
 // How the profile explorer reads its search box.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifySearch, traitCondition, profilePath } from '../.test-build/search.js';
+import { classifySearch, parseTraitValue, traitCondition, profilePath } from '../.test-build/search.js';
 
 test('profile ids and type:value identifiers are looked up as they are', () => {
   assert.deepEqual(classifySearch(' p_12 '), { kind: 'refs', refs: ['p_12'] });
@@ -25,6 +25,31 @@ test('trait searches become a condition', () => {
     { kind: 'trait', name: 'first name', value: 'Ada "A"', condition: 'trait."first name" = "Ada \\"A\\""' });
   assert.equal(classifySearch('trait.plan').kind, 'invalid');
   assert.equal(classifySearch('trait.plan = "unterminated').kind, 'invalid');
+});
+
+test('true, false, null and numbers are those values in the condition, not strings', () => {
+  assert.deepEqual(classifySearch('trait.vip = true'), { kind: 'trait', name: 'vip', value: true, condition: 'trait.vip = true' });
+  assert.deepEqual(classifySearch('trait.vip=false'), { kind: 'trait', name: 'vip', value: false, condition: 'trait.vip = false' });
+  assert.deepEqual(classifySearch('trait.seats = 3'), { kind: 'trait', name: 'seats', value: 3, condition: 'trait.seats = 3' });
+  assert.equal(classifySearch('trait.balance = -12.5').condition, 'trait.balance = -12.5');
+  assert.equal(classifySearch('trait.big = 1e21').condition, 'trait.big = 1e+21');
+  assert.equal(classifySearch('trait.manager = null').condition, 'trait.manager = null');
+  // Quoted, they are strings; words that only look like numbers are strings too.
+  assert.equal(classifySearch('trait.vip = "true"').condition, 'trait.vip = "true"');
+  assert.equal(classifySearch('trait.seats = "3"').condition, 'trait.seats = "3"');
+  assert.equal(classifySearch('trait.zip = 007').condition, 'trait.zip = "007"');
+  assert.equal(classifySearch('trait.plan = True').condition, 'trait.plan = "True"');
+});
+
+test('the trait form\'s value reads the same way', () => {
+  assert.equal(parseTraitValue('true'), true);
+  assert.equal(parseTraitValue(' 3 '), 3);
+  assert.equal(parseTraitValue('"3"'), '3');
+  assert.equal(parseTraitValue('pro plus'), 'pro plus');
+  assert.equal(parseTraitValue('"unterminated'), undefined);
+  assert.equal(traitCondition('vip', true), 'trait.vip = true');
+  assert.equal(traitCondition('seats', 3), 'trait.seats = 3');
+  assert.equal(traitCondition('plan', 'say "hi"\n'), 'trait.plan = "say \\"hi\\"\\n"');
 });
 
 test('trait conditions quote what the condition language cannot take bare', () => {

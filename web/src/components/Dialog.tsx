@@ -1,8 +1,9 @@
 // A modal confirmation dialog on the native <dialog> element.
 //
 // showModal() makes the rest of the page inert and keeps focus inside; Escape closes it (the
-// "cancel" event). Focus goes to the first control marked autofocus (the safe choice) when it
-// opens and back to the element that had it when it closes.
+// "cancel" event). When it opens, focus goes to the control marked autofocus (the safe choice,
+// such as Cancel), wherever it is in the dialog, else to its first control; when it closes, back
+// to the element that had it.
 
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
@@ -26,8 +27,11 @@ export function Dialog({ open, title, onClose, children, testId }: DialogProps) 
     if (open && !dialog.open) {
       opener.current = document.activeElement;
       dialog.showModal();
-      const first = dialog.querySelector<HTMLElement>('[autofocus], button, input, textarea, select');
-      first?.focus();
+      // Two queries: one selector list would answer whichever matching element comes first in
+      // the document, autofocus or not.
+      const intended = dialog.querySelector<HTMLElement>('[autofocus]')
+        ?? dialog.querySelector<HTMLElement>('button, input, textarea, select, [tabindex]:not([tabindex="-1"])');
+      intended?.focus();
     } else if (!open && dialog.open) {
       dialog.close();
     }

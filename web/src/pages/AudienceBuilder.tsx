@@ -36,6 +36,9 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
   const [saveError, setSaveError] = useState<string | null>(null);
   const textarea = useRef<HTMLTextAreaElement>(null);
   const settled = useDebounced(condition, 300);
+  // A save answered after the page was left must not move the page.
+  const shown = useRef(true);
+  useEffect(() => () => { shown.current = false; }, []);
 
   useEffect(() => {
     if (!draft) return;
@@ -92,6 +95,7 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
       if (description.trim()) body.description = description.trim();
       // 200: applied; 202: still being applied, which the audience's page shows with its progress.
       await api<Audience>(`/admin/v1/audiences/${encodeURIComponent(trimmed)}`, { method: 'PUT', body });
+      if (!shown.current) return;
       onSaved();
       location.hash = routeHref({ page: 'audience', name: trimmed });
     } catch (caught) {

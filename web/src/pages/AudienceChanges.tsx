@@ -1,113 +1,104 @@
-// Who entered or left an audience lately, newest first, following new changes every 5 s.
+// Who entered or left an audience, newest first: new changes turn up every 5 s, older ones
+// come with "Load older". Shown to read sessions too.
 //
-// API: GET /admin/v1/changes?after=CURSOR&limit=N. The change log has no filter and is read oldest
-// first, so this starts near its end: from 20,000 raw log entries before the newest
-// (cdp_raw_log_last_seq on /metrics), then further back while fewer than KEEP changes of this
-// audience turned up, reading at most MAX_PAGES pages each time. Then it polls with `next`.
+// API: GET /v1/audiences/{name}/changes?limit=50[&before=CURSOR] (admin or read token), newest
+// first, with `next` to pass as `before` for older ones. The first page is read again every
+// POLL_MS and merged (changes.ts). Another audience, or leaving the page, aborts what is under way.
 
-import { useEffect, useState } from 'preact/hooks';
-import { api, apiText, describeError, isAbort, query } from '../api.ts';
-import { keepAudienceChanges, tailCursor, type ChangeRecord } from '../changes.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, describeError, isAbort, query } from '../api.ts';
+import { addNewest, addOlder, changeKey, type AudienceChangesPage, type ChangeFeed } from '../changes.ts';
 import { ErrorMessage } from '../components/ErrorMessage.tsx';
 import { formatTime } from '../format.ts';
-import { parsePrometheus, scalar } from '../metrics.ts';
 import { routeHref } from '../route.ts';
-import type { ChangesPage } from '../types.ts';
 
-const KEEP = 100;
-const PAGE = 1000;
-const MAX_PAGES = 20;
-const WINDOWS = [20000, 1000000, Infinity];
+const PAGE = 50;
 const POLL_MS = 5000;
 
 export function AudienceChanges({ audience }: { audience: string }) {
-  const [changes, setChanges] = useState<ChangeRecord[]>([]);
+  const [feed, setFeed] = useState<ChangeFeed | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const controller = useRef<AbortController | null>(null);
+  const base = `/v1/audiences/${encodeURIComponent(audience)}/changes`;
 
   useEffect(() => {
-    const controller = new AbortController();
-    const { signal } = controller;
+    const current = new AbortController();
+    controller.current = current;
+    const { signal } = current;
     let timer: ReturnType<typeof setTimeout> | undefined;
-
-    // Reads pages from `after` until the log ends or MAX_PAGES; answers the kept changes and the cursor.
-    const readFrom = async (after: string | null, kept: ChangeRecord[], maxPages: number) => {
-      let cursor = after;
-      for (let page = 0; page < maxPages; page++) {
-        const { data } = await api<ChangesPage>(`/admin/v1/changes${query({ after: cursor, limit: PAGE })}`, { signal });
-        kept = keepAudienceChanges(kept, data.changes, audience, KEEP);
-        cursor = data.next ?? cursor;
-        if (data.changes.length < PAGE) break;
-      }
-      return { kept, cursor };
-    };
-
-    const start = async () => {
+    setFeed(null);
+    setError(null);
+    setLoadingOlder(false);
+    const poll = async () => {
       try {
-        const lastSeq = scalar(parsePrometheus(await apiText('/metrics', { signal })), 'cdp_raw_log_last_seq') ?? 0;
-        let result = { kept: [] as ChangeRecord[], cursor: null as string | null };
-        for (const window of WINDOWS) {
-          const from = Number.isFinite(window) ? tailCursor(lastSeq, window) : null;
-          result = await readFrom(from, [], MAX_PAGES);
-          if (result.kept.length >= KEEP || from === null) break;
-        }
-        setChanges(result.kept);
-        setLoading(false);
-        let { kept, cursor } = result;
-        const poll = async () => {
-          try {
-            ({ kept, cursor } = await readFrom(cursor, kept, MAX_PAGES));
-            setChanges(kept);
-            setError(null);
-          } catch (caught) {
-            if (isAbort(caught)) return;
-            setError(describeError(caught));
-          }
-          if (!signal.aborted) timer = setTimeout(poll, POLL_MS);
-        };
-        timer = setTimeout(poll, POLL_MS);
+        const { data } = await api<AudienceChangesPage>(`${base}${query({ limit: PAGE })}`, { signal });
+        if (signal.aborted) return;
+        setFeed((existing) => addNewest(existing, data));
+        setError(null);
       } catch (caught) {
-        if (isAbort(caught)) return;
+        if (isAbort(caught) || signal.aborted) return;
         setError(describeError(caught));
-        setLoading(false);
       }
+      if (!signal.aborted) timer = setTimeout(poll, POLL_MS);
     };
-    void start();
+    void poll();
     return () => {
-      controller.abort();
+      current.abort();
       clearTimeout(timer);
     };
-  }, [audience]);
+  }, [base]);
 
+  const loadOlder = async () => {
+    const signal = controller.current?.signal;
+    const before = feed?.older;
+    if (!signal || signal.aborted || !before) return;
+    setLoadingOlder(true);
+    try {
+      const { data } = await api<AudienceChangesPage>(`${base}${query({ limit: PAGE, before })}`, { signal });
+      if (signal.aborted) return;
+      // A poll may have started the feed again meanwhile: then this page no longer follows it.
+      setFeed((existing) => (existing && existing.older === before ? addOlder(existing, data) : existing));
+      setError(null);
+    } catch (caught) {
+      if (isAbort(caught) || signal.aborted) return;
+      setError(describeError(caught));
+    } finally {
+      if (!signal.aborted) setLoadingOlder(false);
+    }
+  };
+
+  const changes = feed?.changes ?? [];
   return (
     <section class="card" aria-labelledby="changes-heading" data-testid="audience-changes">
       <h2 id="changes-heading">Entered and exited, newest first</h2>
       <ErrorMessage error={error} />
-      {loading ? <p class="note">Reading the change log…</p> : null}
-      {!loading && changes.length === 0 ? <p class="note">No entries or exits recorded lately.</p> : null}
+      {!feed && !error ? <p class="note">Loading…</p> : null}
+      {feed && changes.length === 0 ? <p class="note">No profile has entered or left this audience yet.</p> : null}
       {changes.length > 0 ? (
         <div class="table-scroll">
           <table>
             <thead>
-              <tr><th scope="col">Change</th><th scope="col">Profile</th><th scope="col">user_id</th><th scope="col">Time</th><th scope="col">Cause</th></tr>
+              <tr><th scope="col">Change</th><th scope="col">Profile</th><th scope="col">Time</th></tr>
             </thead>
             <tbody>
               {changes.map((change) => (
-                <tr key={change.cursor} data-testid="audience-change">
+                <tr key={changeKey(change)} data-testid="audience-change">
                   <td>
-                    <span class={change.type === 'audience_entered' ? 'badge badge--good' : 'badge badge--muted'}>
-                      {change.type === 'audience_entered' ? 'entered' : 'exited'}
-                    </span>
+                    <span class={change.type === 'entered' ? 'badge badge--good' : 'badge badge--muted'}>{change.type}</span>
                   </td>
                   <th scope="row"><a href={routeHref({ page: 'profile', id: change.profile })}>{change.profile}</a></th>
-                  <td>{change.user_id ?? '—'}</td>
                   <td>{formatTime(change.time)}</td>
-                  <td>{change.cause}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
+      ) : null}
+      {feed?.older ? (
+        <button type="button" class="secondary" disabled={loadingOlder} onClick={() => void loadOlder()} data-testid="audience-changes-older">
+          {loadingOlder ? 'Loading…' : 'Load older'}
+        </button>
       ) : null}
     </section>
   );

@@ -3,10 +3,10 @@
 //
 // API: GET /admin/v1/audiences/{name} (admin; 202 while a definition is being applied),
 // GET /v1/audiences/{name}/members?limit=50&after=p_N, GET /v1/audiences/{name}/sizes?from&to&step
-// (both take the read token too), and the change log (AudienceChanges.tsx, admin).
+// and GET /v1/audiences/{name}/changes (AudienceChanges.tsx), all three with the read token too.
 
-import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, query } from '../api.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, describeError, isAbort, query } from '../api.ts';
 import { AdminOnlyNote } from '../components/AdminOnly.tsx';
 import { ErrorMessage } from '../components/ErrorMessage.tsx';
 import { TimeChart } from '../components/TimeChart.tsx';
@@ -37,7 +37,7 @@ export function AudiencePage({ name, role }: { name: string; role: Role }) {
         <Members path={path} />
         <Sizes path={path} />
       </div>
-      {admin ? <AudienceChanges audience={name} /> : null}
+      <AudienceChanges audience={name} />
     </section>
   );
 }
@@ -74,29 +74,41 @@ function Definition({ path }: { path: string }) {
   );
 }
 
+// The members, 50 at a time. Another audience (or leaving the page) aborts the pages under way,
+// so a late answer for the previous audience is never shown under this one.
 function Members({ path }: { path: string }) {
   const [members, setMembers] = useState<MembersPage['members']>([]);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const controller = useRef<AbortController | null>(null);
 
   const load = async (after: string | null, replace: boolean) => {
+    const signal = controller.current?.signal;
+    if (!signal || signal.aborted) return;
     setBusy(true);
     try {
-      const { data } = await api<MembersPage>(`/v1/audiences/${path}/members${query({ limit: MEMBERS_PAGE, after })}`);
+      const { data } = await api<MembersPage>(`/v1/audiences/${path}/members${query({ limit: MEMBERS_PAGE, after })}`, { signal });
+      if (signal.aborted) return;
       setMembers((existing) => (replace ? data.members : [...existing, ...data.members]));
       setNext(data.next ?? null);
       setError(null);
     } catch (caught) {
+      if (isAbort(caught) || signal.aborted) return;
       setError(describeError(caught));
     } finally {
-      setBusy(false);
+      if (!signal.aborted) setBusy(false);
     }
   };
 
   useEffect(() => {
+    const current = new AbortController();
+    controller.current = current;
     setMembers([]);
+    setNext(null);
+    setError(null);
     void load(null, true);
+    return () => current.abort();
   }, [path]);
 
   return (

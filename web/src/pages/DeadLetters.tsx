@@ -3,9 +3,14 @@
 // API (admin token): GET /admin/v1/destinations/{name}/dead-letters?limit=50&after=ID, and
 // POST /admin/v1/destinations/{name}/dead-letters/replay with {"ids": [...]} for the chosen ones
 // or no body for all (the first 10,000), after a confirmation. It answers {"replayed": N}.
+// Closing the panel aborts the reads under way.
+//
+// "Failures by reason" groups the loaded dead letters by their last attempt's error
+// (failures.ts), beside the destination's own last error (its status' last_error), which may be
+// a failure that is still being retried.
 
-import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, query } from '../api.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, describeError, isAbort, query } from '../api.ts';
 import { Dialog } from '../components/Dialog.tsx';
 import { ErrorMessage } from '../components/ErrorMessage.tsx';
 import { JsonView } from '../components/JsonView.tsx';
@@ -15,7 +20,9 @@ import type { DeadLetter, DeadLettersPage } from '../types.ts';
 
 const PAGE = 50;
 
-export function DeadLetters({ name, onReplayed }: { name: string; onReplayed: () => void }) {
+export function DeadLetters({ name, lastError, lastErrorAt, onReplayed }: {
+  name: string; lastError?: string; lastErrorAt?: string; onReplayed: () => void;
+}) {
   const [letters, setLetters] = useState<DeadLetter[]>([]);
   const [next, setNext] = useState<number | null>(null);
   const [chosen, setChosen] = useState<Set<number>>(new Set());
@@ -23,43 +30,62 @@ export function DeadLetters({ name, onReplayed }: { name: string; onReplayed: ()
   const [error, setError] = useState<string | null>(null);
   const [result, setResult] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<'chosen' | 'all' | null>(null);
+  const controller = useRef<AbortController | null>(null);
   const base = `/admin/v1/destinations/${encodeURIComponent(name)}/dead-letters`;
 
-  const load = async (after: number | null, replace: boolean) => {
+  // REQUIRES: called with the signal of the current controller.
+  const load = async (after: number | null, replace: boolean, signal: AbortSignal) => {
     setBusy(true);
     try {
-      const { data } = await api<DeadLettersPage>(`${base}${query({ limit: PAGE, after })}`);
+      const { data } = await api<DeadLettersPage>(`${base}${query({ limit: PAGE, after })}`, { signal });
+      if (signal.aborted) return;
       setLetters((existing) => (replace ? data.dead_letters : [...existing, ...data.dead_letters]));
       setNext(data.next ?? null);
       setError(null);
     } catch (caught) {
+      if (isAbort(caught) || signal.aborted) return;
       setError(describeError(caught));
     } finally {
-      setBusy(false);
+      if (!signal.aborted) setBusy(false);
     }
   };
 
   useEffect(() => {
-    void load(null, true);
+    const current = new AbortController();
+    controller.current = current;
+    setLetters([]);
+    setNext(null);
+    setChosen(new Set());
+    void load(null, true, current.signal);
+    return () => current.abort();
   }, [name]);
 
   const replay = async (which: 'chosen' | 'all') => {
+    const signal = controller.current?.signal;
+    if (!signal || signal.aborted) return;
     setConfirm(null);
     setBusy(true);
     setResult(null);
     setError(null);
     try {
       const body = which === 'chosen' ? { ids: [...chosen] } : undefined;
-      const { data } = await api<{ replayed: number }>(`${base}/replay`, { method: 'POST', body });
+      const { data } = await api<{ replayed: number }>(`${base}/replay`, { method: 'POST', body, signal });
+      if (signal.aborted) return;
       setResult(`${formatNumber(data.replayed)} dead ${data.replayed === 1 ? 'letter' : 'letters'} went back into the outbox; they are retried at once with a new retry window.`);
       setChosen(new Set());
       onReplayed();
-      await load(null, true);
+      await load(null, true, signal);
     } catch (caught) {
+      if (isAbort(caught) || signal.aborted) return;
       setError(describeError(caught));
     } finally {
-      setBusy(false);
+      if (!signal.aborted) setBusy(false);
     }
+  };
+
+  const loadMore = () => {
+    const signal = controller.current?.signal;
+    if (signal && !signal.aborted && next !== null) void load(next, false, signal);
   };
 
   const toggle = (id: number) => {
@@ -75,13 +101,27 @@ export function DeadLetters({ name, onReplayed }: { name: string; onReplayed: ()
       <ErrorMessage error={error} />
       {result ? <p class="note" role="status" data-testid="replay-result">{result}</p> : null}
       {letters.length === 0 && !busy && !error ? <p class="note">No dead letters.</p> : null}
-      {failures.length > 0 ? (
-        <p data-testid="failures-by-reason">
-          Failures by reason{next ? ' (of those loaded)' : ''}:{' '}
-          {failures.map(([reason, count], index) => (
-            <span key={reason}>{index > 0 ? ', ' : ''}<strong>{reason}</strong> × {formatNumber(count)}</span>
-          ))}
-        </p>
+      {failures.length > 0 || lastError ? (
+        <div data-testid="failures-by-reason">
+          <h3>Failures by reason</h3>
+          <p class="hint">
+            From the dead letters{next ? ' loaded so far' : ''}, each by its last attempt's error, and the destination's
+            last error (which may still be retried).
+          </p>
+          {failures.length > 0 ? (
+            <p>
+              Dead letters:{' '}
+              {failures.map(([reason, count], index) => (
+                <span key={reason}>{index > 0 ? ', ' : ''}<strong>{reason}</strong> × {formatNumber(count)}</span>
+              ))}
+            </p>
+          ) : null}
+          {lastError ? (
+            <p>
+              The destination's last error: <strong>{lastError}</strong>{lastErrorAt ? ` at ${formatTime(lastErrorAt)}` : ''}
+            </p>
+          ) : null}
+        </div>
       ) : null}
       {letters.length > 0 ? (
         <>
@@ -121,7 +161,7 @@ export function DeadLetters({ name, onReplayed }: { name: string; onReplayed: ()
             ))}
           </ul>
           {next ? (
-            <button type="button" class="secondary" disabled={busy} onClick={() => void load(next, false)}>Load more dead letters</button>
+            <button type="button" class="secondary" disabled={busy} onClick={loadMore}>Load more dead letters</button>
           ) : null}
         </>
       ) : null}

@@ -1,17 +1,21 @@
 // Live event debugger: events as the server stores them, and the items it refuses with the
-// reason, filtered by source, type and name.
+// reason, filtered by source, type and name. Admin token only (raw events of every source and
+// refused bodies are what the admin API shows); a read session sees a note instead.
 //
 // API: GET /admin/v1/live/events?source=S&type=T&name=N&backlog=20, a text/event-stream read with
 // fetch (see live_stream.ts). Changing a filter reconnects; leaving the page aborts the request.
-// Frames are shown in batches every 200 ms so a busy stream does not re-render per event.
+// Frames are collected in a ref and shown, with the counts, every 200 ms (FLUSH_MS), so a busy
+// stream re-renders the page (and updates the live region) at most five times a second.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { query } from '../api.ts';
+import { AdminOnlyNote } from '../components/AdminOnly.tsx';
 import { LiveRowView } from '../components/LiveRowView.tsx';
 import { useDebounced, useTitle } from '../hooks.ts';
 import { followStream, type StreamState } from '../live_stream.ts';
-import { frameToRow, prependRows, ROW_CAP, SeenFrames, type LiveRow } from '../live_rows.ts';
+import { countRow, frameToRow, NO_COUNTS, prependRows, ROW_CAP, SeenFrames, type LiveCounts, type LiveRow } from '../live_rows.ts';
 import { formatNumber } from '../format.ts';
+import type { Role } from '../session.ts';
 
 const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'];
 const FLUSH_MS = 200;
@@ -22,9 +26,16 @@ interface Filters {
   name: string;
 }
 
-// The stream takes the read token too: watching events changes nothing.
-export function Debugger() {
+export function Debugger({ role }: { role: Role }) {
   useTitle('Live events');
+  if (role !== 'admin') {
+    return (
+      <section class="page">
+        <h1 tabIndex={-1}>Live events</h1>
+        <AdminOnlyNote what="The live event stream" />
+      </section>
+    );
+  }
   return <LiveEvents />;
 }
 
@@ -35,10 +46,13 @@ function LiveEvents() {
   const [rows, setRows] = useState<LiveRow[]>([]);
   const [paused, setPaused] = useState(false);
   const [waiting, setWaiting] = useState(0);
-  const [counts, setCounts] = useState({ events: 0, rejected: 0, dropped: 0 });
+  const [counts, setCounts] = useState<LiveCounts>(NO_COUNTS);
   const [stream, setStream] = useState<StreamState>({ state: 'connecting' });
   const [generation, setGeneration] = useState(0);
+  // Rows that arrived since the last flush (or while paused), oldest first.
   const pending = useRef<LiveRow[]>([]);
+  // Counted per frame here, shown at the next flush.
+  const countsRef = useRef<LiveCounts>(NO_COUNTS);
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
 
@@ -46,10 +60,13 @@ function LiveEvents() {
     const controller = new AbortController();
     const seen = new SeenFrames();
     pending.current = [];
+    countsRef.current = NO_COUNTS;
     setRows([]);
     setWaiting(0);
-    setCounts({ events: 0, rejected: 0, dropped: 0 });
+    setCounts(NO_COUNTS);
     const flush = setInterval(() => {
+      // Same values bail out of rendering, so a quiet stream costs nothing here.
+      setCounts(countsRef.current);
       if (pausedRef.current || pending.current.length === 0) {
         setWaiting(pending.current.length);
         return;
@@ -59,22 +76,24 @@ function LiveEvents() {
       setWaiting(0);
       setRows((current) => prependRows(current, fresh));
     }, FLUSH_MS);
+    // The reason the server gave in a stream_error frame, shown while reconnecting.
+    let streamError: string | null = null;
     const path = `/admin/v1/live/events${query({ source: applied.source.trim(), type: applied.type, name: applied.name.trim(), backlog: 20 })}`;
     void followStream({
       path,
       signal: controller.signal,
-      onState: setStream,
+      onState: (state) => {
+        if (state.state === 'open') streamError = null;
+        setStream(state.state === 'waiting' && streamError ? { ...state, reason: streamError } : state);
+      },
       onFrame: (frame) => {
         const row = frameToRow(frame, seen, Date.now());
         if (!row) return;
+        if (row.kind === 'stream_error') streamError = row.message;
         pending.current.push(row);
         // While paused, keep at most what the list can show.
         if (pending.current.length > ROW_CAP) pending.current.splice(0, pending.current.length - ROW_CAP);
-        setCounts((current) => ({
-          events: current.events + (row.kind === 'event' ? 1 : 0),
-          rejected: current.rejected + (row.kind === 'rejected' ? 1 : 0),
-          dropped: current.dropped + (row.kind === 'dropped' ? row.count : 0),
-        }));
+        countsRef.current = countRow(countsRef.current, row);
       },
     });
     return () => {
@@ -85,6 +104,12 @@ function LiveEvents() {
 
   const update = (key: keyof Filters) => (event: Event) =>
     setFilters({ ...filters, [key]: (event.currentTarget as HTMLInputElement | HTMLSelectElement).value });
+
+  const clear = () => {
+    pending.current = [];
+    setWaiting(0);
+    setRows([]);
+  };
 
   return (
     <section class="page">
@@ -109,7 +134,7 @@ function LiveEvents() {
           <button type="button" aria-pressed={paused} onClick={() => setPaused(!paused)} data-testid="live-pause">
             {paused ? 'Resume' : 'Pause'}
           </button>
-          <button type="button" class="secondary" onClick={() => setRows([])} data-testid="live-clear">Clear</button>
+          <button type="button" class="secondary" onClick={clear} data-testid="live-clear">Clear</button>
         </div>
       </form>
       <StreamStatus stream={stream} onRetry={() => setGeneration(generation + 1)} />

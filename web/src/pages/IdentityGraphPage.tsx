@@ -2,10 +2,11 @@
 //
 // API: GET /v1/profiles/{id} and /v1/profiles/{id}/merges (every identity edge of the profile
 // and of the profiles merged into it); with the admin token, POST /v1/profiles/{id}/unmerge with
-// {"identifier": "type:value"} or {"merged": "p_N"} after a confirmation (unmerge.ts).
+// {"identifier": "type:value"} or {"merged": "p_N"} after a confirmation (unmerge.ts). Leaving
+// the page, or moving to another profile's graph, stops waiting for an unmerge under way.
 
-import { useMemo, useState } from 'preact/hooks';
-import { api, describeError } from '../api.ts';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, describeError, isAbort } from '../api.ts';
 import { Dialog } from '../components/Dialog.tsx';
 import { ErrorMessage } from '../components/ErrorMessage.tsx';
 import { IdentityGraphView } from '../components/IdentityGraphView.tsx';
@@ -25,7 +26,7 @@ export function IdentityGraphPage({ id, role }: { id: string; role: Role }) {
       api<Profile>(profilePath(id), { signal }),
       api<ProfileMerges>(`${profilePath(id)}/merges`, { signal }),
     ]);
-    if (profile.data.id !== id) location.replace(routeHref({ page: 'graph', id: profile.data.id }));
+    if (profile.data.id !== id && !signal.aborted) location.replace(routeHref({ page: 'graph', id: profile.data.id }));
     return { profile: profile.data, merges: merges.data };
   }, [id]);
   const [selected, setSelected] = useState<string | null>(null);
@@ -33,6 +34,17 @@ export function IdentityGraphPage({ id, role }: { id: string; role: Role }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const running = useRef<AbortController | null>(null);
+  useEffect(() => {
+    setResult(null);
+    setError(null);
+    setBusy(false);
+    setSelected(null);
+    return () => {
+      running.current?.abort();
+      running.current = null;
+    };
+  }, [id]);
 
   const profile = loaded.data?.profile.id === id ? loaded.data.profile : null;
   const edges = loaded.data?.merges.edges ?? [];
@@ -44,16 +56,21 @@ export function IdentityGraphPage({ id, role }: { id: string; role: Role }) {
     setBusy(true);
     setError(null);
     setResult('Unmerging… the processor applies it in log order.');
+    running.current?.abort();
+    const controller = new AbortController();
+    running.current = controller;
     try {
-      const outcome = await unmerge(id, target);
+      const outcome = await unmerge(id, target, controller.signal);
+      if (controller.signal.aborted) return;
       setResult(outcome.summary);
       setSelected(null);
       loaded.reload();
     } catch (caught) {
+      if (isAbort(caught) || controller.signal.aborted) return;
       setResult(null);
       setError(describeError(caught));
     } finally {
-      setBusy(false);
+      if (!controller.signal.aborted) setBusy(false);
     }
   };
 

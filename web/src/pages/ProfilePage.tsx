@@ -5,6 +5,7 @@
 // survivor; fetch follows it and the page moves to the survivor's route), and
 // GET /v1/profiles/{id}/events?limit=50&cursor=... for the timeline (Timeline.tsx).
 
+import { useEffect } from 'preact/hooks';
 import { api } from '../api.ts';
 import { ErrorMessage } from '../components/ErrorMessage.tsx';
 import { formatNumber, formatTime, formatValue } from '../format.ts';
@@ -24,7 +25,7 @@ export function ProfilePage({ id }: { id: string }) {
       api<Profile>(profilePath(id), { signal }),
       api<ProfileTraits>(`${profilePath(id)}/traits`, { signal }),
     ]);
-    if (profile.data.id !== id) {
+    if (profile.data.id !== id && !signal.aborted) {
       redirectedFrom.set(profile.data.id, id);
       location.replace(routeHref({ page: 'profile', id: profile.data.id }));
     }
@@ -34,6 +35,8 @@ export function ProfilePage({ id }: { id: string }) {
   const profile = loaded.data?.profile.id === id ? loaded.data.profile : null;
   const provenance = loaded.data?.traits.traits ?? {};
   const mergedFrom = redirectedFrom.get(id);
+  // Once: leaving the survivor's page forgets the redirect.
+  useEffect(() => () => { redirectedFrom.delete(id); }, [id]);
 
   return (
     <section class="page">

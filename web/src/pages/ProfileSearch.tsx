@@ -1,17 +1,18 @@
 // Profile explorer: find a profile by id or identifier, or the profiles with a trait value.
 //
 // API: GET /v1/profiles/{ref} for each reference the input may mean (search.ts), until one is
-// found; POST /admin/v1/audiences/preview?sample=20 with {"condition": "trait.NAME = \"VALUE\""}
-// for a trait (admin token), which answers how many profiles match and the first ids.
+// found; POST /admin/v1/audiences/preview?sample=20 with {"condition": "trait.NAME = VALUE"}
+// for a trait (admin token), which answers how many profiles match and the first ids. A new
+// search, or leaving the page, aborts the one under way: its answer changes nothing.
 
-import { useState } from 'preact/hooks';
-import { ApiError, api, describeError } from '../api.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, api, describeError, isAbort } from '../api.ts';
 import { AdminOnlyNote } from '../components/AdminOnly.tsx';
 import { ErrorMessage } from '../components/ErrorMessage.tsx';
 import { formatNumber } from '../format.ts';
 import { useTitle } from '../hooks.ts';
 import { routeHref } from '../route.ts';
-import { classifySearch, profilePath, traitCondition } from '../search.ts';
+import { classifySearch, parseTraitValue, profilePath, traitCondition } from '../search.ts';
 import type { Role } from '../session.ts';
 import type { AudiencePreview, Profile } from '../types.ts';
 
@@ -34,25 +35,51 @@ export function ProfileSearch({ role }: { role: Role }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [traitResult, setTraitResult] = useState<TraitResult | null>(lastTraitResult);
+  const running = useRef<AbortController | null>(null);
+  useEffect(() => () => running.current?.abort(), []);
+
+  // Aborts the search under way, if any: its answer must not move the page any more.
+  const cancelSearch = () => {
+    running.current?.abort();
+    running.current = null;
+    setBusy(false);
+  };
 
   const showTraitResult = (result: TraitResult | null) => {
     lastTraitResult = result;
     setTraitResult(result);
   };
 
-  const searchTrait = async (condition: string) => {
+  const searchTrait = async (condition: string, signal: AbortSignal) => {
     if (role !== 'admin') {
       setError('Searching by trait needs the admin token (it runs an audience preview).');
       return;
     }
     const { data } = await api<AudiencePreview>(`/admin/v1/audiences/preview?sample=${SAMPLE}`, {
-      method: 'POST', body: { condition },
+      method: 'POST', body: { condition }, signal,
     });
-    showTraitResult({ condition, preview: data });
+    if (!signal.aborted) showTraitResult({ condition, preview: data });
+  };
+
+  // Runs a search; its errors show unless a newer search (or leaving the page) aborted it.
+  const run = async (body: (signal: AbortSignal) => Promise<void>) => {
+    cancelSearch();
+    const controller = new AbortController();
+    running.current = controller;
+    const { signal } = controller;
+    setBusy(true);
+    try {
+      await body(signal);
+    } catch (caught) {
+      if (!isAbort(caught) && !signal.aborted) setError(describeError(caught));
+    } finally {
+      if (!signal.aborted) setBusy(false);
+    }
   };
 
   const search = async (event: Event) => {
     event.preventDefault();
+    cancelSearch();
     lastInput = input;
     const parsed = classifySearch(input);
     setError(null);
@@ -65,44 +92,41 @@ export function ProfileSearch({ role }: { role: Role }) {
       setError(parsed.message);
       return;
     }
-    setBusy(true);
-    try {
+    await run(async (signal) => {
       if (parsed.kind === 'trait') {
-        await searchTrait(parsed.condition);
+        await searchTrait(parsed.condition, signal);
         return;
       }
       for (const ref of parsed.refs) {
         try {
-          const { data } = await api<Profile>(profilePath(ref));
-          location.hash = routeHref({ page: 'profile', id: data.id });
+          const { data } = await api<Profile>(profilePath(ref), { signal });
+          if (!signal.aborted) location.hash = routeHref({ page: 'profile', id: data.id });
           return;
         } catch (caught) {
           if (!(caught instanceof ApiError && caught.code === 'profile_not_found')) throw caught;
         }
       }
-      setError(`No profile holds ${parsed.refs.join(' or ')}. Events reach profiles moments after they arrive; check the spelling and the identifier type.`);
-    } catch (caught) {
-      setError(describeError(caught));
-    } finally {
-      setBusy(false);
-    }
+      if (!signal.aborted) {
+        setError(`No profile holds ${parsed.refs.join(' or ')}. Events reach profiles moments after they arrive; check the spelling and the identifier type.`);
+      }
+    });
   };
 
   const searchByTraitForm = async (event: Event) => {
     event.preventDefault();
+    cancelSearch();
     setError(null);
     if (!traitName.trim()) {
       setError('Give the name of the trait, e.g. plan.');
       return;
     }
-    setBusy(true);
-    try {
-      await searchTrait(traitCondition(traitName.trim(), traitValue));
-    } catch (caught) {
-      setError(describeError(caught));
-    } finally {
-      setBusy(false);
+    const value = parseTraitValue(traitValue);
+    if (value === undefined) {
+      setError(`The value ${traitValue.trim()} starts with a quote but is not a string in double quotes.`);
+      return;
     }
+    const condition = traitCondition(traitName.trim(), value);
+    await run((signal) => searchTrait(condition, signal));
   };
 
   return (
@@ -112,7 +136,8 @@ export function ProfileSearch({ role }: { role: Role }) {
         <label for="profile-search">Find a profile</label>
         <p id="profile-search-help" class="hint">
           A profile id (<code>p_12</code>), an identifier (<code>email:jane@example.com</code>, <code>user_id:42</code>,{' '}
-          <code>anonymous_id:…</code>), a plain email or user id, or <code>trait.plan = "pro"</code>.
+          <code>anonymous_id:…</code>), a plain email or user id, or <code>trait.plan = "pro"</code> (also{' '}
+          <code>trait.vip = true</code>, <code>trait.seats = 3</code>).
         </p>
         <div class="inline-form">
           <input
@@ -132,6 +157,11 @@ export function ProfileSearch({ role }: { role: Role }) {
       <form class="card search" onSubmit={searchByTraitForm} aria-labelledby="trait-search-heading">
         <h2 id="trait-search-heading">Search by trait</h2>
         {role !== 'admin' ? <AdminOnlyNote what="Searching by trait" /> : (
+          <>
+          <p id="trait-value-help" class="hint">
+            <code>true</code>, <code>false</code>, <code>null</code> and numbers match those values; in double quotes
+            (<code>"3"</code>) a value is text.
+          </p>
           <div class="inline-form">
             <div class="field">
               <label for="trait-name">Trait name</label>
@@ -139,10 +169,11 @@ export function ProfileSearch({ role }: { role: Role }) {
             </div>
             <div class="field">
               <label for="trait-value">Value</label>
-              <input id="trait-value" value={traitValue} onInput={(event) => setTraitValue(event.currentTarget.value)} placeholder="pro" data-testid="trait-value" />
+              <input id="trait-value" value={traitValue} onInput={(event) => setTraitValue(event.currentTarget.value)} placeholder="pro" aria-describedby="trait-value-help" data-testid="trait-value" />
             </div>
             <button type="submit" disabled={busy} data-testid="trait-search-submit">Search</button>
           </div>
+          </>
         )}
       </form>
 

@@ -2,10 +2,11 @@
 // scrolls into view (IntersectionObserver) or when "Load older events" is pressed.
 //
 // API: GET /v1/profiles/{id}/events?limit=50[&cursor=<next_cursor>]. A full page always has a
-// next_cursor; the page after the last one is empty with next_cursor null.
+// next_cursor; the page after the last one is empty with next_cursor null. Moving to another
+// profile, or leaving the page, aborts the request under way.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, describeError } from '../api.ts';
+import { api, describeError, isAbort } from '../api.ts';
 import { ErrorMessage } from '../components/ErrorMessage.tsx';
 import { JsonView } from '../components/JsonView.tsx';
 import { formatTime } from '../format.ts';
@@ -21,18 +22,20 @@ export function Timeline({ profileId }: { profileId: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const sentinel = useRef<HTMLDivElement>(null);
-  const state = useRef({ busy: false, done: false, cursor: null as string | null, profileId });
+  // What the loads of the current profile share; replaced (and its requests aborted) when the
+  // profile changes or the timeline goes away.
+  const state = useRef({ busy: false, done: false, cursor: null as string | null, profileId, controller: new AbortController() });
 
   const loadMore = async () => {
     const current = state.current;
-    if (current.busy || current.done) return;
+    if (current.busy || current.done || current.controller.signal.aborted) return;
+    const { signal } = current.controller;
     current.busy = true;
     setBusy(true);
-    const forProfile = current.profileId;
     try {
       const cursorPart = current.cursor ? `&cursor=${encodeURIComponent(current.cursor)}` : '';
-      const { data } = await api<TimelinePage>(`${profilePath(forProfile)}/events?limit=${PAGE}${cursorPart}`);
-      if (state.current.profileId !== forProfile) return;
+      const { data } = await api<TimelinePage>(`${profilePath(current.profileId)}/events?limit=${PAGE}${cursorPart}`, { signal });
+      if (signal.aborted) return;
       setEvents((existing) => [...existing, ...data.events]);
       current.cursor = data.next_cursor;
       current.done = !data.next_cursor || data.events.length === 0;
@@ -40,19 +43,24 @@ export function Timeline({ profileId }: { profileId: string }) {
       setDone(current.done);
       setError(null);
     } catch (caught) {
+      if (isAbort(caught) || signal.aborted) return;
       setError(describeError(caught));
     } finally {
       current.busy = false;
-      setBusy(false);
+      if (!signal.aborted) setBusy(false);
     }
   };
 
   useEffect(() => {
-    state.current = { busy: false, done: false, cursor: null, profileId };
+    const current = { busy: false, done: false, cursor: null, profileId, controller: new AbortController() };
+    state.current = current;
     setEvents([]);
     setCursor(null);
     setDone(false);
+    setBusy(false);
+    setError(null);
     void loadMore();
+    return () => current.controller.abort();
   }, [profileId]);
 
   useEffect(() => {
