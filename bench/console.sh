@@ -25,15 +25,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$CDP" serve --data "$data" --listen "127.0.0.1:$PORT" --admin-token "$ADMIN" 2>"$OUT/server.log" &
-server=$!
-for _ in $(seq 1 100); do curl -sf "127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-key=$(curl -sf -X POST -H "Authorization: Bearer $ADMIN" "127.0.0.1:$PORT/admin/v1/sources" \
-  -d '{"name":"bench"}' | jq -r .writeKey)
+# A fresh server and data directory for every step: a growing log would slow each step after
+# the one before it. The order of the modes rotates from round to round.
+start_server() {
+  rm -rf "$data" && mkdir -p "$data"
+  "$CDP" serve --data "$data" --listen "127.0.0.1:$PORT" --admin-token "$ADMIN" 2>>"$OUT/server.log" &
+  server=$!
+  for _ in $(seq 1 100); do curl -sf "127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+  key=$(curl -sf -X POST -H "Authorization: Bearer $ADMIN" "127.0.0.1:$PORT/admin/v1/sources" \
+    -d '{"name":"bench"}' | jq -r .writeKey)
+}
+stop_server() {
+  kill "$server" && wait "$server" 2>/dev/null || true
+  server=""
+}
 
 : >"$OUT/results.jsonl"
+modes=(none stream filtered)
 for round in $(seq 1 "$ROUNDS"); do
-  for mode in none stream filtered; do
+  for i in 0 1 2; do
+    mode=${modes[$(((i + round - 1) % 3))]}
+    start_server
     stream=""
     case $mode in
       stream) query="" ;;
@@ -47,6 +59,7 @@ for round in $(seq 1 "$ROUNDS"); do
     line=$("$LOAD" --url "127.0.0.1:$PORT" --write-key "$key" --endpoint batch --batch-size 100 \
       --event-bytes 1000 --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP")
     if [ -n "$stream" ]; then kill "$stream" 2>/dev/null || true; wait "$stream" 2>/dev/null || true; fi
+    stop_server
     file="$OUT/stream-$mode-$round.txt"
     events=0 dropped=0 bytes=0
     if [ -f "$file" ]; then
@@ -66,7 +79,7 @@ done
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores" \
     "($(lscpu | sed -n 's/^Model name: *//p' | head -1)); $ROUNDS rounds of ${DURATION} s per mode," \
-    "alternating; batch closed loop, 100 x 1 KB tracks per request, $CONNECTIONS connections"
+    "rotating, a fresh server each; batch closed loop, 100 x 1 KB tracks per request, $CONNECTIONS connections"
   echo
   echo "| debugger | median events/s | ratio to none | stream events / dropped / MB (median) |"
   echo "|---|---|---|---|"
