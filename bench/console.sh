@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The web console's live debugger (issue 7): what an open debugger costs ingest. Alternates, ROUNDS
 # times, closed-loop batch ingest (1 KB tracks, durable acknowledgements) with no debugger, with one
-# unfiltered debugger stream, and with one filtered by type and name (every record parsed), on one
-# server; reports the median events/s of each and its ratio to no debugger, and what the streams
-# received (events, dropped counts, bytes). Output: $OUT/summary.md and the raw lines.
+# unfiltered debugger stream, and with one filtered by type and name (every record parsed);
+# reports the median events/s of each and its ratio to no debugger, and what the streams
+# received (events, dropped counts, bytes). A fresh server for every step. Output:
+# $OUT/summary.md and the raw lines.
 # Usage: cmake --preset release && cmake --build build/release && bench/console.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

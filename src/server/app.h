@@ -47,6 +47,7 @@ class App {
   unsigned short port() const { return http_->port(); }
   const std::string& admin_token() const { return admin_token_; }
   ingest::SourceRegistry& sources() { return *sources_; }
+  LiveEvents& live() { return *live_; }
 
  private:
   explicit App(Config config) : config_(std::move(config)) {}

@@ -167,7 +167,7 @@ void ConsoleHandler::live(const Request& request, const RequestInfo& info, Respo
     return respond(json_error(http::status::not_implemented, version, "not_implemented",
                               "this server cannot stream answers"));
   }
-  if (live_.subscribers() >= LiveEvents::kMaxSubscribers) {
+  if (!live_.has_room()) {
     return respond(status_error(
         Status::unavailable(std::to_string(LiveEvents::kMaxSubscribers) +
                             " live event streams are open already; close one and retry"),

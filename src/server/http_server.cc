@@ -39,6 +39,10 @@ class SessionStream : public ResponseStream {
 
   bool write(std::string bytes) override;
   void close() override { enqueue(std::string()); }
+  bool closed() const override {
+    std::lock_guard lock(mutex_);
+    return gone_;
+  }
   // On the strand: the next piece, or nullopt when the queue is empty (writing stops until the
   // next write()).
   std::optional<std::string> next();
@@ -54,7 +58,7 @@ class SessionStream : public ResponseStream {
   // A client that reads slower than the stream is written is dropped past this much.
   static constexpr size_t kMaxQueuedBytes = 4 << 20;
   std::weak_ptr<Session> session_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::deque<std::string> queue_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;

@@ -27,6 +27,8 @@ class ResponseStream {
   // closed: the writer should drop the stream.
   virtual bool write(std::string bytes) = 0;
   virtual void close() = 0;
+  // True once the client has gone (or was dropped): nothing written reaches it any more.
+  virtual bool closed() const = 0;
 };
 
 // Answers a request with `head` (status and fields; no body, no Content-Length) and a body

@@ -72,10 +72,10 @@ void LiveEvents::stop() {
 void LiveEvents::notify(uint64_t last_seq) {
   last_seq_.store(last_seq, std::memory_order_relaxed);
   if (listening_.load(std::memory_order_relaxed) == 0) return;
-  {
-    // Under the lock: set between the follower's check and its wait, the wake-up would be lost.
+  // Set between the follower's check and its wait, the wake-up would be lost: the lock orders
+  // them. Taken once a round at most (while pending_ is set, the follower has yet to see it).
+  if (!pending_.exchange(true)) {
     std::lock_guard lock(mutex_);
-    pending_ = true;
   }
   wake_.notify_one();
 }
@@ -83,6 +83,19 @@ void LiveEvents::notify(uint64_t last_seq) {
 size_t LiveEvents::subscribers() const {
   std::lock_guard lock(mutex_);
   return subscribers_.size();
+}
+
+bool LiveEvents::has_room() {
+  std::lock_guard lock(mutex_);
+  forget_gone();
+  return subscribers_.size() < kMaxSubscribers;
+}
+
+void LiveEvents::forget_gone() {
+  std::erase_if(subscribers_, [](const auto& subscriber) {
+    return subscriber->gone || subscriber->stream->closed();
+  });
+  listening_ = subscribers_.size();
 }
 
 namespace {
@@ -114,6 +127,7 @@ Status LiveEvents::subscribe(std::shared_ptr<ResponseStream> stream, Filter filt
   backlog = std::min(backlog, kMaxBacklog);
   std::lock_guard lock(mutex_);
   if (stopping_) return Status::unavailable("the server is stopping");
+  forget_gone();
   if (subscribers_.size() >= kMaxSubscribers) {
     return Status::resource_exhausted(std::to_string(kMaxSubscribers) +
                                       " live event streams are open already; close one");
@@ -228,8 +242,9 @@ void LiveEvents::run() {
       // A comment line: keeps proxies from closing an idle stream, and finds clients that left.
       if (keep_alive && !subscriber->stream->write(": keep-alive\n\n")) subscriber->gone = true;
     }
-    std::erase_if(subscribers_, [](const auto& subscriber) { return subscriber->gone; });
-    listening_ = subscribers_.size();
+    // Clients that left are found here too, not only by a failed write: a quiet or filtered
+    // stream would hold its place until the next keep-alive.
+    forget_gone();
     if (subscribers_.empty()) {
       next_seq_ = 0;
       continue;

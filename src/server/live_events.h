@@ -62,10 +62,14 @@ class LiveEvents {
                 std::string_view message_id, int64_t index, std::string_view item);
 
   size_t subscribers() const;
+  // Whether another stream may open (fewer than kMaxSubscribers whose client is still there).
+  bool has_room();
 
  private:
   struct Subscriber;
   void run();
+  // Under mutex_: forgets the subscribers whose client has gone.
+  void forget_gone();
   // Under mutex_: sends `frame` to `subscriber` if its rate allows; false when it has gone.
   bool offer(Subscriber& subscriber, const std::string& frame,
              std::chrono::steady_clock::time_point now);

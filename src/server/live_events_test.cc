@@ -135,6 +135,20 @@ TEST_F(LiveEventsTest, ClientsThatLeftAreForgotten) {
   live_->stop();
 }
 
+TEST_F(LiveEventsTest, AStreamWhoseClientLeftFreesItsPlaceWithoutAWrite) {
+  std::vector<std::shared_ptr<RecordingStream>> streams;
+  for (size_t i = 0; i < LiveEvents::kMaxSubscribers; ++i) {
+    streams.push_back(std::make_shared<RecordingStream>());
+    ASSERT_TRUE(live_->subscribe(streams.back(), {"", "track", "Nothing"}, 0).is_ok());
+  }
+  EXPECT_FALSE(live_->has_room());
+  EXPECT_EQ(live_->subscribe(std::make_shared<RecordingStream>(), {}, 0).code(),
+            StatusCode::kResourceExhausted);
+  streams.front()->leave();  // a quiet, filtered stream: nothing is written to find it out
+  EXPECT_TRUE(live_->has_room());
+  EXPECT_TRUE(live_->subscribe(std::make_shared<RecordingStream>(), {}, 0).is_ok());
+}
+
 TEST(SseFrameTest, EachLineOfTheDataIsADataField) {
   EXPECT_EQ(sse_frame("event", "{\"a\":1}", "7"), "id: 7\nevent: event\ndata: {\"a\":1}\n\n");
   EXPECT_EQ(sse_frame("x", "a\nb"), "event: x\ndata: a\ndata: b\n\n");

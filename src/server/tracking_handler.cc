@@ -156,6 +156,15 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
   const auto& limits = config_.limits;
   request_bytes_.inc(request.body().size());
 
+  // The source a write key in the Authorization header names: the live debugger shows the
+  // refusals of requests that carry a valid key, and these come before the body (which may hold
+  // the key instead) is read.
+  auto header_source = [&]() -> std::string {
+    const auto key = write_key_from_authorization(request[http::field::authorization]);
+    if (key.empty()) return {};
+    auto source = sources_.authenticate(key);
+    return source ? source->name : std::string();
+  };
   std::string decompressed;
   std::string_view body = request.body();
   const auto encoding = request[http::field::content_encoding];
@@ -166,7 +175,7 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
       return respond(reject_request(
           request, too_big ? http::status::payload_too_large : http::status::bad_request,
           too_big ? "body_too_large" : "bad_gzip", inflated.status().message(),
-          too_big ? "body_too_large" : "bad_gzip"));
+          too_big ? "body_too_large" : "bad_gzip", {}, header_source()));
     }
     decompressed = std::move(*inflated);
     body = decompressed;
@@ -175,14 +184,14 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
                                   "unsupported_encoding",
                                   "Content-Encoding \"" + std::string(encoding) +
                                       "\" is not supported; send gzip or no encoding",
-                                  "unsupported_encoding"));
+                                  "unsupported_encoding", {}, header_source()));
   }
   if (body.size() > limits.max_body_bytes) {
     return respond(reject_request(request, http::status::payload_too_large, "body_too_large",
                                   "the request body is " + std::to_string(body.size()) +
                                       " bytes, over the limit of " +
                                       std::to_string(limits.max_body_bytes),
-                                  "body_too_large"));
+                                  "body_too_large", {}, header_source()));
   }
 
   std::string client_ip = info.client_ip;
@@ -201,7 +210,8 @@ void TrackingHandler::track(Request&& request, const RequestInfo& info, Responde
       std::chrono::duration<double>(std::chrono::steady_clock::now() - parse_started).count());
   if (!parsed) {
     return respond(reject_request(request, http::status::bad_request, "invalid_json",
-                                  parsed.status().message(), "invalid_json"));
+                                  parsed.status().message(), "invalid_json", body,
+                                  header_source()));
   }
 
   std::string write_key = write_key_from_authorization(request[http::field::authorization]);

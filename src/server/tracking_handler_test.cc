@@ -10,6 +10,7 @@
 #include "ingest/gzip.h"
 #include "ingest/json_tree.h"
 #include "server/app.h"
+#include "server/internal/recording_stream.h"
 #include "server/internal/test_http_client.h"
 
 namespace cdp::server {
@@ -362,6 +363,34 @@ TEST_F(TrackingApiTest, InvalidJsonIs400WithAJsonError) {
     EXPECT_EQ(response.result(), http::status::bad_request) << body;
     EXPECT_EQ(error_code(response), "invalid_json") << body;
   }
+}
+
+// The console's debugger shows refusals of requests with a valid write key, with their body;
+// the rest anyone could send, so they are only counted.
+TEST_F(TrackingApiTest, RefusalsOfKnownSourcesReachTheLiveDebugger) {
+  auto stream = std::make_shared<internal::RecordingStream>();
+  ASSERT_TRUE(app_->live().subscribe(stream, {}, 0).is_ok());
+  const TestHttpClient::Headers web = {{"Authorization", "Basic " + base64_encode("web-key:")}};
+  const TestHttpClient::Headers stranger = {
+      {"Authorization", "Basic " + base64_encode("other-key:")}};
+  EXPECT_EQ(post("/v1/batch", R"({"batch":[{"type":"track"},)", web).result(),
+            http::status::bad_request);
+  EXPECT_EQ(post("/v1/batch", R"({"stranger":)", stranger).result(), http::status::bad_request);
+  EXPECT_EQ(post("/v1/track", R"({"userId":"u1"})", web).result(), http::status::bad_request);
+  EXPECT_EQ(post("/v1/batch",
+                 R"({"batch":[{"type":"track","event":"E","userId":"u"},{"type":"track",)"
+                 R"("userId":"u","messageId":"m-bad"}]})",
+                 web)
+                .result(),
+            http::status::ok);
+  const auto text = stream->wait_for("event: rejected", 3);
+  EXPECT_THAT(text, HasSubstr(R"("source":"web")"));
+  EXPECT_THAT(text, HasSubstr(R"("code":"invalid_json")"));
+  EXPECT_THAT(text, HasSubstr(R"("item":"{\"batch\":[{\"type\":\"track\"},")"));
+  EXPECT_THAT(text, HasSubstr(R"("code":"missing_event")"));
+  EXPECT_THAT(text, HasSubstr(R"("messageId":"m-bad","index":1)"));
+  EXPECT_THAT(text, Not(HasSubstr("stranger"))) << "no valid key, not shown";
+  EXPECT_EQ(stream->count("event: rejected"), 3U);
 }
 
 TEST_F(TrackingApiTest, CorsPreflightIsAnswered) {

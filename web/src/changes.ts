@@ -3,8 +3,10 @@
 //
 // The server answers the newest changes first, and `next`, the cursor to pass as `before` for
 // older ones (null at the oldest). The audience page polls the first page for new changes and
-// pages back with "Load older"; both are merged here, a change known by its profile, time and
-// type. No DOM: unit-tested under plain node.
+// pages back with "Load older"; both are merged here, a change known by its profile and time
+// (the server keeps one record per profile and millisecond: a profile that left and came back
+// within one shows as it ended, so a later answer's type replaces an earlier one's). No DOM:
+// unit-tested under plain node.
 
 export interface AudienceChange {
   profile: string;
@@ -25,7 +27,7 @@ export interface ChangeFeed {
 }
 
 export function changeKey(change: AudienceChange): string {
-  return `${change.profile}\u0000${change.time}\u0000${change.type}`;
+  return `${change.profile}\u0000${change.time}`;
 }
 
 // Adds a first page (newest changes) to the feed; `feed` null: the first answer.
@@ -38,9 +40,15 @@ export function addNewest(feed: ChangeFeed | null, page: AudienceChangesPage): C
   if (!feed || feed.changes.length === 0) return { changes: [...fresh], older: page.next };
   const known = new Set(feed.changes.map(changeKey));
   const unknown = fresh.filter((change) => !known.has(changeKey(change)));
-  if (unknown.length === 0) return feed;
+  const answered = new Map(fresh.map((change) => [changeKey(change), change]));
+  const updated = feed.changes.map((change) => {
+    const now = answered.get(changeKey(change));
+    return now && now.type !== change.type ? now : change;
+  });
+  const rewritten = updated.some((change, i) => change !== feed.changes[i]);
+  if (unknown.length === 0) return rewritten ? { changes: updated, older: feed.older } : feed;
   if (unknown.length === fresh.length && page.next !== null) return { changes: [...fresh], older: page.next };
-  return { changes: newestFirst([...unknown, ...feed.changes]), older: feed.older };
+  return { changes: newestFirst([...unknown, ...updated]), older: feed.older };
 }
 
 // Adds an older page (the answer to `before=feed.older`) at the end of the feed.

@@ -40,13 +40,11 @@ export function deliveryCounters(samples: readonly Sample[]): Map<string, number
 
 export class DeliveryRates {
   private readonly series = new RateSeries(60000);
-  private readings = 0;
   private gauges = new Map<string, { lagEvents?: number; outbox?: number }>();
 
   // Adds a reading of /metrics made at `timeMs` (readings in time order).
   add(samples: readonly Sample[], timeMs: number): void {
     this.series.add({ timeMs, counters: deliveryCounters(samples) });
-    this.readings++;
     const gauges = new Map<string, { lagEvents?: number; outbox?: number }>();
     for (const sample of samples) {
       const destination = sample.labels.destination;
@@ -64,10 +62,13 @@ export class DeliveryRates {
   now(destination: string): DeliveryNow {
     const gauges = this.gauges.get(destination);
     let rates: Record<DeliveryOutcome, number> | null = null;
-    if (this.readings >= 2) {
-      const latest = this.series.latest();
+    // No rate before two readings gave one, nor for a destination without counters (files
+    // destinations have none).
+    const last = this.series.lastRates();
+    const key = (outcome: DeliveryOutcome) => `${destination}${SEPARATOR}${outcome}`;
+    if (last && DELIVERY_OUTCOMES.some((outcome) => last.has(key(outcome)))) {
       rates = { delivered: 0, retried: 0, dead: 0 };
-      for (const outcome of DELIVERY_OUTCOMES) rates[outcome] = latest.get(`${destination}${SEPARATOR}${outcome}`) ?? 0;
+      for (const outcome of DELIVERY_OUTCOMES) rates[outcome] = last.get(key(outcome)) ?? 0;
     }
     return { rates, lagEvents: gauges?.lagEvents ?? null, outbox: gauges?.outbox ?? null };
   }

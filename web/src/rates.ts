@@ -54,6 +54,11 @@ export class RateSeries {
     while (this.points.length > 0 && this.points[0].timeMs < oldest) this.points.shift();
   }
 
+  // The rates of the last reading, by key; null before two readings gave one.
+  lastRates(): ReadonlyMap<string, number> | null {
+    return this.points.length > 0 ? this.points[this.points.length - 1].rates : null;
+  }
+
   // The latest rate of each key (0 for a key without one yet).
   latest(): Map<string, number> {
     const last = this.points[this.points.length - 1];

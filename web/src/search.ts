@@ -11,7 +11,11 @@
 // No DOM: unit-tested under plain node.
 
 // A value of the condition language: a string, a number, true, false or null.
-export type TraitValue = string | number | boolean | null;
+// A number as typed (its digits kept: 12345678901234567890 is more than a double holds).
+export interface TraitNumber {
+  number: string;
+}
+export type TraitValue = string | number | boolean | null | TraitNumber;
 
 export type SearchQuery =
   | { kind: 'empty' }
@@ -57,7 +61,7 @@ function traitQuery(rawName: string, rawValue: string): SearchQuery {
 }
 
 // A JSON number, the numbers the condition language reads (it also takes a leading '+').
-const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+const NUMBER = /^[+-]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 // What a typed value means: "..." is that string (JSON escapes); true, false, null and numbers
 // are themselves; anything else is the text as typed. Undefined when a quoted value does not
@@ -75,10 +79,7 @@ export function parseTraitValue(typed: string): TraitValue | undefined {
   if (text === 'true') return true;
   if (text === 'false') return false;
   if (text === 'null') return null;
-  if (NUMBER.test(text)) {
-    const number = Number(text);
-    if (Number.isFinite(number)) return number;
-  }
+  if (NUMBER.test(text)) return { number: text };
   return typed;
 }
 
@@ -88,8 +89,9 @@ export function parseTraitValue(typed: string): TraitValue | undefined {
 // are written bare, since `= "true"` would match only the string (booleans compare by kind).
 export function traitCondition(name: string, value: TraitValue): string {
   const path = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(name) ? name : JSON.stringify(name);
-  // JSON's text of each is the condition language's (1e+21 included).
-  return `trait.${path} = ${JSON.stringify(value)}`;
+  // A typed number goes as typed; JSON's text of the rest is the condition language's.
+  const text = value !== null && typeof value === 'object' ? value.number : JSON.stringify(value);
+  return `trait.${path} = ${text}`;
 }
 
 // A profile reference as one path segment of /v1/profiles/{ref}.

@@ -53,3 +53,9 @@ test('older pages go at the end, without repeats, and end at a null cursor', () 
   assert.deepEqual(profiles(feed), ['p_3@3', 'p_2@2', 'p_1@1']);
   assert.equal(feed.older, null);
 });
+
+test('a change the server rewrote (out and back within a millisecond) shows as it ended', () => {
+  const first = addNewest(null, { changes: [change('p_1', 5, 'exited'), change('p_2', 4)], next: null });
+  const later = addNewest(first, { changes: [change('p_1', 5, 'entered'), change('p_2', 4)], next: null });
+  assert.deepEqual(later.changes.map((c) => [c.profile, c.type]), [['p_1', 'entered'], ['p_2', 'entered']]);
+});

@@ -31,11 +31,18 @@ test('rates per outcome come from two readings; gauges from the last one', () =>
   assert.deepEqual(rates.now('warehouse'), { rates: { delivered: 4, retried: 0, dead: 0 }, lagEvents: null, outbox: null });
 });
 
-test('a destination the server does not report has zero rates and no gauges', () => {
+test('a destination the server has no counters for (a files destination) has no rates', () => {
   const rates = new DeliveryRates();
   rates.add(metrics({ delivered: 1, retried: 0, dead: 0 }), 0);
   rates.add(metrics({ delivered: 1, retried: 0, dead: 0 }), 5000);
-  assert.deepEqual(rates.now('new-one'), { rates: { delivered: 0, retried: 0, dead: 0 }, lagEvents: null, outbox: null });
+  assert.deepEqual(rates.now('new-one'), { rates: null, lagEvents: null, outbox: null });
+});
+
+test('a reading no newer than the last gives no rate yet', () => {
+  const rates = new DeliveryRates();
+  rates.add(metrics({ delivered: 1, retried: 0, dead: 0 }), 5000);
+  rates.add(metrics({ delivered: 9, retried: 0, dead: 0 }), 5000);
+  assert.equal(rates.now('hook').rates, null);
 });
 
 test('a restarted server counts from zero again', () => {

@@ -30,9 +30,9 @@ test('trait searches become a condition', () => {
 test('true, false, null and numbers are those values in the condition, not strings', () => {
   assert.deepEqual(classifySearch('trait.vip = true'), { kind: 'trait', name: 'vip', value: true, condition: 'trait.vip = true' });
   assert.deepEqual(classifySearch('trait.vip=false'), { kind: 'trait', name: 'vip', value: false, condition: 'trait.vip = false' });
-  assert.deepEqual(classifySearch('trait.seats = 3'), { kind: 'trait', name: 'seats', value: 3, condition: 'trait.seats = 3' });
+  assert.deepEqual(classifySearch('trait.seats = 3'), { kind: 'trait', name: 'seats', value: { number: '3' }, condition: 'trait.seats = 3' });
   assert.equal(classifySearch('trait.balance = -12.5').condition, 'trait.balance = -12.5');
-  assert.equal(classifySearch('trait.big = 1e21').condition, 'trait.big = 1e+21');
+  assert.equal(classifySearch('trait.big = 1e21').condition, 'trait.big = 1e21', 'as typed');
   assert.equal(classifySearch('trait.manager = null').condition, 'trait.manager = null');
   // Quoted, they are strings; words that only look like numbers are strings too.
   assert.equal(classifySearch('trait.vip = "true"').condition, 'trait.vip = "true"');
@@ -43,7 +43,10 @@ test('true, false, null and numbers are those values in the condition, not strin
 
 test('the trait form\'s value reads the same way', () => {
   assert.equal(parseTraitValue('true'), true);
-  assert.equal(parseTraitValue(' 3 '), 3);
+  assert.deepEqual(parseTraitValue(' 3 '), { number: '3' });
+  assert.deepEqual(parseTraitValue('+3'), { number: '+3' });
+  assert.equal(traitCondition('id', parseTraitValue('12345678901234567890')), 'trait.id = 12345678901234567890',
+    'no digit lost to a double');
   assert.equal(parseTraitValue('"3"'), '3');
   assert.equal(parseTraitValue('pro plus'), 'pro plus');
   assert.equal(parseTraitValue('"unterminated'), undefined);

@@ -26,6 +26,10 @@ class RecordingStream : public ResponseStream {
     closed_ = true;
     changed_.notify_all();
   }
+  bool closed() const override {
+    std::lock_guard lock(mutex_);
+    return gone_;
+  }
   void leave() {
     std::lock_guard lock(mutex_);
     gone_ = true;
@@ -34,7 +38,8 @@ class RecordingStream : public ResponseStream {
     std::lock_guard lock(mutex_);
     return text_;
   }
-  bool closed() const {
+  // close() was called.
+  bool ended() const {
     std::lock_guard lock(mutex_);
     return closed_;
   }
