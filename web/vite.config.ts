@@ -11,7 +11,9 @@ const proxied = { target: server, changeOrigin: false };
 
 export default defineConfig({
   base: '/',
-  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // Vite 7 (esbuild) rather than 8: Vite 8's native bundler fails to install with npm 10, which
+  // some Debian machines still have, and nothing here needs it.
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     outDir: 'dist',
     assetsDir: 'assets',
