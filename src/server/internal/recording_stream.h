@@ -21,11 +21,8 @@ class RecordingStream : public ResponseStream {
     changed_.notify_all();
     return true;
   }
-  void close() override {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    changed_.notify_all();
-  }
+  // Like a real stream's end: nothing written after it arrives.
+  void close() override { leave(); }
   bool closed() const override {
     std::lock_guard lock(mutex_);
     return gone_;
@@ -37,11 +34,6 @@ class RecordingStream : public ResponseStream {
   std::string text() const {
     std::lock_guard lock(mutex_);
     return text_;
-  }
-  // close() was called.
-  bool ended() const {
-    std::lock_guard lock(mutex_);
-    return closed_;
   }
   // Waits up to `timeout` for `part` to have been written `times` times; the text either way.
   std::string wait_for(const std::string& part, size_t times = 1,
@@ -65,7 +57,6 @@ class RecordingStream : public ResponseStream {
   std::condition_variable changed_;
   std::string text_;
   bool gone_ = false;
-  bool closed_ = false;
 };
 
 }  // namespace cdp::server::internal
