@@ -25,11 +25,15 @@ inline constexpr const char* kCursorKey = "processor/cursor";      // u64 BE: la
 inline constexpr const char* kLastProfileKey = "profile/last_id";  // u64 BE
 inline constexpr const char* kRulesKey = "processor/rules";        // fingerprint of the rules
 inline constexpr const char* kRebuildKey = "processor/rebuild";    // present while rebuilding
+// Present while a definition command is applied in parts: where the next part begins.
+inline constexpr const char* kDefinitionResumeKey = "processor/definition_resume";
 
 // The one ordered consumer of the raw log: applies each event to profile state exactly once.
 // Every batch of events is written together with the cursor (the last applied seq) in one
 // RocksDB WriteBatch, so after a crash processing resumes at the cursor and nothing is applied
-// twice or skipped. An identity command (an unmerge) is a batch of its own.
+// twice or skipped. An identity command (an unmerge) is a batch of its own; a definition command
+// over many profiles is several, each written with where the next one begins and the cursor
+// before the command, the last one with the cursor past it.
 //
 // Lifecycle: open(), start() (a thread of its own) or process_available() (tests, tools),
 // notify() whenever the raw log grows, stop().
@@ -53,6 +57,9 @@ class Processor {
     // Called on the processor thread after each batch is written, with the new cursor: the
     // change log may have grown (destinations that read it are woken). Must not block.
     std::function<void(uint64_t cursor)> on_applied;
+    // Bytes a definition command writes per batch, about (ProfileBuilder::
+    // set_definition_batch_bytes); tests make it small.
+    size_t definition_batch_bytes = 32 << 20;
   };
 
   // A definition command being applied: which, and how far through the profiles.
@@ -100,11 +107,13 @@ class Processor {
   // nullptr when Options::candidate_index is false.
   const audience::CandidateIndex* candidate_index() const { return index_.get(); }
 
+  // Applies up to one batch, on the calling thread; returns how many log entries it applied (a
+  // part of a definition command counts as one). REQUIRES: not start()ed.
+  Result<size_t> process_batch();
+
  private:
   Processor(storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
             Options options, uint64_t cursor, profile::ProfileId last_profile_id);
-  // Applies up to one batch; returns how many events it applied.
-  Result<size_t> process_batch();
   void run();
   // Answers the waiters whose entry is applied or whose deadline passed; all of them on stop.
   void answer_waiters(bool stopping);

@@ -214,6 +214,7 @@ Status rebuild_profiles(storage::Database& database,
   }
   reset.Delete(database.meta(), kCursorKey);
   reset.Delete(database.meta(), kLastProfileKey);
+  reset.Delete(database.meta(), kDefinitionResumeKey);  // a definition half applied starts again
   // Profile ids are assigned anew: the next incremental matching run must see every profile as
   // new (its watermark is a profile id).
   reset.Delete(database.meta(), "matching/watermark");

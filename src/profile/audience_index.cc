@@ -48,47 +48,58 @@ Status build_candidate_index(storage::Database& database, audience::CandidateInd
 
 Status for_each_profile(
     storage::Database& database, const rocksdb::ReadOptions& read,
-    const std::optional<audience::CandidateIndex::Bitmap>& scope,
-    const std::function<Status(const rocksdb::Slice& key, std::string_view value)>& visit) {
+    const std::optional<audience::CandidateIndex::Bitmap>& scope, ProfileId from,
+    const std::function<Result<bool>(const rocksdb::Slice& key, std::string_view value)>& visit) {
+  const audience::CandidateIndex::Bitmap* rest = scope ? &*scope : nullptr;
+  std::optional<audience::CandidateIndex::Bitmap> trimmed;
+  if (rest != nullptr && from > 0) {
+    trimmed = *rest;
+    roaring_bitmap_remove_range(&trimmed->roaring, 0, std::min<uint64_t>(from, uint64_t{1} << 32));
+    rest = &*trimmed;
+  }
   // A dense scope is read by one pass of an iterator; a sparse one by point lookups in sorted
   // batches (a seek per profile costs several times a lookup).
-  const bool sparse = scope && !scope->isEmpty() &&
-                      scope->cardinality() * 4 < uint64_t{scope->maximum()} - scope->minimum() + 1;
+  const bool sparse = rest != nullptr && !rest->isEmpty() &&
+                      rest->cardinality() * 4 < uint64_t{rest->maximum()} - rest->minimum() + 1;
   if (sparse) {
     constexpr size_t kBatch = 256;
     std::vector<std::string> keys;
     std::vector<rocksdb::Slice> slices;
     std::vector<rocksdb::PinnableSlice> values(kBatch);
     std::vector<rocksdb::Status> statuses(kBatch);
-    auto lookup = [&]() -> Status {
+    auto lookup = [&]() -> Result<bool> {
       slices.assign(keys.begin(), keys.end());
       database.db().MultiGet(read, database.profiles(), slices.size(), slices.data(), values.data(),
                              statuses.data(), /*sorted_input=*/true);
       for (size_t i = 0; i < slices.size(); ++i) {
         if (statuses[i].IsNotFound()) continue;
         if (!statuses[i].ok()) return storage::from_rocksdb(statuses[i], "reading profiles");
-        CDP_RETURN_IF_ERROR(visit(slices[i], values[i].ToStringView()));
+        auto more = visit(slices[i], values[i].ToStringView());
+        if (!more || !*more) return more;
         values[i].Reset();
       }
       keys.clear();
-      return Status::ok();
+      return true;
     };
-    for (const uint32_t id : *scope) {
+    for (const uint32_t id : *rest) {
       keys.push_back(storage::u64_be(id));
-      if (keys.size() == kBatch) CDP_RETURN_IF_ERROR(lookup());
+      if (keys.size() < kBatch) continue;
+      auto more = lookup();
+      if (!more || !*more) return more.status();
     }
-    return lookup();
+    return lookup().status();
   }
   std::unique_ptr<rocksdb::Iterator> it(database.db().NewIterator(read, database.profiles()));
-  if (!scope) {
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      CDP_RETURN_IF_ERROR(visit(it->key(), it->value().ToStringView()));
+  if (rest == nullptr) {
+    for (it->Seek(storage::u64_be(from)); it->Valid(); it->Next()) {
+      auto more = visit(it->key(), it->value().ToStringView());
+      if (!more || !*more) return more.status();
     }
   } else {
     // Profile keys are big-endian ids, in the order the bitmap iterates: step to a near one,
     // seek to a far one.
     std::string key;
-    for (const uint32_t id : *scope) {
+    for (const uint32_t id : *rest) {
       key = storage::u64_be(id);
       for (int steps = 0; steps < 8 && it->Valid() && it->key().compare(key) < 0; ++steps) {
         it->Next();
@@ -96,7 +107,8 @@ Status for_each_profile(
       if (!it->Valid() || it->key().compare(key) < 0) it->Seek(key);
       if (!it->Valid()) break;
       if (it->key() == rocksdb::Slice(key)) {
-        CDP_RETURN_IF_ERROR(visit(it->key(), it->value().ToStringView()));
+        auto more = visit(it->key(), it->value().ToStringView());
+        if (!more || !*more) return more.status();
       }
     }
   }

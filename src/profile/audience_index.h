@@ -20,10 +20,11 @@ void index_traits(audience::CandidateIndex& index, const Profile& profile);
 Status build_candidate_index(storage::Database& database, audience::CandidateIndex& index);
 
 // Calls `visit` with each stored profile record (key, value) whose id is in `scope` (every one
-// when nullopt), in id order; stops at the first error.
+// when nullopt) and at least `from`, in id order, until it returns false; stops at the first
+// error.
 Status for_each_profile(
     storage::Database& database, const rocksdb::ReadOptions& read,
-    const std::optional<audience::CandidateIndex::Bitmap>& scope,
-    const std::function<Status(const rocksdb::Slice& key, std::string_view value)>& visit);
+    const std::optional<audience::CandidateIndex::Bitmap>& scope, ProfileId from,
+    const std::function<Result<bool>(const rocksdb::Slice& key, std::string_view value)>& visit);
 
 }  // namespace cdp::profile

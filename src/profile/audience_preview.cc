@@ -33,17 +33,17 @@ Result<AudiencePreview> preview_audience(storage::Database& database,
   AudiencePreview preview;
   auto history = std::make_unique<HistoryReader>(database, database, read);
   const auto status = for_each_profile(
-      database, read, scope, [&](const rocksdb::Slice&, std::string_view value) -> Status {
+      database, read, scope, 0, [&](const rocksdb::Slice&, std::string_view value) -> Result<bool> {
         auto profile = decode_profile(value);
         if (!profile) return profile.status();
-        if (!profile->live()) return Status::ok();
+        if (!profile->live()) return true;
         ++preview.evaluated;
         CDP_RETURN_IF_ERROR(history->add(engine, *profile, added));
         if (engine.holds(*condition, profile->audience, ProfileTraits(*profile), now_ms)) {
           ++preview.size;
           if (preview.sample.size() < sample) preview.sample.push_back(profile->id);
         }
-        return Status::ok();
+        return true;
       });
   history.reset();  // its iterator reads the snapshot
   database.db().ReleaseSnapshot(snapshot);

@@ -282,12 +282,6 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   auto compiled = audience::Definitions::compile(std::move(traits), std::move(audiences));
   if (!compiled) return skip(compiled.status().message());
 
-  const auto key = is_trait ? trait_definition_key(name) : audience_definition_key(name);
-  if (stored.empty()) {
-    txn.batch().Delete(database.audiences(), key);
-  } else {
-    txn.batch().Put(database.audiences(), key, stored);
-  }
   auto new_keys = keys_added(current, **compiled);
   auto removed_keys = keys_added(**compiled, current);
   // A computed trait defined anew under its name computes from scratch.
@@ -309,9 +303,21 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   const int64_t now = record.received_at_ms;
   const std::string cause = (stored.empty() ? "deletion of " : "definition of ") + name;
   HistoryReader history(database, txn.log_database());
-  size_t updated = 0;
-  uint64_t visited = 0;
+  // A part of a command applied in parts: go on where the last one ended (the scope, recomputed
+  // from a newer index, is still a superset of the profiles the change affects).
+  DefinitionResume part{record.seq, 0, 0, 0};
+  if (resume_ && resume_->seq == record.seq) {
+    part = *resume_;
+    change_index_ = part.change_index;
+  }
+  uint64_t visited = part.next == 0 ? 0
+                     : scope        ? scope->rank(static_cast<uint32_t>(part.next - 1))
+                                    : part.next;
   const uint64_t total = scope ? scope->cardinality() : last_profile_id_;
+  ProfileId stopped_before = 0;  // nonzero: this part ended there
+  // A part ends once it has written its bytes: never before it has written anything, so that
+  // every part gets further than the one before.
+  const size_t part_start = txn.batch().GetDataSize();
   // What to re-evaluate: the audience itself, or the audiences that read the computed trait (and,
   // in both cases, the audiences that read those).
   const auto& after = **compiled;
@@ -328,14 +334,18 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   // check time) is left exactly as it is, so that which profiles the index lets through (a
   // superset, which depends on when it was built) changes nothing stored: state stays a pure
   // function of the log.
-  auto visit = [&](const rocksdb::Slice& record_key, std::string_view value) -> Status {
+  auto visit = [&](const rocksdb::Slice& record_key, std::string_view value) -> Result<bool> {
+    if (txn.batch().GetDataSize() - part_start >= definition_batch_bytes_) {
+      stopped_before = storage::read_u64_be(record_key.ToStringView());
+      return false;
+    }
     if (progress_ && ++visited % 1024 == 0) {
       progress_((is_trait ? "trait " : "audience ") + name, visited, total);
     }
     auto decoded = decode_profile(value);
     if (!decoded) return decoded.status();
     Profile& profile = *decoded;
-    if (!profile.live()) return Status::ok();
+    if (!profile.live()) return true;
     const auto before_state = profile.audience;
     for (const auto& removed : removed_keys) {
       profile.audience.aggregates.erase(removed);
@@ -358,7 +368,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
       const auto soon = audience_.next_in_last_ms(profile.audience, profile_traits, now, dirty);
       if (overdue || soon == 0 ||
           (before_state.next_check_ms != 0 && before_state.next_check_ms <= soon)) {
-        return Status::ok();
+        return true;
       }
       profile.audience.next_check_ms = soon;
     } else {
@@ -370,15 +380,35 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     record_changes(profile, changes, cause, now, txn);
     reschedule(profile.id, before_state.next_check_ms, profile.audience.next_check_ms, txn);
     txn.batch().Put(database.profiles(), record_key, encode_profile(profile));
-    ++updated;
-    return Status::ok();
+    ++part.updated;
+    return true;
   };
-  CDP_RETURN_IF_ERROR(for_each_profile(database, rocksdb::ReadOptions(), scope, visit));
-  if (progress_) progress_({}, 0, 0);
+  CDP_RETURN_IF_ERROR(for_each_profile(database, rocksdb::ReadOptions(), scope, part.next, visit));
   txn.forget_profiles();
+  if (stopped_before != 0) {
+    // Until the last part, the stored and the engine's definitions stay the old ones, so that
+    // every part (after a restart too) works out the same change.
+    set_definitions(current_definitions);
+    resume_ = DefinitionResume{record.seq, stopped_before, change_index_, part.updated};
+    log::info("definition_part_applied", {{"seq", std::to_string(record.seq)},
+                                          {"name", name},
+                                          {"profiles_updated", std::to_string(part.updated)},
+                                          {"next_profile", std::to_string(stopped_before)}});
+    ApplyOutcome outcome;
+    outcome.unfinished = true;
+    return outcome;
+  }
+  resume_.reset();
+  const auto key = is_trait ? trait_definition_key(name) : audience_definition_key(name);
+  if (stored.empty()) {
+    txn.batch().Delete(database.audiences(), key);
+  } else {
+    txn.batch().Put(database.audiences(), key, stored);
+  }
+  if (progress_) progress_({}, 0, 0);
   log::info("definition_applied", {{"seq", std::to_string(record.seq)},
                                    {"name", name},
-                                   {"profiles_updated", std::to_string(updated)}});
+                                   {"profiles_updated", std::to_string(part.updated)}});
   return ApplyOutcome{};
 }
 

@@ -29,6 +29,20 @@ struct ApplyOutcome {
   size_t linked = 0;
   size_t dropped = 0;
   bool quarantined = false;  // an identifier crossed the quarantine threshold
+  // A definition command brought only part of the profiles up to date (its writes reached
+  // ProfileBuilder::set_definition_batch_bytes): the batch is to be written with
+  // definition_resume() and the same record applied again, which goes on where this part ended.
+  bool unfinished = false;
+};
+
+// Where a definition command that is applied in parts goes on (kept by the processor in the same
+// write as each part, so a restart resumes it).
+struct DefinitionResume {
+  uint64_t seq = 0;           // of the command
+  ProfileId next = 0;         // the first profile id the next part visits
+  uint32_t change_index = 0;  // the next change log index under `seq`
+  uint64_t updated = 0;       // profiles rewritten by the parts so far
+  bool operator==(const DefinitionResume&) const = default;
 };
 
 // Applies raw log events to profile state: resolves identity (normalise, resolve, link, merge,
@@ -65,6 +79,12 @@ class ProfileBuilder {
   using DefinitionProgress =
       std::function<void(std::string_view name, uint64_t done, uint64_t total)>;
   void set_definition_progress(DefinitionProgress progress) { progress_ = std::move(progress); }
+  // A definition command writes at most about this many bytes per batch (a part); the rest
+  // follows in further batches. Without a bound, one command over a million profiles would be
+  // one WriteBatch of gigabytes (RocksDB refuses batches over 4 GiB).
+  void set_definition_batch_bytes(size_t bytes) { definition_batch_bytes_ = bytes; }
+  const std::optional<DefinitionResume>& definition_resume() const { return resume_; }
+  void set_definition_resume(std::optional<DefinitionResume> resume) { resume_ = resume; }
 
   ProfileId last_profile_id() const { return last_profile_id_; }
   // Forgets the profiles of a batch that was not written.
@@ -150,6 +170,8 @@ class ProfileBuilder {
   audience::Engine audience_;
   std::shared_ptr<audience::CandidateIndex> index_;
   DefinitionProgress progress_;
+  size_t definition_batch_bytes_ = 32 << 20;
+  std::optional<DefinitionResume> resume_;
   // Change log keys: the seq of the entry being applied and the next index under it.
   uint64_t change_seq_ = 0;
   uint32_t change_index_ = 0;
