@@ -547,16 +547,30 @@ Result<DeliveryCursor> end_of_logs(storage::Database& database) {
   auto bounds = storage::RawLogReader(database).bounds();
   if (!bounds) return bounds.status();
   cursor.events = bounds->second + 1;
-  // The change log is keyed by the seq of the event that caused each change: past the last
-  // entry's seq is past every change written so far.
+  // Past the last change written so far, not past its seq: a definition command applied in
+  // parts goes on adding changes under the same seq.
   std::unique_ptr<rocksdb::Iterator> it(
       database.db().NewIterator(rocksdb::ReadOptions(), database.changes()));
   it->SeekToLast();
   if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading the change log");
-  const uint64_t last = it->Valid() && it->key().size() >= 8
-                            ? storage::read_u64_be(it->key().ToStringView().substr(0, 8))
-                            : 0;
-  cursor.changes = profile::ChangeCursor{last, UINT32_MAX};
+  if (!it->Valid() || it->key().size() != 12) {
+    cursor.changes =
+        profile::ChangeCursor{it->Valid() && it->key().size() >= 8
+                                  ? storage::read_u64_be(it->key().ToStringView().substr(0, 8))
+                                  : 0,
+                              UINT32_MAX};
+    return cursor;
+  }
+  const auto key = it->key().ToStringView();
+  uint32_t first = 0;
+  for (size_t i = 8; i < 12; ++i) first = (first << 8) | static_cast<unsigned char>(key[i]);
+  // The entry's first change; the changes after it in the same entry are the last ones.
+  cursor.changes = profile::ChangeCursor{storage::read_u64_be(key.substr(0, 8)), first};
+  CDP_RETURN_IF_ERROR(
+      profile::read_change_log(database, cursor.changes, [&](const profile::ChangeLogItem& item) {
+        cursor.changes = profile::ChangeCursor{item.seq, item.index};
+        return true;
+      }));
   return cursor;
 }
 

@@ -365,5 +365,38 @@ TEST_F(DestinationWorkerTest, AudienceChangesAreDelivered) {
   }));
 }
 
+// A new destination starts past the last change, not past its seq: a definition command applied
+// in parts adds changes under the same seq after the destination was made.
+TEST_F(DestinationWorkerTest, ANewAudienceDestinationGetsTheRestOfACommandAppliedInParts) {
+  auto put = [&](uint32_t index, const std::string& profile, const std::string& changes) {
+    ASSERT_TRUE(database_->db()
+                    .Put(rocksdb::WriteOptions(), database_->changes(),
+                         profile::change_key(9, index),
+                         R"({"profile":")" + profile +
+                             R"(","time":"2027-01-15T08:00:00.000Z","cause":"definition of vip",)"
+                             R"("seq":9,"changes":[)" +
+                             changes + "]}")
+                    .ok());
+  };
+  const std::string entered = R"({"audience":"vip","entered":true})";
+  put(0, "p_1", entered);
+  put(1, "p_2", entered + "," + R"({"audience":"trial","entered":false})");
+  auto end = end_of_logs(*database_);
+  ASSERT_TRUE(end.has_value());
+  ASSERT_TRUE(end->changes.has_value());
+  EXPECT_EQ(end->changes->seq, 9u);
+  EXPECT_EQ(end->changes->index, 2u);  // after p_2's second change
+  auto spec = parse_destination_text(
+      "aud", R"({"type":"webhook","url":")" + receiver_.url() + R"(","audiences":{}})");
+  ASSERT_TRUE(spec.has_value());
+  auto worker = DestinationWorker::start({*database_, *store_, clock_, {}}, *spec,
+                                         std::make_unique<WebhookSender>(*spec, guard_, clock_));
+  ASSERT_TRUE(worker.has_value());
+  put(3, "p_3", entered);  // the command's next part
+  (*worker)->notify();
+  ASSERT_TRUE(eventually([&] { return delivered().size() == 1; }));
+  EXPECT_THAT(delivered(), ElementsAre("audience-9.3"));
+}
+
 }  // namespace
 }  // namespace cdp::activation

@@ -585,6 +585,7 @@ TEST_F(AudienceTest, ARebuildAppliesAHalfAppliedDefinitionFromItsStart) {
   define_audience("buyers", R"("performed \"Buy\" where property.total > 30")");
   Processor::Options small_parts;
   small_parts.definition_batch_bytes = 1;
+  small_parts.candidate_index = false;  // parts that seek from a profile id in every profile
   reopen(identity::IdentityRules::defaults(), small_parts);
   for (int part = 0; part < 10; ++part) ASSERT_TRUE(processor_->process_batch().has_value());
   ASSERT_TRUE(database_->get_meta(kDefinitionResumeKey)->has_value());

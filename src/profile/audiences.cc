@@ -312,8 +312,10 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   }
   uint64_t visited = part.next == 0 ? 0
                      : scope        ? scope->rank(static_cast<uint32_t>(part.next - 1))
-                                    : part.next;
+                                    : part.next - 1;
   const uint64_t total = scope ? scope->cardinality() : last_profile_id_;
+  if (progress_ && part.next != 0)
+    progress_((is_trait ? "trait " : "audience ") + name, visited, total);
   ProfileId stopped_before = 0;  // nonzero: this part ended there
   // A part ends once it has written its bytes: never before it has written anything, so that
   // every part gets further than the one before.
