@@ -553,7 +553,9 @@ Result<DeliveryCursor> end_of_logs(storage::Database& database) {
       database.db().NewIterator(rocksdb::ReadOptions(), database.changes()));
   it->SeekToLast();
   if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading the change log");
-  if (!it->Valid() || it->key().size() != 12) {
+  const auto last = it->Valid() ? profile::decode_change_key(it->key().ToStringView())
+                                : std::optional<profile::ChangeCursor>();
+  if (!last) {
     cursor.changes =
         profile::ChangeCursor{it->Valid() && it->key().size() >= 8
                                   ? storage::read_u64_be(it->key().ToStringView().substr(0, 8))
@@ -561,11 +563,8 @@ Result<DeliveryCursor> end_of_logs(storage::Database& database) {
                               UINT32_MAX};
     return cursor;
   }
-  const auto key = it->key().ToStringView();
-  uint32_t first = 0;
-  for (size_t i = 8; i < 12; ++i) first = (first << 8) | static_cast<unsigned char>(key[i]);
   // The entry's first change; the changes after it in the same entry are the last ones.
-  cursor.changes = profile::ChangeCursor{storage::read_u64_be(key.substr(0, 8)), first};
+  cursor.changes = *last;
   CDP_RETURN_IF_ERROR(
       profile::read_change_log(database, cursor.changes, [&](const profile::ChangeLogItem& item) {
         cursor.changes = profile::ChangeCursor{item.seq, item.index};

@@ -72,6 +72,13 @@ std::string change_key(uint64_t seq, uint32_t index) {
   return key;
 }
 
+std::optional<ChangeCursor> decode_change_key(std::string_view key) {
+  if (key.size() != 12) return std::nullopt;
+  uint32_t index = 0;
+  for (size_t i = 8; i < 12; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
+  return ChangeCursor{storage::read_u64_be(key.substr(0, 8)), index};
+}
+
 Status read_change_log(storage::Database& database, std::optional<ChangeCursor> after,
                        const std::function<bool(const ChangeLogItem&)>& visit) {
   std::unique_ptr<rocksdb::Iterator> it(
@@ -89,11 +96,10 @@ Status read_change_log(storage::Database& database, std::optional<ChangeCursor> 
   ingest::JsonParser parser;
   ChangeLogItem item;
   for (; it->Valid(); it->Next()) {
-    const auto key = it->key().ToStringView();
-    if (key.size() != 12 || it->value().empty()) continue;  // not written by this version
-    item.seq = storage::read_u64_be(key.substr(0, 8));
-    uint32_t first = 0;
-    for (size_t i = 8; i < 12; ++i) first = (first << 8) | static_cast<unsigned char>(key[i]);
+    const auto key = decode_change_key(it->key().ToStringView());
+    if (!key || it->value().empty()) continue;  // not written by this version
+    item.seq = key->seq;
+    const uint32_t first = key->index;
     auto corrupt = [&](const std::string& what) {
       return Status::corruption("change log entry " + std::to_string(item.seq) + "." +
                                 std::to_string(first) + " " + what);

@@ -58,6 +58,9 @@ struct ChangeCursor {
   uint64_t seq = 0;
   uint32_t index = 0;
 };
+// (seq, index of the first change) from a change_key(); nullopt for a key of another length
+// (not written by this version).
+std::optional<ChangeCursor> decode_change_key(std::string_view key);
 // Calls `visit` for each change after `after` (nullopt: from the first), in log order, until it
 // returns false. Entries written before 2026-11-26 held one change each, already in this form.
 Status read_change_log(storage::Database& database, std::optional<ChangeCursor> after,

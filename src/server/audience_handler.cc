@@ -32,6 +32,18 @@ constexpr std::string_view kMembers = "/v1/audiences/";
 // A definition brings every profile up to date before it is answered; past this, 202.
 constexpr auto kWaitForProcessor = std::chrono::seconds(20);
 
+// Closes a page's array and object with its "next" cursor (null on the last page) and answers it.
+Response page_response(JsonWriter& out, unsigned version, const std::optional<std::string>& next) {
+  out.end_array().key("next");
+  if (next) {
+    out.string(*next);
+  } else {
+    out.null();
+  }
+  out.end_object();
+  return json_response(http::status::ok, version, out.take());
+}
+
 // The `limit` query parameter of a page: 1 to 10,000, 100 when absent; nullopt when invalid.
 std::optional<size_t> page_limit(std::string_view target) {
   const auto limit = number_parameter(target, "limit", 100);
@@ -368,14 +380,7 @@ Response AudienceHandler::members(const Request& request, const std::string& nam
   }
   if (!it->status().ok())
     return storage_error(version, storage::from_rocksdb(it->status(), "members"));
-  out.end_array().key("next");
-  if (more) {
-    out.string(last);
-  } else {
-    out.null();
-  }
-  out.end_object();
-  return json_response(http::status::ok, version, out.take());
+  return page_response(out, version, more ? std::optional(last) : std::nullopt);
 }
 
 Response AudienceHandler::history(const Request& request, const std::string& name) {
@@ -430,14 +435,7 @@ Response AudienceHandler::history(const Request& request, const std::string& nam
   if (!it->status().ok()) {
     return storage_error(version, storage::from_rocksdb(it->status(), "audience history"));
   }
-  out.end_array().key("next");
-  if (more) {
-    out.string(next);
-  } else {
-    out.null();
-  }
-  out.end_object();
-  return json_response(http::status::ok, version, out.take());
+  return page_response(out, version, more ? std::optional(next) : std::nullopt);
 }
 
 Response AudienceHandler::changes(const Request& request) {
@@ -527,15 +525,11 @@ Response AudienceHandler::members_at(const Request& request, const std::string& 
   for (auto i = from; i != in.end() && n < *limit; ++i, ++n) {
     out.begin_object().key("profile").string(profile::profile_id_text(*i)).end_object();
   }
-  out.end_array().key("next");
   const auto last = std::next(from, static_cast<std::ptrdiff_t>(n));
-  if (last != in.end() && n > 0) {
-    out.string(profile::profile_id_text(*std::prev(last)));
-  } else {
-    out.null();
-  }
-  out.end_object();
-  return json_response(http::status::ok, version, out.take());
+  return page_response(out, version,
+                       last != in.end() && n > 0
+                           ? std::optional(profile::profile_id_text(*std::prev(last)))
+                           : std::nullopt);
 }
 
 // Size at each step from `from` to `to`, replaying the history once.
