@@ -4,11 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numeric>
 #include <random>
 
 #include "common/time_format.h"
 #include "pipeline/internal/processor_fixture.h"
 #include "pipeline/rules_change.h"
+#include "profile/audience_preview.h"
 #include "profile/audience_records.h"
 
 namespace cdp::pipeline {
@@ -600,6 +603,113 @@ TEST_F(AudienceTest, ARebuildAppliesAHalfAppliedDefinitionFromItsStart) {
       internal::dump_state(*database_),
       internal::replay_log(*database_, dir_.sub("replay"),
                            *identity::CompiledRules::compile(identity::IdentityRules::defaults())));
+}
+
+// The size a sample gives: the point estimate, and a 95% interval that holds the true size about
+// 95 times in 100 and closes as the sample becomes the population.
+TEST(PreviewEstimateTest, TheIntervalHoldsTheTrueSizeAsOftenAsItSays) {
+  EXPECT_EQ(profile::estimate_size(7, 10, 10).size, 7u);
+  EXPECT_EQ(profile::estimate_size(7, 10, 10).low, 7u);
+  EXPECT_EQ(profile::estimate_size(7, 10, 10).high, 7u);
+  EXPECT_EQ(profile::estimate_size(0, 0, 10).high, 10u);
+  // What was read bounds it: 3 members found, 5 non-members found, 2 unread.
+  EXPECT_GE(profile::estimate_size(3, 8, 10).low, 3u);
+  EXPECT_LE(profile::estimate_size(3, 8, 10).high, 5u);
+  std::mt19937 random(3);
+  int held = 0;
+  const int trials = 1000;
+  for (int trial = 0; trial < trials; ++trial) {
+    const size_t population = 2000 + random() % 20'000;
+    const double share = std::vector<double>{0.002, 0.03, 0.3, 0.5, 0.9}[trial % 5];
+    std::vector<bool> holds(population);
+    size_t size = 0;
+    for (size_t i = 0; i < population; ++i) size += (holds[i] = random() % 100'000 < share * 1e5);
+    std::vector<size_t> order(population);
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), random);
+    const size_t read = 200 + random() % (population / 2);
+    size_t found = 0;
+    for (size_t i = 0; i < read; ++i) found += holds[order[i]];
+    const auto estimate = profile::estimate_size(found, read, population);
+    ASSERT_LE(estimate.low, estimate.size);
+    ASSERT_LE(estimate.size, estimate.high);
+    held += estimate.low <= size && size <= estimate.high;
+  }
+  EXPECT_GE(held, trials * 93 / 100);
+  EXPECT_LE(held, trials * 99 / 100);  // not an interval so wide that it says nothing
+}
+
+// A preview with a budget reads a random sample of the candidates once it is spent and estimates
+// the size with an interval; without one (or when the budget lets it read every candidate) it is
+// exact. Both evaluate history the same way.
+TEST_F(AudienceTest, APreviewPastItsBudgetEstimatesTheSizeFromASample) {
+  std::mt19937 random(9);
+  for (int user = 0; user < 3000; ++user) {
+    append(R"({"type":"identify","userId":"u)" + std::to_string(user) + R"(","traits":{"plan":")" +
+           (user % 3 == 0 ? "pro" : "free") + R"(","visits":)" + std::to_string(random() % 10) +
+           "}}");
+    if (user % 2 == 0) {
+      for (int buy = 0; buy < 3; ++buy) {
+        append(R"({"type":"track","event":"Buy","userId":"u)" + std::to_string(user) +
+               R"(","properties":{"total":)" + std::to_string(random() % 40) + "}}");
+      }
+    }
+  }
+  process();
+  reopen();  // the index as a restart builds it
+  auto preview = [&](const std::string& condition, std::optional<std::chrono::milliseconds> budget,
+                     size_t sample = 5) {
+    ingest::JsonParser parser;
+    auto candidate =
+        audience::parse_audience("preview", **parser.parse(R"({"condition":)" + condition + "}"));
+    EXPECT_TRUE(candidate.has_value()) << candidate.status().message();
+    candidate->name.clear();
+    profile::PreviewOptions options;
+    options.sample = sample;
+    options.budget = budget;
+    options.min_read = 300;
+    auto result = profile::preview_audience(*database_, *processor_->definitions(), *candidate,
+                                            processor_->candidate_index(), options, 0);
+    EXPECT_TRUE(result.has_value()) << result.status().message();
+    return *result;
+  };
+  const std::vector<std::string> conditions = {
+      R"("trait.visits >= 5")",                          // every profile a candidate
+      R"("trait.plan = \"pro\" and trait.visits < 3")",  // a third of them
+      R"("performed \"Buy\" where property.total > 20 at least 2 times")",  // history, half
+      R"("not trait.plan = \"pro\"")"};  // the index cannot narrow
+  for (const auto& condition : conditions) {
+    SCOPED_TRACE(condition);
+    const auto exact = preview(condition, std::nullopt);
+    EXPECT_TRUE(exact.exact);
+    EXPECT_EQ(exact.size_low, exact.size);
+    EXPECT_EQ(exact.size_high, exact.size);
+    EXPECT_EQ(exact.read, exact.candidates);
+    EXPECT_GT(exact.size, 100u);
+    EXPECT_THAT(exact.sample, ::testing::SizeIs(5));
+    EXPECT_TRUE(std::is_sorted(exact.sample.begin(), exact.sample.end()));
+    // A budget spent at once: the first round of 300 candidates, then the estimate.
+    const auto estimated = preview(condition, std::chrono::milliseconds(0));
+    EXPECT_FALSE(estimated.exact);
+    EXPECT_EQ(estimated.candidates, exact.candidates);
+    EXPECT_EQ(estimated.read, 300u);
+    EXPECT_LT(estimated.evaluated, exact.evaluated);
+    EXPECT_LE(estimated.size_low, exact.size);
+    EXPECT_GE(estimated.size_high, exact.size);
+    EXPECT_LT(estimated.size_high - estimated.size_low, exact.candidates / 4);
+    // Its sample is members too, sorted.
+    EXPECT_THAT(estimated.sample, ::testing::SizeIs(5));
+    EXPECT_TRUE(std::is_sorted(estimated.sample.begin(), estimated.sample.end()));
+    const auto members = preview(condition, std::nullopt, 3000).sample;
+    for (const auto id : estimated.sample) EXPECT_THAT(members, ::testing::Contains(id));
+    const auto again = preview(condition, std::chrono::milliseconds(0));
+    EXPECT_EQ(again.sample, estimated.sample);  // the same state reads the same profiles
+    // A budget that lets it read every candidate is exact.
+    const auto ample = preview(condition, std::chrono::milliseconds(60'000));
+    EXPECT_TRUE(ample.exact);
+    EXPECT_EQ(ample.size, exact.size);
+    EXPECT_EQ(ample.evaluated, exact.evaluated);
+  }
 }
 
 }  // namespace

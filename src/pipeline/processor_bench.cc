@@ -203,16 +203,20 @@ BENCHMARK(apply_prefilled_log)
 
 // Defining one audience over profiles that exist: the full evaluation, with the history its new
 // counter needs (one timeline scan per profile) or without (a trait condition), narrowed by the
-// candidate index. Also reported: a preview of the same condition (`preview_ms`, what it found
-// and how many profiles it read), and opening the processor (`open_ms`: the index is built).
-// Args: events, users, whether the condition needs history.
+// candidate index. Also reported: a preview of the same condition as the server runs it, within
+// its budget (`preview_ms`: the size or its estimate, the interval, how many candidates it read),
+// the exact preview (`exact_ms`), and opening the processor (`open_ms`: the index is built).
+// Args: events, users, the condition (0: traits, 1: a new counter with a property filter, which
+// reads history, 2: one the index cannot narrow).
 void define_audience_over_profiles(benchmark::State& state) {
   const auto events = static_cast<uint64_t>(state.range(0));
   const auto users = static_cast<size_t>(state.range(1));
-  const bool history = state.range(2) != 0;
   const std::string condition =
-      history ? R"(performed \"Product Viewed\" where property.price > 10 at least 2 times)"
-              : R"(trait.plan = \"pro\" and trait.visits >= 50)";
+      state.range(2) == 1
+          ? R"(performed \"Product Viewed\" where property.price > 10 at least 2 times)"
+      : state.range(2) == 2
+          ? R"(not trait.plan = \"free\")"  // the index cannot narrow it: every profile is read
+          : R"(trait.plan = \"pro\" and trait.visits >= 50)";
   const std::string body = R"({"condition":")" + condition + R"("})";
   for (auto _ : state) {
     state.PauseTiming();
@@ -234,15 +238,23 @@ void define_audience_over_profiles(benchmark::State& state) {
     processor->reset();
     const auto opening = std::chrono::steady_clock::now();
     processor = Processor::open(**database, *rules, Processor::Options{});
-    const auto preview_start = std::chrono::steady_clock::now();
     ingest::JsonParser parser;
     auto candidate = audience::parse_audience("preview", **parser.parse(body));
     candidate->name.clear();  // as the preview handler does: no saved audience has this name
+    const auto now_ms = 1'714'564'800'000 + static_cast<int64_t>(events);
+    // As the server previews: within its budget, estimated when it cannot read every candidate;
+    // then exactly, every candidate read.
+    profile::PreviewOptions budgeted;
+    budgeted.budget = profile::kPreviewBudget;
+    const auto preview_start = std::chrono::steady_clock::now();
     auto preview = profile::preview_audience(**database, *(*processor)->definitions(), *candidate,
-                                             (*processor)->candidate_index(), 10,
-                                             1'714'564'800'000 + static_cast<int64_t>(events));
+                                             (*processor)->candidate_index(), budgeted, now_ms);
     const auto preview_end = std::chrono::steady_clock::now();
+    auto exact = profile::preview_audience(**database, *(*processor)->definitions(), *candidate,
+                                           (*processor)->candidate_index(), {}, now_ms);
+    const auto exact_end = std::chrono::steady_clock::now();
     if (!preview) state.SkipWithError(preview.status().message().c_str());
+    if (!exact) state.SkipWithError(exact.status().message().c_str());
     auto ms = [](auto from, auto to) {
       return static_cast<double>(
           std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
@@ -250,7 +262,12 @@ void define_audience_over_profiles(benchmark::State& state) {
     state.counters["open_ms"] = ms(opening, preview_start);
     state.counters["preview_ms"] = ms(preview_start, preview_end);
     state.counters["preview_size"] = preview ? static_cast<double>(preview->size) : 0;
-    state.counters["preview_read"] = preview ? static_cast<double>(preview->evaluated) : 0;
+    state.counters["preview_low"] = preview ? static_cast<double>(preview->size_low) : 0;
+    state.counters["preview_high"] = preview ? static_cast<double>(preview->size_high) : 0;
+    state.counters["preview_read"] = preview ? static_cast<double>(preview->read) : 0;
+    state.counters["candidates"] = preview ? static_cast<double>(preview->candidates) : 0;
+    state.counters["exact_ms"] = ms(preview_end, exact_end);
+    state.counters["exact_size"] = exact ? static_cast<double>(exact->size) : 0;
     state.counters["index_bytes"] =
         static_cast<double>((*processor)->candidate_index()->usage().bytes);
     state.ResumeTiming();
@@ -268,6 +285,7 @@ BENCHMARK(define_audience_over_profiles)
     ->Args({200'000, 100'000, 1})
     ->Args({1'200'000, 1'000'000, 0})
     ->Args({1'200'000, 1'000'000, 1})
+    ->Args({1'200'000, 1'000'000, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);

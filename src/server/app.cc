@@ -146,9 +146,9 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   app->profiles_ = std::make_unique<ProfileHandler>(
       app->admin_token_, cfg.read_token, *app->database_, cfg.identity.phone_default_region,
       [processor_ptr] { return processor_ptr->definitions(); });
-  app->audiences_ = std::make_unique<AudienceHandler>(
-      AudienceHandler::Deps{app->admin_token_, cfg.read_token, *app->database_, *app->writer_,
-                            *app->processor_, SystemClock::instance()});
+  app->audiences_ = std::make_unique<AudienceHandler>(AudienceHandler::Deps{
+      app->admin_token_, cfg.read_token, *app->database_, *app->writer_, *app->processor_,
+      SystemClock::instance(), std::chrono::milliseconds(cfg.preview_budget_ms)});
   app->audience_clock_ = std::make_unique<pipeline::AudienceClock>(
       *app->database_, *app->writer_, *app->processor_, pipeline::AudienceClock::Options{});
   app->audience_clock_->start();

@@ -589,7 +589,8 @@ Response AudienceHandler::sizes(const Request& request, const std::string& name)
 }
 
 // Evaluates an unsaved condition over the candidates the index leaves, with the history its new
-// counters need.
+// counters need: all of them when they can be read within the preview's budget (or the body asks
+// for "exact"), otherwise a random sample of them, and the size is estimated with an interval.
 Response AudienceHandler::preview(const Request& request) {
   const unsigned version = request.version();
   const auto started = std::chrono::steady_clock::now();
@@ -608,6 +609,15 @@ Response AudienceHandler::preview(const Request& request) {
     }
     sample = *parsed;
   }
+  profile::PreviewOptions options;
+  options.sample = sample;
+  const auto* exact = (*body)->find("exact");
+  if (exact != nullptr && exact->kind != ingest::JsonKind::kBool) {
+    return json_error(http::status::bad_request, version, "invalid_argument",
+                      "exact must be true (read every candidate) or false (estimate the size "
+                      "when they cannot all be read within the preview's time)");
+  }
+  if (exact == nullptr || !exact->boolean) options.budget = deps_.preview_budget;
   // The candidate under a name no saved audience can have (names are never empty).
   JsonWriter condition_only;
   condition_only.begin_object().key("condition");
@@ -623,7 +633,7 @@ Response AudienceHandler::preview(const Request& request) {
   candidate->name.clear();
   auto preview =
       profile::preview_audience(deps_.database, *deps_.processor.definitions(), *candidate,
-                                deps_.processor.candidate_index(), sample, deps_.clock.now_ms());
+                                deps_.processor.candidate_index(), options, deps_.clock.now_ms());
   if (!preview) {
     if (preview.status().code() == StatusCode::kInvalidArgument) {
       return json_error(http::status::bad_request, version, "invalid_definition",
@@ -635,6 +645,11 @@ Response AudienceHandler::preview(const Request& request) {
   out.begin_object();
   out.key("condition").string(audience::to_text(candidate->condition));
   out.key("size").number(static_cast<int64_t>(preview->size));
+  out.key("exact").boolean(preview->exact);
+  out.key("size_low").number(static_cast<int64_t>(preview->size_low));
+  out.key("size_high").number(static_cast<int64_t>(preview->size_high));
+  out.key("candidates").number(static_cast<int64_t>(preview->candidates));
+  out.key("read").number(static_cast<int64_t>(preview->read));
   out.key("profiles").number(static_cast<int64_t>(preview->evaluated));
   out.key("sample").begin_array();
   for (const auto id : preview->sample) out.string(profile::profile_id_text(id));

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "common/clock.h"
 #include "pipeline/processor.h"
+#include "profile/audience_preview.h"
 #include "server/http_types.h"
 #include "server/slow_queries.h"
 #include "storage/database.h"
@@ -40,6 +42,8 @@ class AudienceHandler {
     storage::RawLogWriter& writer;
     pipeline::Processor& processor;
     const Clock& clock;
+    // How long a preview reads candidates before it estimates the size from those read.
+    std::chrono::milliseconds preview_budget = profile::kPreviewBudget;
   };
   explicit AudienceHandler(Deps deps) : deps_(std::move(deps)) {}
 

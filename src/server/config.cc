@@ -190,11 +190,12 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
                                     std::string(error.description()));
   }
   Config config;
-  CDP_RETURN_IF_ERROR(check_keys(root, "top level",
-                                 {"server", "storage", "limits", "log", "identity", "sources",
-                                  "import", "matching", "activation", "destinations"}));
-  for (std::string_view section :
-       {"server", "storage", "limits", "log", "identity", "import", "matching", "activation"}) {
+  CDP_RETURN_IF_ERROR(
+      check_keys(root, "top level",
+                 {"server", "storage", "limits", "log", "identity", "sources", "import", "matching",
+                  "audiences", "activation", "destinations"}));
+  for (std::string_view section : {"server", "storage", "limits", "log", "identity", "import",
+                                   "matching", "audiences", "activation"}) {
     if (root.contains(section) && !root[section].is_table()) {
       return Status::invalid_argument("config " + std::string(section) + " must be a [" +
                                       std::string(section) + "] table");
@@ -319,6 +320,14 @@ Result<Config> Config::parse_toml(std::string_view text, const std::string& orig
     CDP_RETURN_IF_ERROR(read<std::string>(*matching, "matching", "model", config.matching_model));
     CDP_RETURN_IF_ERROR(
         read<bool>(*matching, "matching", "after_import", config.matching_after_import));
+  }
+  if (const auto* audiences = root["audiences"].as_table()) {
+    CDP_RETURN_IF_ERROR(check_keys(*audiences, "audiences", {"preview_budget_ms"}));
+    CDP_RETURN_IF_ERROR(
+        read<int64_t>(*audiences, "audiences", "preview_budget_ms", config.preview_budget_ms));
+    if (config.preview_budget_ms < 0 || config.preview_budget_ms > 600'000) {
+      return Status::invalid_argument("config [audiences] preview_budget_ms must be 0 to 600000");
+    }
   }
   if (const auto* activation = root["activation"].as_table()) {
     CDP_RETURN_IF_ERROR(check_keys(*activation, "activation",

@@ -63,6 +63,9 @@ struct Config {
   std::string matching_model;  // a saved model (with its own spec) to use instead of training
   bool matching_after_import = true;
 
+  // [audiences] (docs/audiences.md): how long a preview reads before it estimates the size.
+  int64_t preview_budget_ms = 500;
+
   // [activation] (docs/activation.md)
   std::vector<std::string> allowed_networks;  // private networks destinations may reach (CIDR)
   int64_t delivery_history_days = 7;          // how long a message's delivery record is kept

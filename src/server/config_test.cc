@@ -312,6 +312,13 @@ mapping = { user = "userId" }
   ASSERT_EQ(crm.mapping.size(), 1u);
 }
 
+TEST(AudiencesConfigTest, ThePreviewBudgetIsRead) {
+  EXPECT_EQ(Config::parse_toml("", "test.toml")->preview_budget_ms, 500);
+  auto config = Config::parse_toml("[audiences]\npreview_budget_ms = 0", "test.toml");
+  ASSERT_TRUE(config.has_value()) << config.status().message();
+  EXPECT_EQ(config->preview_budget_ms, 0);
+}
+
 TEST(ActivationConfigTest, MistakesAreNamed) {
   const std::pair<const char*, const char*> cases[] = {
       {"[activation]\nallowed_networks = [\"localhost\"]", "not a network"},
@@ -324,6 +331,9 @@ TEST(ActivationConfigTest, MistakesAreNamed) {
        "[[destinations]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"http://y\"\nevents = {}",
        "'x' twice"},
       {"destinations = 1", "[[destinations]] tables"},
+      {"[audiences]\npreview_budget_ms = -1", "preview_budget_ms must be 0 to 600000"},
+      {"[audiences]\npreview_budget = 5", "preview_budget"},
+      {"audiences = 1", "[audiences] table"},
   };
   for (const auto& [toml, message] : cases) {
     auto config = Config::parse_toml(toml, "test.toml");

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Analytics } from '@segment/analytics-node';
 import { startServer } from './lib/server.mjs';
 import { api, eventually } from './lib/admin_api.mjs';
+import { sendBatch } from './lib/loader.mjs';
 
 const WRITE_KEY = 'wk_audiences';
 const READ_TOKEN = 'read-token-audiences';
@@ -177,5 +178,57 @@ describe('audiences and computed traits', () => {
     assert.deepEqual(answer.body.condition_json, { performed: 'Order Completed', at_least: 2 });
     assert.equal((await api(server, '/admin/v1/audiences/buyers', { method: 'DELETE' })).status, 204);
     assert.equal((await api(server, '/admin/v1/audiences/buyers')).status, 404);
+  });
+});
+
+// With a preview budget of 0 ms, a preview over more candidates than its first round reads a
+// random sample of them and estimates the size; {"exact": true} reads them all.
+describe('audience previews past their budget', () => {
+  let server;
+  before(async () => {
+    server = await startServer({
+      sources: [{ name: 'backend', writeKey: WRITE_KEY }],
+      extraToml: '[audiences]\npreview_budget_ms = 0',
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    server?.cleanup();
+  });
+
+  it('estimates the size from a sample, with an interval that holds the exact size', async () => {
+    const users = 2400;
+    for (let first = 0; first < users; first += 400) {
+      const batch = [];
+      for (let user = first; user < first + 400; ++user) {
+        batch.push({ type: 'identify', userId: `u${user}`, traits: { plan: user % 4 === 0 ? 'pro' : 'free' } });
+        batch.push({ type: 'track', userId: `u${user}`, event: 'Order Completed', properties: { total: user % 100 } });
+      }
+      assert.equal((await sendBatch(server.url, WRITE_KEY, batch)).status, 200);
+    }
+    await eventually(() => api(server, `/v1/profiles/user_id:u${users - 1}/events`),
+      (answer) => answer.status === 200 && JSON.stringify(answer.body).includes('Order Completed'), 'the last event');
+    const condition = 'performed "Order Completed" where property.total >= 40 and not trait.plan = "pro"';
+    const estimated = await api(server, '/admin/v1/audiences/preview?sample=3', { method: 'POST', body: { condition } });
+    assert.equal(estimated.status, 200, JSON.stringify(estimated.body));
+    const exact = await api(server, '/admin/v1/audiences/preview?sample=3', { method: 'POST', body: { condition, exact: true } });
+    assert.equal(exact.status, 200, JSON.stringify(exact.body));
+    // Exactly: users with total >= 40 (60 in 100) that are not pro (3 in 4).
+    assert.equal(exact.body.exact, true);
+    assert.equal(exact.body.size, 1080);
+    assert.deepEqual([exact.body.size_low, exact.body.size_high], [1080, 1080]);
+    assert.equal(exact.body.candidates, users);  // who performed the event
+    assert.equal(exact.body.read, users);
+    // Estimated: the first round of 1,000 candidates, then the budget is spent.
+    assert.equal(estimated.body.exact, false);
+    assert.equal(estimated.body.candidates, users);
+    assert.equal(estimated.body.read, 1000);
+    assert.equal(estimated.body.profiles, 1000);
+    assert.ok(estimated.body.size_low <= 1080 && 1080 <= estimated.body.size_high, JSON.stringify(estimated.body));
+    assert.ok(estimated.body.size_high - estimated.body.size_low < 200, JSON.stringify(estimated.body));
+    assert.equal(estimated.body.sample.length, 3);
+    const refused = await api(server, '/admin/v1/audiences/preview', { method: 'POST', body: { condition, exact: 'yes' } });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error.code, 'invalid_argument');
   });
 });

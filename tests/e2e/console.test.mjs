@@ -92,7 +92,8 @@ describe('the web console in Chromium', () => {
     server = await startServer({
       sources: [{ name: 'web', writeKey: WRITE_KEY }],
       server: { read_token: READ_TOKEN },
-      extraToml: '[activation]\nallowed_networks = ["127.0.0.1"]',
+      // Previews past their first 1,000 candidates are estimates (the builder's estimate test).
+      extraToml: '[activation]\nallowed_networks = ["127.0.0.1"]\n[audiences]\npreview_budget_ms = 0',
     });
     const index = await fetch(`${server.url}/`);
     const html = await index.text();
@@ -293,6 +294,26 @@ describe('the web console in Chromium', () => {
     await page.locator('[data-testid=audience-change]', { hasText: 'entered' }).first().waitFor();
     await page.locator('[data-testid=audience-sizes] .chart').waitFor();
     await shot('audience');
+  });
+
+  it('shows an estimated size with its interval, and counts exactly on request', async (t) => {
+    if (!chromiumPresent) return t.skip(CHROMIUM_MISSING);
+    const batch = [];
+    for (let n = 0; n < 1200; ++n) batch.push({ type: 'identify', userId: `bulk-${n}`, traits: { tier: 'bulk', n } });
+    await sendBatch(server, batch);
+    await eventually(() => api(server, '/v1/profiles/user_id:bulk-1199'), (answer) => answer.status === 200, 'the last bulk profile');
+    await page.getByTestId('nav-audiences').click();
+    await page.getByTestId('audience-condition').fill('trait.tier = "bulk" and trait.n < 600');
+    const estimate = page.getByTestId('audience-preview-estimate');
+    await estimate.waitFor();
+    // Numbers in the browser's locale: any grouping separator.
+    assert.match(await estimate.textContent(), /between \d\D?\d* and \d\D?\d*: estimated from 1\D?000 of\s+1\D?200 candidates/);
+    const estimated = Number((await page.getByTestId('audience-preview-size').textContent()).replace(/\D/g, ''));
+    assert.ok(estimated > 500 && estimated < 700, String(estimated));
+    await shot('audience-builder-estimate');
+    await page.getByTestId('audience-preview-exact').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=audience-preview-size]')?.textContent === '600'
+      && !document.querySelector('[data-testid=audience-preview-estimate]'));
   });
 
   it('lists destinations with their state and replays a dead letter', async (t) => {

@@ -84,6 +84,11 @@ export interface AudienceApplying {
 export interface AudiencePreview {
   condition: unknown;
   size: number;
+  exact: boolean;  // false: `size` is estimated from `read` of the `candidates`
+  size_low: number;
+  size_high: number;
+  candidates: number;
+  read: number;
   profiles: number;
   sample: string[];
   elapsed_ms: number;

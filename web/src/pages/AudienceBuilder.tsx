@@ -2,7 +2,9 @@
 // while typing, where the server says it is wrong, and saving it under a name.
 //
 // API (admin token): POST /admin/v1/audiences/preview?sample=10 300 ms after the typing stops
-// (the previous preview is aborted), PUT /admin/v1/audiences/{name} with {"condition", "description"}.
+// (the previous preview is aborted; past the server's budget the size is an estimate, and "Count
+// exactly" asks again with {"exact": true}), PUT /admin/v1/audiences/{name} with {"condition",
+// "description"}.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, describeError, isAbort } from '../api.ts';
@@ -32,6 +34,8 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
   const [description, setDescription] = useState('');
   const [condition, setCondition] = useState('');
   const [preview, setPreview] = useState<PreviewState>({ state: 'empty' });
+  // The condition whose size was asked for exactly (it stays estimated once the text changes).
+  const [exactFor, setExactFor] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<string | null>(null);
   const textarea = useRef<HTMLTextAreaElement>(null);
@@ -55,7 +59,7 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
     const controller = new AbortController();
     setPreview({ state: 'checking' });
     api<AudiencePreview>('/admin/v1/audiences/preview?sample=10', {
-      method: 'POST', body: { condition: settled }, signal: controller.signal,
+      method: 'POST', body: { condition: settled, exact: exactFor === settled }, signal: controller.signal,
     }).then(
       ({ data }) => setPreview({ state: 'ok', preview: data }),
       (caught) => {
@@ -68,7 +72,7 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
       },
     );
     return () => controller.abort();
-  }, [settled]);
+  }, [settled, exactFor]);
 
   const goToError = (place: ConditionErrorPlace) => {
     const element = textarea.current;
@@ -132,7 +136,7 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
           />
         </div>
         <div id="audience-preview" class="preview" aria-live="polite" aria-atomic="true" data-testid="audience-preview" data-state={preview.state}>
-          <PreviewView preview={preview} onGoToError={goToError} />
+          <PreviewView preview={preview} onGoToError={goToError} onCountExactly={() => setExactFor(settled)} />
         </div>
         <div class="inline-form">
           <div class="field">
@@ -153,7 +157,11 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
   );
 }
 
-function PreviewView({ preview, onGoToError }: { preview: PreviewState; onGoToError: (place: ConditionErrorPlace) => void }) {
+function PreviewView({ preview, onGoToError, onCountExactly }: {
+  preview: PreviewState;
+  onGoToError: (place: ConditionErrorPlace) => void;
+  onCountExactly: () => void;
+}) {
   switch (preview.state) {
     case 'empty':
       return <p class="muted">Type a condition to see how many profiles hold it now.</p>;
@@ -178,13 +186,26 @@ function PreviewView({ preview, onGoToError }: { preview: PreviewState; onGoToEr
         </div>
       );
     case 'ok': {
-      const { size, sample, profiles, elapsed_ms: elapsed } = preview.preview;
+      const { size, exact, size_low: low, size_high: high, candidates, read, profiles, sample, elapsed_ms: elapsed } = preview.preview;
       return (
         <div>
-          <p>
-            <strong data-testid="audience-preview-size">{formatNumber(size)}</strong> {size === 1 ? 'profile holds' : 'profiles hold'} this
-            condition now <span class="muted">({formatNumber(profiles)} read in {formatNumber(elapsed)} ms)</span>
-          </p>
+          {exact ? (
+            <p>
+              <strong data-testid="audience-preview-size">{formatNumber(size)}</strong> {size === 1 ? 'profile holds' : 'profiles hold'} this
+              condition now <span class="muted">({formatNumber(profiles)} read in {formatNumber(elapsed)} ms)</span>
+            </p>
+          ) : (
+            <p>
+              About <strong data-testid="audience-preview-size">{formatNumber(size)}</strong> profiles hold this condition now{' '}
+              <span class="muted" data-testid="audience-preview-estimate">
+                (95% likely between {formatNumber(low)} and {formatNumber(high)}: estimated from {formatNumber(read)} of
+                {' '}{formatNumber(candidates)} candidates in {formatNumber(elapsed)} ms)
+              </span>{' '}
+              <button type="button" class="secondary small" data-testid="audience-preview-exact" onClick={onCountExactly}>
+                Count exactly
+              </button>
+            </p>
+          )}
           {sample.length > 0 ? (
             <p class="sample">
               For example:{' '}

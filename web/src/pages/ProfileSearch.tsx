@@ -56,7 +56,7 @@ export function ProfileSearch({ role }: { role: Role }) {
       return;
     }
     const { data } = await api<AudiencePreview>(`/admin/v1/audiences/preview?sample=${SAMPLE}`, {
-      method: 'POST', body: { condition }, signal,
+      method: 'POST', body: { condition, exact: true }, signal,
     });
     if (!signal.aborted) showTraitResult({ condition, preview: data });
   };
