@@ -95,8 +95,16 @@ sleep 12  # a maintenance pass (malloc_trim) before reading RSS
   echo "data_dir_bytes=$(du -sb "$data" | cut -f1)"
 } | tee "$OUT/fill.txt"
 
+# The server's own view of the Profile API (cdp_http_request_seconds: from reading a request to
+# answering it), as cumulative bucket counts; the summary takes each run's difference.
+profile_buckets() {
+  curl -s "http://127.0.0.1:$PORT/metrics" |
+    awk '/^cdp_http_request_seconds_bucket\{route="profiles"/ { print $1, $2 }'
+}
+
 for run in $(seq "$RUNS"); do
   echo "== run $run: ingest $INGEST_RATE events/s, Profile API $PROFILE_RATE req/s, $PROBE_RATE probes/s"
+  profile_buckets >"$OUT/server-before-$run.txt"
   "$LOAD" --url "127.0.0.1:$PORT" --write-key wk_bench --endpoint batch --users "$USERS" \
     --batch-size "$BATCH_SIZE" --rate "$INGEST_RATE" --connections 4 --duration "$DURATION" >"$OUT/ingest-$run.json" &
   loads=($!)
@@ -107,6 +115,7 @@ for run in $(seq "$RUNS"); do
     --rate "$PROBE_RATE" --connections 4 --duration "$DURATION" >"$OUT/visibility-$run.json" &
   loads+=($!)
   wait "${loads[@]}"
+  profile_buckets >"$OUT/server-after-$run.txt"
   echo "rss_mb=$(rss_mb)" >"$OUT/rss-$run.txt"
 done
 
@@ -142,6 +151,14 @@ row("ingest-to-visible p50", "", [r["latency_ms"]["p50"] for r in vis], "ms")
 row("Profile API p99", "≤ 2 ms", [r["latency_ms"]["p99"] for r in profile], "ms")
 row("Profile API p50", "", [r["latency_ms"]["p50"] for r in profile], "ms")
 row("Profile API requests/s", "2,000", [r["requests_per_s"] for r in profile], "")
+def server_share(run, bound):  # the run's Profile API requests the server answered within `bound`
+    def read(name):
+        return {line.split()[0]: float(line.split()[1]) for line in open(f"{out}/{name}-{run}.txt")}
+    before, after = read("server-before"), read("server-after")
+    count = lambda le: next(after[k] - before.get(k, 0) for k in after if f'le="{le}"' in k)
+    return 100 * count(bound) / max(count("+Inf"), 1)
+row("Profile API answered within 2 ms, server side (%)", "", [server_share(i, "0.002") for i in range(1, runs + 1)], "%")
+row("Profile API answered within 0.5 ms, server side (%)", "", [server_share(i, "0.0005") for i in range(1, runs + 1)], "%")
 row("ingest events/s", "10,000", [r["events_per_s"] for r in ingest], "")
 row("ingest ack p99", "", [r["latency_ms"]["p99"] for r in ingest], "ms")
 errors = {k: sum(r["errors"].get(k, 0) for r in ingest + profile + vis) for r in ingest + profile + vis for k in r["errors"]}

@@ -1,7 +1,8 @@
 // Differential fuzz target for JsonParser, with simdjson's fully validating DOM parser as the
 // oracle: both must agree on what is JSON (except the cases where we are deliberately more
 // permissive: integers beyond 64 bits and numbers beyond double's range, which DOM rejects), and
-// what we write back must parse again to the same text.
+// what we write back must parse again to the same text. A member parsed alone (parse_member) must
+// be that member of the whole tree.
 #include <simdjson.h>
 
 #include <cstdint>
@@ -60,6 +61,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!again.has_value()) std::abort();
     cdp::ingest::write_json(rewritten, **again);
     if (rewritten != written) std::abort();
+    // One member parsed alone is that member of the whole tree (the last of its name).
+    if ((*ours)->is_object()) {
+      for (const std::string_view key :
+           {std::string_view("properties"),
+            (*ours)->members.empty() ? std::string_view("a") : (*ours)->members.front().key}) {
+        const auto* whole = (*ours)->find(key);
+        std::string expected;
+        if (whole != nullptr) cdp::ingest::write_json(expected, *whole);
+        static cdp::ingest::JsonParser one;
+        auto member = one.parse_member(input, key);
+        if (!member.has_value() || (*member == nullptr) != (whole == nullptr)) std::abort();
+        if (whole != nullptr) {
+          std::string got;
+          cdp::ingest::write_json(got, **member);
+          if (got != expected) std::abort();
+        }
+      }
+    }
   } else if (oracle_object_or_array && depth_of(input) <= cdp::ingest::JsonParser::kMaxDepth) {
     std::abort();  // valid JSON within our depth limit must be accepted
   }

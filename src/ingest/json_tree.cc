@@ -112,7 +112,13 @@ void write_json(std::string& out, const JsonValue& value) {
   }
 }
 
-JsonParser::JsonParser() : arena_(64 * 1024) {}
+namespace {
+constexpr size_t kFirstBlockBytes = 64 * 1024;
+}  // namespace
+
+JsonParser::JsonParser()
+    : first_block_(std::make_unique_for_overwrite<std::byte[]>(kFirstBlockBytes)),
+      arena_(first_block_.get(), kFirstBlockBytes) {}
 
 JsonValue* JsonParser::new_value() {
   void* memory = arena_.allocate(sizeof(JsonValue), alignof(JsonValue));
@@ -134,7 +140,7 @@ Status JsonParser::error_at(error_code error, std::string_view what) {
   return Status::invalid_argument(std::move(message));
 }
 
-Result<const JsonValue*> JsonParser::parse(std::string_view json) {
+Status JsonParser::start(std::string_view json) {
   arena_.release();
   document_started_ = false;
   if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
@@ -149,10 +155,36 @@ Result<const JsonValue*> JsonParser::parse(std::string_view json) {
   std::memset(buffer_.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
   input_begin_ = buffer_.get();
 
-  auto error = parser_.iterate(buffer_.get(), json.size(), buffer_capacity_).get(document_);
-  if (error) return error_at(error, "");
+  if (auto error = parser_.iterate(buffer_.get(), json.size(), buffer_capacity_).get(document_)) {
+    return error_at(error, "");
+  }
   document_started_ = true;
+  return Status::ok();
+}
+
+Result<const JsonValue*> JsonParser::parse_member(std::string_view json, std::string_view key) {
+  CDP_RETURN_IF_ERROR(start(json));
+  ondemand::object object;
+  if (auto error = document_.get_object().get(object)) return error_at(error, "");
+  const JsonValue* found = nullptr;
+  for (auto field_result : object) {
+    ondemand::field field;
+    auto error = std::move(field_result).get(field);
+    if (error) return error_at(error, "an object");
+    std::string_view name;
+    if ((error = field.unescaped_key().get(name))) return error_at(error, "an object key");
+    if (name != key) continue;  // the loop skips its value
+    JsonValue* value = new_value();
+    CDP_RETURN_IF_ERROR(build(field.value(), *value, 1));
+    found = value;
+  }
+  return found;
+}
+
+Result<const JsonValue*> JsonParser::parse(std::string_view json) {
+  CDP_RETURN_IF_ERROR(start(json));
   ondemand::json_type type;
+  simdjson::error_code error;
   if ((error = document_.type().get(type))) return error_at(error, "");
   JsonValue* root = new_value();
   if (type == ondemand::json_type::object) {

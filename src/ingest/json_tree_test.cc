@@ -279,6 +279,32 @@ TEST_F(JsonTreeTest, ParserIsReusableForLargerDocuments) {
   EXPECT_EQ(round_trip(R"({"c":3})"), R"({"c":3})");
 }
 
+// One member of the top-level object, the rest skipped: what the full tree's find() gives.
+TEST_F(JsonTreeTest, ParseMemberBuildsOnlyThatMember) {
+  const std::string event =
+      R"({"type":"track","properties":{"a":1,"b":[true,{"c":"d"}]},"context":{"x":{"y":[1,2]}},)"
+      R"("properties":{"price":19.99,"sku":"s\u00e9"},"event":"Viewed"})";
+  auto member = parser_.parse_member(event, "properties");
+  ASSERT_TRUE(member.has_value()) << member.status().to_string();
+  ASSERT_NE(*member, nullptr);
+  std::string written;
+  write_json(written, **member);
+  EXPECT_EQ(written, R"({"price":19.99,"sku":"sé"})");  // the last one, as find() takes
+  JsonParser whole;
+  std::string expected;
+  write_json(expected, *(*whole.parse(event))->find("properties"));
+  EXPECT_EQ(written, expected);
+  member = parser_.parse_member(event, "event");
+  ASSERT_TRUE(member.has_value());
+  EXPECT_EQ((*member)->text, "Viewed");
+  member = parser_.parse_member(event, "traits");
+  ASSERT_TRUE(member.has_value());
+  EXPECT_EQ(*member, nullptr);
+  EXPECT_FALSE(parser_.parse_member("[1,2]", "properties").has_value());
+  EXPECT_FALSE(parser_.parse_member(R"({"properties":{"a":})", "properties").has_value());
+  EXPECT_EQ(round_trip(R"({"still":"reusable"})"), R"({"still":"reusable"})");
+}
+
 TEST(IsJsonNumberTest, AcceptsTheRfc8259Grammar) {
   for (const char* text : {"0", "-0", "1", "-1", "10", "1.5", "-0.0", "1e5", "1E5", "1e+5", "1e-5",
                            "1.50e10", "123456789012345678901234567890"}) {

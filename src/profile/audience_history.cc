@@ -114,12 +114,13 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
       if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
       auto event = storage::RawLogRecord::decode(entry->seq, raw);
       if (!event) continue;
-      auto root = parser_.parse(event->event_json);
-      if (!root || !(*root)->is_object()) continue;
-      const auto* properties = (*root)->find("properties");
+      // Only its properties: the rest of the event (context, traits) is skipped, not built.
+      auto properties = parser_.parse_member(event->event_json, "properties");
+      if (!properties) continue;
       engine.add_history(
           profile.audience, keys,
-          {"track", name, properties != nullptr && properties->is_object() ? properties : nullptr,
+          {"track", name,
+           *properties != nullptr && (*properties)->is_object() ? *properties : nullptr,
            entry->timestamp_ms, entry->seq});
     }
     if (!timeline->status().ok()) {
