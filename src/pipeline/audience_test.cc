@@ -647,7 +647,7 @@ TEST_F(AudienceTest, APreviewPastItsBudgetEstimatesTheSizeFromASample) {
   for (int user = 0; user < 3000; ++user) {
     append(R"({"type":"identify","userId":"u)" + std::to_string(user) + R"(","traits":{"plan":")" +
            (user % 3 == 0 ? "pro" : "free") + R"(","visits":)" + std::to_string(random() % 10) +
-           "}}");
+           R"(,"cohort":)" + std::to_string(user / 600) + "}}");
     if (user % 2 == 0) {
       for (int buy = 0; buy < 3; ++buy) {
         append(R"({"type":"track","event":"Buy","userId":"u)" + std::to_string(user) +
@@ -677,7 +677,9 @@ TEST_F(AudienceTest, APreviewPastItsBudgetEstimatesTheSizeFromASample) {
       R"("trait.visits >= 5")",                          // every profile a candidate
       R"("trait.plan = \"pro\" and trait.visits < 3")",  // a third of them
       R"("performed \"Buy\" where property.total > 20 at least 2 times")",  // history, half
-      R"("not trait.plan = \"pro\"")"};  // the index cannot narrow
+      R"("not trait.plan = \"pro\"")",  // the index cannot narrow
+      // Members are the last fifth of the profile ids: a sample taken in id order would miss them.
+      R"("trait.cohort >= 4")"};
   for (const auto& condition : conditions) {
     SCOPED_TRACE(condition);
     const auto exact = preview(condition, std::nullopt);
@@ -688,7 +690,8 @@ TEST_F(AudienceTest, APreviewPastItsBudgetEstimatesTheSizeFromASample) {
     EXPECT_GT(exact.size, 100u);
     EXPECT_THAT(exact.sample, ::testing::SizeIs(5));
     EXPECT_TRUE(std::is_sorted(exact.sample.begin(), exact.sample.end()));
-    // A budget spent at once: the first round of 300 candidates, then the estimate.
+    // A budget spent at once: the first round of 300 candidates (drawn at random), then the
+    // estimate.
     const auto estimated = preview(condition, std::chrono::milliseconds(0));
     EXPECT_FALSE(estimated.exact);
     EXPECT_EQ(estimated.candidates, exact.candidates);

@@ -20,9 +20,10 @@ constexpr size_t kSmallestRound = 256;
 constexpr size_t kLargestRound = 65'536;
 
 // Every profile id from the first stored one to the last, for a budgeted preview of a condition
-// the index cannot narrow: ids without a record count as profiles that do not hold it.
-Result<audience::CandidateIndex::Bitmap> every_profile_id(storage::Database& database,
-                                                          const rocksdb::ReadOptions& read) {
+// the index cannot narrow: ids without a record count as profiles that do not hold it. nullopt
+// past 32-bit ids (where the index is off too): the preview reads every profile.
+Result<std::optional<audience::CandidateIndex::Bitmap>> every_profile_id(
+    storage::Database& database, const rocksdb::ReadOptions& read) {
   std::unique_ptr<rocksdb::Iterator> it(database.db().NewIterator(read, database.profiles()));
   audience::CandidateIndex::Bitmap ids;
   it->SeekToFirst();
@@ -30,13 +31,15 @@ Result<audience::CandidateIndex::Bitmap> every_profile_id(storage::Database& dat
     const auto first = storage::read_u64_be(it->key().ToStringView());
     it->SeekToLast();
     if (it->Valid()) {
-      const auto last = std::min<uint64_t>(storage::read_u64_be(it->key().ToStringView()),
-                                           std::numeric_limits<uint32_t>::max());
+      const auto last = storage::read_u64_be(it->key().ToStringView());
+      if (last > std::numeric_limits<uint32_t>::max()) {
+        return std::optional<audience::CandidateIndex::Bitmap>();
+      }
       if (first <= last) ids.addRange(first, last + 1);
     }
   }
   if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
-  return ids;
+  return std::optional<audience::CandidateIndex::Bitmap>(std::move(ids));
 }
 
 }  // namespace
@@ -114,7 +117,7 @@ Result<AudiencePreview> preview_audience(storage::Database& database,
     if (options.budget && index != nullptr && !scope) {
       auto every = every_profile_id(database, read);
       if (!every) return every.status();
-      scope = std::move(*every);
+      scope = std::move(*every);  // nullopt: every profile is read
     }
     if (!options.budget || !scope || scope->cardinality() <= options.min_read) {
       CDP_RETURN_IF_ERROR(for_each_profile(database, read, scope, 0, visit));
@@ -131,11 +134,12 @@ Result<AudiencePreview> preview_audience(storage::Database& database,
     scope->toUint32Array(order.data());
     std::mt19937_64 random(preview.candidates);
     size_t done = 0;
+    const size_t min_read = std::max<size_t>(options.min_read, 1);  // a rate to size rounds by
     while (done < order.size()) {
       const auto elapsed = std::chrono::steady_clock::now() - started;
       size_t round = 0;
-      if (done < options.min_read) {
-        round = options.min_read - done;
+      if (done < min_read) {
+        round = min_read - done;
       } else {
         if (elapsed >= *options.budget) break;
         const double per_candidate = std::chrono::duration<double>(elapsed).count() / done;

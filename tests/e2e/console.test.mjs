@@ -92,7 +92,7 @@ describe('the web console in Chromium', () => {
     server = await startServer({
       sources: [{ name: 'web', writeKey: WRITE_KEY }],
       server: { read_token: READ_TOKEN },
-      // Previews past their first 1,000 candidates are estimates (the builder's estimate test).
+      // Previews past 1,000 candidates are estimates (the builder's estimate test).
       extraToml: '[activation]\nallowed_networks = ["127.0.0.1"]\n[audiences]\npreview_budget_ms = 0',
     });
     const index = await fetch(`${server.url}/`);

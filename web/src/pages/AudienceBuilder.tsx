@@ -51,6 +51,12 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
     setCondition(draft.condition);
   }, [draft]);
 
+  // Another text goes back to an estimate, also when the counted one comes back.
+  useEffect(() => {
+    if (exactFor !== null && exactFor !== settled) setExactFor(null);
+  }, [settled, exactFor]);
+  const exact = exactFor === settled;
+
   useEffect(() => {
     if (settled.trim() === '') {
       setPreview({ state: 'empty' });
@@ -59,7 +65,7 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
     const controller = new AbortController();
     setPreview({ state: 'checking' });
     api<AudiencePreview>('/admin/v1/audiences/preview?sample=10', {
-      method: 'POST', body: { condition: settled, exact: exactFor === settled }, signal: controller.signal,
+      method: 'POST', body: { condition: settled, exact }, signal: controller.signal,
     }).then(
       ({ data }) => setPreview({ state: 'ok', preview: data }),
       (caught) => {
@@ -72,7 +78,7 @@ export function AudienceBuilder({ draft, onSaved }: { draft: BuilderDraft | null
       },
     );
     return () => controller.abort();
-  }, [settled, exactFor]);
+  }, [settled, exact]);
 
   const goToError = (place: ConditionErrorPlace) => {
     const element = textarea.current;
