@@ -12,6 +12,7 @@
 #include "profile/state_transaction.h"
 #include "storage/big_endian.h"
 #include "storage/raw_log_reader.h"
+#include "storage/sorted_batch.h"
 
 namespace cdp::pipeline {
 namespace {
@@ -285,7 +286,9 @@ Result<size_t> Processor::process_batch() {
   if (from == 1) batch.Put(database_.meta(), kRulesKey, rules_->fingerprint());
   // Not synced: the state is rebuilt from the (synced) raw log if the machine loses its page
   // cache, and the cursor travels in the same batch, so state and cursor always agree.
-  auto status = database_.db().Write(rocksdb::WriteOptions(), &batch);
+  // Sorted by key, its inserts into the memtables cost a fraction (storage/sorted_batch.h).
+  auto sorted = storage::sorted_batch(batch, database_.all_column_families());
+  auto status = database_.db().Write(rocksdb::WriteOptions(), sorted ? &*sorted : &batch);
   if (!status.ok()) {
     undo();
     return storage::from_rocksdb(status, "writing profile state");
