@@ -17,8 +17,8 @@ namespace cdp::storage {
 // members, history); sorted, their inserts cost a fraction (bench/RESULTS.md, 2026-11-27).
 //
 // Returns nothing, and `batch` should be written as it is, when the order could matter across
-// keys (a range deletion), the batch holds anything but puts, deletes and merges, or it writes to
-// a column family not in `families`.
+// keys (a range deletion), the batch holds anything but puts, deletes, single deletes and merges,
+// or it writes to a column family not in `families`.
 std::optional<rocksdb::WriteBatch> sorted_batch(
     const rocksdb::WriteBatch& batch, std::span<rocksdb::ColumnFamilyHandle* const> families);
 

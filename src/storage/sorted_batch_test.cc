@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <random>
@@ -92,7 +93,7 @@ TEST_F(SortedBatchTest, LeavesTheDatabaseAsTheBatchWouldWithItsWritesInKeyOrder)
   EXPECT_FALSE(contents(*as_sorted).empty());
 }
 
-TEST_F(SortedBatchTest, ARangeDeletionOrAnUnknownFamilyKeepsTheBatchAsItIs) {
+TEST_F(SortedBatchTest, ARangeDeletionLogDataOrAnUnknownFamilyKeepTheBatchAsItIs) {
   auto database = open("data");
   ASSERT_TRUE(database);
   rocksdb::WriteBatch ranged;
@@ -101,6 +102,15 @@ TEST_F(SortedBatchTest, ARangeDeletionOrAnUnknownFamilyKeepsTheBatchAsItIs) {
   ASSERT_TRUE(ranged.DeleteRange(database->meta(), "a", "c").ok());
   ASSERT_TRUE(ranged.Put(database->meta(), "a", "2").ok());
   EXPECT_FALSE(sorted_batch(ranged, database->all_column_families()).has_value());
+
+  rocksdb::WriteBatch logged;
+  ASSERT_TRUE(logged.Put(database->meta(), "b", "1").ok());
+  ASSERT_TRUE(logged.PutLogData("a blob for WAL readers, in its place").ok());
+  EXPECT_FALSE(sorted_batch(logged, database->all_column_families()).has_value());
+
+  rocksdb::WriteBatch in_default;  // the default family is not one of all_column_families()
+  ASSERT_TRUE(in_default.Put(database->db().DefaultColumnFamily(), "a", "1").ok());
+  EXPECT_FALSE(sorted_batch(in_default, database->all_column_families()).has_value());
 
   rocksdb::WriteBatch unknown;
   ASSERT_TRUE(unknown.Put(database->meta(), "b", "1").ok());
