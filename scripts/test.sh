@@ -13,7 +13,7 @@ echo "== fuzz targets (clang + libFuzzer), 20 s each"
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz -j "$jobs"
 for target in tracking_request_fuzz json_tree_fuzz identity_fuzz csv_reader_fuzz match_fuzz \
-  import_rows_fuzz condition_fuzz destination_fuzz; do
+  import_rows_fuzz condition_fuzz destination_fuzz profile_record_fuzz; do
   mkdir -p "build/fuzz/corpus-$target"
   "build/fuzz/fuzz/$target" -max_total_time=20 -max_len=65536 -print_final_stats=0 \
     "build/fuzz/corpus-$target" fuzz/corpus 2>"build/fuzz/$target.log" ||

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "audience/aggregate.h"
 #include "audience/funnel.h"
@@ -28,6 +29,12 @@ struct ProfileAudienceState {
   bool operator==(const ProfileAudienceState&) const = default;
 };
 
+// The binary form that profile records hold (profile_state_binary.cc): appended to `out`.
+void encode_audience_state(std::string& out, const ProfileAudienceState& state);
+// Corrupt when `bytes` is not exactly one encoded state.
+Result<ProfileAudienceState> decode_audience_state(std::string_view bytes);
+
+// The JSON form of records written before format version 8 (`aud`), still read.
 void write_audience_state(JsonWriter& out, const ProfileAudienceState& state);
 Result<ProfileAudienceState> read_audience_state(const ingest::JsonValue& json);
 

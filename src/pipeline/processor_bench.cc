@@ -84,19 +84,19 @@ std::vector<std::string> definition_commands(size_t audiences) {
   return commands;
 }
 
-// Writes entries 1..total to the raw log, `entry(seq)` giving each one's source and JSON,
+// Writes entries first..last to the raw log, `entry(seq)` giving each one's source and JSON,
 // received a millisecond apart.
-void fill_log(storage::Database& database, uint64_t total,
+void fill_log(storage::Database& database, uint64_t first, uint64_t last,
               const std::function<std::pair<std::string_view, std::string>(uint64_t)>& entry) {
   rocksdb::WriteBatch batch;
   std::string value;
-  for (uint64_t seq = 1; seq <= total; ++seq) {
+  for (uint64_t seq = first; seq <= last; ++seq) {
     value.clear();
     const auto [source, json] = entry(seq);
     storage::encode_raw_log_value(value, source, 1'714'564'800'000 + static_cast<int64_t>(seq),
                                   json);
     batch.Put(database.raw_log(), storage::u64_be(seq), value);
-    if (seq % 10'000 == 0 || seq == total) {
+    if (seq % 10'000 == 0 || seq == last) {
       (void)database.db().Write(rocksdb::WriteOptions(), &batch);
       batch.Clear();
     }
@@ -114,12 +114,15 @@ std::string sample_track_json(std::mt19937& random, size_t users, uint64_t seq) 
 }
 
 // Args: events in the log, distinct users, audiences defined (at the start of the log), which
-// events (0: event_json's identify/page/track mix, 1: sample_track_json).
+// events (0: event_json's identify/page/track mix, 1: sample_track_json), and how many events of
+// the same kind are applied before the timed part (the steady state: profiles exist and are in
+// their audiences; counters below count the timed part only).
 void apply_prefilled_log(benchmark::State& state) {
   const auto events = static_cast<uint64_t>(state.range(0));
   const auto users = static_cast<size_t>(state.range(1));
   const auto commands = definition_commands(static_cast<size_t>(state.range(2)));
   const bool tracks = state.range(3) != 0;
+  const auto warm = static_cast<uint64_t>(state.range(4));
   for (auto _ : state) {
     state.PauseTiming();
     storage::internal::TempDir dir;
@@ -131,19 +134,33 @@ void apply_prefilled_log(benchmark::State& state) {
       return;
     }
     std::mt19937 random(42);
-    fill_log(**database, events + commands.size(),
-             [&](uint64_t seq) -> std::pair<std::string_view, std::string> {
-               if (seq <= commands.size()) return {storage::kAdminSource, commands[seq - 1]};
-               const auto event = seq - commands.size();
-               return {"web", tracks ? sample_track_json(random, users, event)
-                                     : event_json(random, users, event)};
-             });
+    const auto entry = [&](uint64_t seq) -> std::pair<std::string_view, std::string> {
+      if (seq <= commands.size()) return {storage::kAdminSource, commands[seq - 1]};
+      const auto event = seq - commands.size();
+      return {"web",
+              tracks ? sample_track_json(random, users, event) : event_json(random, users, event)};
+    };
+    fill_log(**database, 1, commands.size() + warm, entry);
     auto rules = identity::CompiledRules::compile(identity::IdentityRules::defaults());
     auto processor = Processor::open(**database, *rules, Processor::Options{});
     if (!processor) {
       state.SkipWithError(processor.status().message().c_str());
       return;
     }
+    uint64_t warm_changes = 0;
+    uint64_t warm_trait_changes = 0;
+    if (warm > 0) {
+      if (auto status = (*processor)->process_available(); !status.is_ok()) {
+        state.SkipWithError(status.message().c_str());
+        return;
+      }
+      (void)profile::read_change_log(**database, std::nullopt, [&](const auto& item) {
+        ++(item.json.starts_with(R"({"type":"traits_changed")") ? warm_trait_changes
+                                                                : warm_changes);
+        return true;
+      });
+    }
+    fill_log(**database, commands.size() + warm + 1, commands.size() + warm + events, entry);
     state.ResumeTiming();
     auto status = (*processor)->process_available();
     state.PauseTiming();
@@ -176,8 +193,8 @@ void apply_prefilled_log(benchmark::State& state) {
       ++(item.json.starts_with(R"({"type":"traits_changed")") ? trait_changes : changes);
       return true;
     });
-    state.counters["membership_changes"] = static_cast<double>(changes);
-    state.counters["trait_changes"] = static_cast<double>(trait_changes);
+    state.counters["membership_changes"] = static_cast<double>(changes - warm_changes);
+    state.counters["trait_changes"] = static_cast<double>(trait_changes - warm_trait_changes);
     it.reset();
     processor->reset();
     database->reset();
@@ -186,17 +203,24 @@ void apply_prefilled_log(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events));
 }
 BENCHMARK(apply_prefilled_log)
-    ->Args({200'000, 20'000, 0, 0})
-    ->Args({200'000, 20'000, 100, 0})
-    ->Args({300'000, 100'000, 0, 1})
-    ->Args({300'000, 100'000, 100, 1})
+    ->Args({200'000, 20'000, 0, 0, 0})
+    ->Args({200'000, 20'000, 100, 0, 0})
+    ->Args({300'000, 100'000, 0, 1, 0})
+    ->Args({300'000, 100'000, 100, 1, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3);
+// The steady state of the 100-audience case: 300,000 more events once the first 300,000 have
+// made the profiles and their memberships (what bench/profiles.sh's runs meet after its fill).
+BENCHMARK(apply_prefilled_log)
+    ->Args({300'000, 100'000, 100, 1, 300'000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(2);
 // The profile count of the mixed-load benchmark (bench/profiles.sh): most events meet a profile
 // that is not in the processor's cache.
 BENCHMARK(apply_prefilled_log)
-    ->Args({1'000'000, 1'000'000, 0, 0})
+    ->Args({1'000'000, 1'000'000, 0, 0, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);
@@ -225,11 +249,12 @@ void define_audience_over_profiles(benchmark::State& state) {
     options.path = dir.sub("data");
     auto database = storage::Database::open(options);
     std::mt19937 random(42);
-    fill_log(**database, events + 1, [&](uint64_t seq) -> std::pair<std::string_view, std::string> {
-      if (seq <= events) return {"web", event_json(random, users, seq, true)};
-      return {storage::kAdminSource,
-              R"({"type":"define_audience","name":"new","definition":)" + body + "}"};
-    });
+    fill_log(**database, 1, events + 1,
+             [&](uint64_t seq) -> std::pair<std::string_view, std::string> {
+               if (seq <= events) return {"web", event_json(random, users, seq, true)};
+               return {storage::kAdminSource,
+                       R"({"type":"define_audience","name":"new","definition":)" + body + "}"};
+             });
     auto rules = identity::CompiledRules::compile(identity::IdentityRules::defaults());
     Processor::Options processor_options;
     processor_options.until_seq = events;

@@ -158,15 +158,19 @@ std::string encode_profile(const Profile& profile) {
   out.key("groups").begin_array();
   for (const auto& group : profile.groups) out.string(group);
   out.end_array();
-  if (!profile.audience.empty()) {
-    out.key("aud");
-    audience::write_audience_state(out, profile.audience);
-  }
   out.end_object();
-  return out.take();
+  auto record = out.take();
+  if (!profile.audience.empty()) {
+    record.push_back('\0');
+    audience::encode_audience_state(record, profile.audience);
+  }
+  return record;
 }
 
-Result<Profile> decode_profile(std::string_view json) {
+Result<Profile> decode_profile(std::string_view record) {
+  // The JSON, then the audience state's binary form after a NUL (which JSON text cannot hold).
+  const auto end = record.find('\0');
+  const auto json = record.substr(0, end);
   thread_local ingest::JsonParser parser;
   auto root = parser.parse(json);
   if (!root) return Status::corruption("stored profile is not JSON: " + root.status().message());
@@ -200,7 +204,11 @@ Result<Profile> decode_profile(std::string_view json) {
       groups != nullptr && groups->kind == JsonKind::kArray) {
     for (const auto* group : groups->elements) profile.groups.push_back(text(group));
   }
-  if (const auto* state = doc.find("aud")) {
+  if (end != std::string_view::npos) {
+    auto audience = audience::decode_audience_state(record.substr(end + 1));
+    if (!audience) return audience.status();
+    profile.audience = std::move(*audience);
+  } else if (const auto* state = doc.find("aud")) {  // written before format version 8
     auto audience = audience::read_audience_state(*state);
     if (!audience) return audience.status();
     profile.audience = std::move(*audience);

@@ -80,8 +80,11 @@ std::vector<std::string> set_traits(std::map<std::string, Trait, std::less<>>& t
 std::string encode_account(const Account& account);
 Result<Account> decode_account(std::string_view json);
 
+// A profile record (docs/formats/profiles.md): JSON, then, when the profile has audience state,
+// a NUL byte and that state's binary form. Records whose state is JSON (`aud`, before format
+// version 8) are read too.
 std::string encode_profile(const Profile& profile);
-Result<Profile> decode_profile(std::string_view json);
+Result<Profile> decode_profile(std::string_view record);
 
 // "p_42": how profile ids appear in the API and the log.
 std::string profile_id_text(ProfileId id);

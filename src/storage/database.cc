@@ -271,8 +271,9 @@ Status Database::check_format_version() {
     // Older formats are subsets of this one (version 2 added the profile column families and
     // version 3 `imports` and `matching`, version 4 `audiences` and `changes`, version 6
     // `activation`, which open() creates; version 5 changed values that this build reads in both
-    // forms; version 7 added trait changes to the change log): stamping the new version keeps
-    // older servers from opening it.
+    // forms; version 7 added trait changes to the change log; version 8 profile records whose
+    // audience state is binary, after their JSON, which this build reads in both forms):
+    // stamping the new version keeps older servers from opening it.
     return put_meta(kFormatKey, std::to_string(kFormatVersion));
   }
   if (version > kFormatVersion) {

@@ -1,0 +1,40 @@
+// Fuzz target for stored profile records (decode_profile): any bytes, read as a record (JSON, then
+// after a NUL the audience state's binary form) and, from the first byte on, as that binary form
+// alone. Never crashes; what is read writes back to a record that reads to the same profile, and
+// a refusal is a corruption that says what was malformed.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "profile/profile.h"
+
+namespace {
+
+void check_refusal(const cdp::Status& status) {
+  if (status.code() != cdp::StatusCode::kCorruption || status.message().empty()) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  if (auto state = cdp::audience::decode_audience_state(bytes)) {
+    std::string again;
+    cdp::audience::encode_audience_state(again, *state);
+    auto back = cdp::audience::decode_audience_state(again);
+    if (!back || !(*back == *state)) std::abort();
+  } else {
+    check_refusal(state.status());
+  }
+  auto profile = cdp::profile::decode_profile(bytes);
+  if (!profile) {
+    check_refusal(profile.status());
+    return 0;
+  }
+  const auto record = cdp::profile::encode_profile(*profile);
+  auto back = cdp::profile::decode_profile(record);
+  if (!back || cdp::profile::encode_profile(*back) != record ||
+      !(back->audience == profile->audience))
+    std::abort();
+  return 0;
+}
