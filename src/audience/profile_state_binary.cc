@@ -5,7 +5,10 @@
 // audiences (a tree built per record, then copied into the maps); this form is read straight
 // into the maps and is about half the size, which also halves what memtables, the WAL,
 // flushes and compactions carry.
+#include <bit>
+#include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "audience/profile_state.h"
 
@@ -13,6 +16,8 @@ namespace cdp::audience {
 namespace {
 
 constexpr uint8_t kVersion = 1;
+// Numbers are stored as the bytes of a double, documented as little-endian.
+static_assert(std::endian::native == std::endian::little);
 
 // Which of a bucket's fields follow its start.
 enum BucketField : uint8_t {
@@ -93,11 +98,11 @@ class Reader {
     check(false, what);
     return 0;
   }
-  // A count of items that take at least one byte each: larger than what is left is corrupt
-  // (and would otherwise reserve memory for garbage).
-  size_t count(const char* what) {
+  // A count of items that take at least `item_bytes` bytes each: more than what is left holds
+  // is corrupt (and would otherwise reserve memory for garbage).
+  size_t count(const char* what, size_t item_bytes = 1) {
     const auto n = varint(what);
-    return check(n <= in_.size(), what) ? static_cast<size_t>(n) : 0;
+    return check(n <= in_.size() / item_bytes, what) ? static_cast<size_t>(n) : 0;
   }
   std::string_view text(const char* what) {
     const auto n = count(what);
@@ -106,12 +111,13 @@ class Reader {
     in_.remove_prefix(n);
     return s;
   }
+  // Finite: the engine never stores NaN or infinities (nor could JSON).
   double number(const char* what) {
     if (!check(in_.size() >= 8, what)) return 0;
     double d = 0;
     std::memcpy(&d, in_.data(), 8);
     in_.remove_prefix(8);
-    return d;
+    return check(std::isfinite(d), what) ? d : 0;
   }
   int64_t time(const char* what) {
     const auto delta = unzigzag(varint(what));
@@ -144,7 +150,7 @@ void write_bucket(Writer& out, const AggregateBucket& bucket) {
   if (bucket.sum != 0) fields |= kSum;
   if (bucket.min != 0) fields |= kMin;
   if (bucket.max != 0) fields |= kMax;
-  if (!bucket.first_json.empty()) fields |= kFirstLast;
+  if (!bucket.first_json.empty() || !bucket.last_json.empty()) fields |= kFirstLast;
   if (!bucket.values.empty()) fields |= kValues;
   out.byte(fields);
   out.time(bucket.start_ms);
@@ -184,6 +190,7 @@ void read_bucket(Reader& in, AggregateBucket& bucket) {
     bucket.last_ms = in.time("first/last value");
     bucket.last_seq = in.seq("first/last value");
     bucket.last_json = in.text("first/last value");
+    in.check(!bucket.first_json.empty() || !bucket.last_json.empty(), "first/last value");
   }
   if (fields & kValues) {
     const auto n = in.count("bucket values");
@@ -192,6 +199,16 @@ void read_bucket(Reader& in, AggregateBucket& bucket) {
       bucket.values[std::string(value)] = in.varint("bucket value count");
     }
   }
+}
+
+// Keys come in ascending order, as written: one out of order (or twice) is corrupt, and each
+// entry goes at the end of its map.
+template <typename Map>
+auto* add_entry(Reader& in, Map& map, std::string_view key, const char* what) {
+  const bool in_order = map.empty() || std::string_view(std::prev(map.end())->first) < key;
+  decltype(&map.begin()->second) entry = nullptr;
+  if (in.check(in_order, what)) entry = &map.try_emplace(std::string(key)).first->second;
+  return entry;
 }
 
 }  // namespace
@@ -235,25 +252,26 @@ Result<ProfileAudienceState> decode_audience_state(std::string_view bytes) {
   }
   auto n = in.count("aggregate list");
   for (size_t i = 0; i < n && in.ok(); ++i) {
-    auto [it, added] = state.aggregates.try_emplace(std::string(in.text("aggregate")));
-    if (!in.check(added, "aggregate list (a key twice)")) break;
-    auto& aggregate = it->second;
-    const auto buckets = in.count("aggregate");
-    aggregate.buckets.resize(buckets);
-    for (auto& bucket : aggregate.buckets) read_bucket(in, bucket);
+    auto* aggregate =
+        add_entry(in, state.aggregates, in.text("aggregate"), "aggregate list (keys out of order)");
+    if (aggregate == nullptr) break;
+    // A bucket takes at least two bytes: its fields and its start.
+    aggregate->buckets.resize(in.count("aggregate", 2));
+    for (auto& bucket : aggregate->buckets) read_bucket(in, bucket);
   }
   n = in.count("funnel list");
   for (size_t i = 0; i < n && in.ok(); ++i) {
-    auto [it, added] = state.funnels.try_emplace(std::string(in.text("funnel")));
-    if (!in.check(added, "funnel list (a key twice)")) break;
-    auto& funnel = it->second;
+    auto* funnel_entry =
+        add_entry(in, state.funnels, in.text("funnel"), "funnel list (keys out of order)");
+    if (funnel_entry == nullptr) break;
+    auto& funnel = *funnel_entry;
     const auto completed = in.byte("funnel completion");
     in.check(completed <= 1, "funnel completion");
     funnel.completed = completed == 1;
     if (funnel.completed) funnel.completed_ms = in.time("funnel completion");
     funnel.steps.resize(in.count("funnel"));
     for (auto& step : funnel.steps) {
-      step.resize(in.count("funnel step"));
+      step.resize(in.count("funnel step", 2));  // a time and a seq
       for (auto& [ms, seq] : step) {
         ms = in.time("funnel occurrence");
         seq = in.seq("funnel occurrence");
@@ -262,10 +280,10 @@ Result<ProfileAudienceState> decode_audience_state(std::string_view bytes) {
   }
   n = in.count("membership list");
   for (size_t i = 0; i < n && in.ok(); ++i) {
-    auto name = in.text("membership");
-    const auto since = in.time("membership");
-    if (!in.check(state.audiences.emplace(name, since).second, "membership list (a name twice)"))
-      break;
+    auto* since = add_entry(in, state.audiences, in.text("membership"),
+                            "membership list (names out of order)");
+    if (since == nullptr) break;
+    *since = in.time("membership");
   }
   state.next_check_ms = in.time("check time");
   in.check(in.at_end(), "record (bytes after its end)");

@@ -132,15 +132,45 @@ TEST(ProfileStateBinaryTest, TruncatedExtendedOrOtherVersionsAreCorrupt) {
             "stored audience state has an unknown format version");
 }
 
-TEST(ProfileStateBinaryTest, AKeyTwiceIsCorrupt) {
-  // One membership, then its name again: version, no aggregates, no funnels, two memberships.
+TEST(ProfileStateBinaryTest, KeysOutOfOrderOrTwiceAreCorrupt) {
+  // Version, no aggregates, no funnels, two memberships (a name and a time each), check time.
   const std::string twice{1, 0, 0, 2, 1, 'a', 2, 1, 'a', 4, 0};
   EXPECT_EQ(decode_audience_state(twice).status().message(),
-            "stored audience state has a malformed membership list (a name twice)");
-  const std::string once{1, 0, 0, 1, 1, 'a', 2, 0};
-  auto back = decode_audience_state(once);
+            "stored audience state has a malformed membership list (names out of order)");
+  const std::string backwards{1, 0, 0, 2, 1, 'b', 2, 1, 'a', 4, 0};
+  EXPECT_EQ(decode_audience_state(backwards).status().message(),
+            "stored audience state has a malformed membership list (names out of order)");
+  const std::string ordered{1, 0, 0, 2, 1, 'a', 2, 1, 'b', 4, 0};
+  auto back = decode_audience_state(ordered);
   ASSERT_TRUE(back) << back.status().message();
   EXPECT_EQ(back->audiences.at("a"), 1);
+  EXPECT_EQ(back->audiences.at("b"), 3);
+}
+
+// What encoding could not give back: a number that is not finite, a first/last value flag
+// without either value.
+TEST(ProfileStateBinaryTest, WhatTheEncoderCannotWriteIsCorrupt) {
+  ProfileAudienceState state;
+  AggregateBucket bucket;
+  bucket.sum = 1;
+  state.aggregates["t:x"].buckets = {bucket};
+  auto bytes = encoded(state);
+  const auto one = bytes.find(std::string("\0\0\0\0\0\0\xf0\x3f", 8));
+  ASSERT_NE(one, std::string::npos);
+  bytes.replace(one, 8, std::string("\0\0\0\0\0\0\xf8\x7f", 8));  // NaN
+  EXPECT_EQ(decode_audience_state(bytes).status().message(),
+            "stored audience state has a malformed bucket number");
+  // Version, one aggregate "t:x" with one bucket: fields 16 (first/last), start 0, first at 0,
+  // seq 0, "", last at 0, seq 0, ""; no funnels, no memberships, check time 0.
+  const std::string empty_values{1, 1, 3, 't', ':', 'x', 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(decode_audience_state(empty_values).status().message(),
+            "stored audience state has a malformed first/last value");
+  auto last_only = empty_values;
+  last_only.replace(last_only.size() - 4, 1, std::string{1, '2'});
+  auto back = decode_audience_state(last_only);
+  ASSERT_TRUE(back) << back.status().message();
+  EXPECT_EQ(back->aggregates.at("t:x").buckets.at(0).last_json, "2");
+  EXPECT_EQ(encoded(*back), last_only) << "a last value without a first is written back";
 }
 
 }  // namespace

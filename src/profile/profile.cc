@@ -204,6 +204,8 @@ Result<Profile> decode_profile(std::string_view record) {
       groups != nullptr && groups->kind == JsonKind::kArray) {
     for (const auto* group : groups->elements) profile.groups.push_back(text(group));
   }
+  // Only live profiles have audience state (a merged one keeps only its id and survivor).
+  if (!profile.live()) return profile;
   if (end != std::string_view::npos) {
     auto audience = audience::decode_audience_state(record.substr(end + 1));
     if (!audience) return audience.status();

@@ -16,8 +16,10 @@ Profile with_audience_state() {
   profile.identifiers.push_back({{"user_id", "u1"}, 1'714'560'000'000, 1'714'566'600'000, "m-1"});
   profile.traits["plan"] = {R"("pro")", "web", 1'714'560'000'000, "m-1", 5};
   profile.groups = {"acme"};
-  profile.audience.aggregates["c:0123456789abcdef"].buckets.push_back(
-      {.start_ms = 60'000, .count = 2});
+  audience::AggregateBucket bucket;
+  bucket.start_ms = 60'000;
+  bucket.count = 2;
+  profile.audience.aggregates["c:0123456789abcdef"].buckets.push_back(bucket);
   profile.audience.funnels["f:aa"].steps = {{{1'714'560'000'000, 5}}, {}};
   profile.audience.audiences["buyers"] = 1'714'566'600'512;
   profile.audience.next_check_ms = 1'717'159'737'000;
