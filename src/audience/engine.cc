@@ -193,13 +193,12 @@ void Engine::add_history(ProfileAudienceState& state,
 
 void Engine::prune(ProfileAudienceState& state) const {
   const auto& definitions = *definitions_;
-  std::erase_if(state.aggregates, [&](const auto& entry) {
-    return definitions.aggregates().count(entry.first) == 0;
-  });
-  std::erase_if(state.funnels,
-                [&](const auto& entry) { return definitions.funnels().count(entry.first) == 0; });
-  std::erase_if(state.audiences,
-                [&](const auto& entry) { return definitions.audience(entry.first) == nullptr; });
+  state.aggregates.erase_if(
+      [&](const auto& entry) { return definitions.aggregates().count(entry.first) == 0; });
+  state.funnels.erase_if(
+      [&](const auto& entry) { return definitions.funnels().count(entry.first) == 0; });
+  state.audiences.erase_if(
+      [&](const auto& entry) { return definitions.audience(entry.first) == nullptr; });
 }
 
 std::vector<MembershipChange> Engine::evaluate(ProfileAudienceState& state,

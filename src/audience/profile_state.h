@@ -1,12 +1,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 
 #include "audience/aggregate.h"
 #include "audience/funnel.h"
+#include "common/flat_map.h"
 #include "common/json_writer.h"
 #include "common/status.h"
 #include "ingest/json_tree.h"
@@ -18,10 +18,10 @@ namespace cdp::audience {
 // in. Keys of `aggregates` are Definitions::trait_key() / counter_key(); of `funnels`,
 // Definitions::funnel_key().
 struct ProfileAudienceState {
-  std::map<std::string, AggregateState, std::less<>> aggregates;
-  std::map<std::string, FunnelState, std::less<>> funnels;
-  std::map<std::string, int64_t, std::less<>> audiences;  // name -> when it entered
-  int64_t next_check_ms = 0;  // when time alone may change something; 0: never
+  FlatMap<AggregateState> aggregates;
+  FlatMap<FunnelState> funnels;
+  FlatMap<int64_t> audiences;  // name -> when it entered
+  int64_t next_check_ms = 0;   // when time alone may change something; 0: never
 
   bool empty() const {
     return aggregates.empty() && funnels.empty() && audiences.empty() && next_check_ms == 0;

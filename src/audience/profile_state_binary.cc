@@ -207,7 +207,7 @@ template <typename Map>
 auto* add_entry(Reader& in, Map& map, std::string_view key, const char* what) {
   const bool in_order = map.empty() || std::string_view(std::prev(map.end())->first) < key;
   decltype(&map.begin()->second) entry = nullptr;
-  if (in.check(in_order, what)) entry = &map.try_emplace(std::string(key)).first->second;
+  if (in.check(in_order, what)) entry = &map.try_emplace(key).first->second;
   return entry;
 }
 
@@ -251,6 +251,7 @@ Result<ProfileAudienceState> decode_audience_state(std::string_view bytes) {
     return Status::corruption("stored audience state has an unknown format version");
   }
   auto n = in.count("aggregate list");
+  state.aggregates.reserve(n);
   for (size_t i = 0; i < n && in.ok(); ++i) {
     auto* aggregate =
         add_entry(in, state.aggregates, in.text("aggregate"), "aggregate list (keys out of order)");
@@ -260,6 +261,7 @@ Result<ProfileAudienceState> decode_audience_state(std::string_view bytes) {
     for (auto& bucket : aggregate->buckets) read_bucket(in, bucket);
   }
   n = in.count("funnel list");
+  state.funnels.reserve(n);
   for (size_t i = 0; i < n && in.ok(); ++i) {
     auto* funnel_entry =
         add_entry(in, state.funnels, in.text("funnel"), "funnel list (keys out of order)");
@@ -279,6 +281,7 @@ Result<ProfileAudienceState> decode_audience_state(std::string_view bytes) {
     }
   }
   n = in.count("membership list");
+  state.audiences.reserve(n);
   for (size_t i = 0; i < n && in.ok(); ++i) {
     auto* since = add_entry(in, state.audiences, in.text("membership"),
                             "membership list (names out of order)");

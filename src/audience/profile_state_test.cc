@@ -43,7 +43,9 @@ ProfileAudienceState full_state() {
   open.steps = {{}, {{INT64_MIN, 0}, {INT64_MAX, UINT64_MAX}}};
   state.funnels["f:aa"] = done;
   state.funnels["f:bb"] = open;
-  state.audiences = {{"buyers", 1'714'566'600'512}, {"", 0}, {"late", -1}};
+  state.audiences["buyers"] = 1'714'566'600'512;
+  state.audiences[""] = 0;
+  state.audiences["late"] = -1;
   state.next_check_ms = 1'717'159'737'000;
   return state;
 }
