@@ -113,6 +113,20 @@ std::string sample_track_json(std::mt19937& random, size_t users, uint64_t seq) 
   return json;
 }
 
+// The change log's entries so far: membership changes and trait changes.
+struct ChangeCounts {
+  uint64_t memberships = 0;
+  uint64_t traits = 0;
+};
+ChangeCounts count_changes(storage::Database& database) {
+  ChangeCounts counts;
+  (void)profile::read_change_log(database, std::nullopt, [&](const auto& item) {
+    ++(item.json.starts_with(R"({"type":"traits_changed")") ? counts.traits : counts.memberships);
+    return true;
+  });
+  return counts;
+}
+
 // Args: events in the log, distinct users, audiences defined (at the start of the log), which
 // events (0: event_json's identify/page/track mix, 1: sample_track_json), and how many events of
 // the same kind are applied before the timed part (the steady state: profiles exist and are in
@@ -147,18 +161,13 @@ void apply_prefilled_log(benchmark::State& state) {
       state.SkipWithError(processor.status().message().c_str());
       return;
     }
-    uint64_t warm_changes = 0;
-    uint64_t warm_trait_changes = 0;
+    ChangeCounts warm_changes;
     if (warm > 0) {
       if (auto status = (*processor)->process_available(); !status.is_ok()) {
         state.SkipWithError(status.message().c_str());
         return;
       }
-      (void)profile::read_change_log(**database, std::nullopt, [&](const auto& item) {
-        ++(item.json.starts_with(R"({"type":"traits_changed")") ? warm_trait_changes
-                                                                : warm_changes);
-        return true;
-      });
+      warm_changes = count_changes(**database);
     }
     fill_log(**database, commands.size() + warm + 1, commands.size() + warm + events, entry);
     state.ResumeTiming();
@@ -190,14 +199,10 @@ void apply_prefilled_log(benchmark::State& state) {
       }
     }
     state.counters["audience_cf_bytes"] = static_cast<double>(audience_bytes);
-    uint64_t changes = 0;
-    uint64_t trait_changes = 0;
-    (void)profile::read_change_log(**database, std::nullopt, [&](const auto& item) {
-      ++(item.json.starts_with(R"({"type":"traits_changed")") ? trait_changes : changes);
-      return true;
-    });
-    state.counters["membership_changes"] = static_cast<double>(changes - warm_changes);
-    state.counters["trait_changes"] = static_cast<double>(trait_changes - warm_trait_changes);
+    const auto changes = count_changes(**database);
+    state.counters["membership_changes"] =
+        static_cast<double>(changes.memberships - warm_changes.memberships);
+    state.counters["trait_changes"] = static_cast<double>(changes.traits - warm_changes.traits);
     it.reset();
     processor->reset();
     database->reset();
