@@ -39,7 +39,7 @@ class Facts final : public ProfileFacts {
     }
     return Value::from_json(*json);
   }
-  std::optional<Value> computed(const std::string&) const override { return Value::of(0.0); }
+  std::optional<Value> computed(const Condition&) const override { return Value::of(0.0); }
   uint64_t performed_count(const Condition& performed) const override {
     const auto it = profile_.events.find(performed.events[0].event);
     return it != profile_.events.end() ? it->second : 0;
@@ -49,8 +49,8 @@ class Facts final : public ProfileFacts {
     return std::all_of(funnel.events.begin(), funnel.events.end(),
                        [&](const EventMatch& step) { return profile_.events.count(step.event); });
   }
-  bool member_of(const std::string& audience) const override {
-    return profile_.audiences.count(audience) > 0;
+  bool member_of(const Condition& member) const override {
+    return profile_.audiences.count(member.name) > 0;
   }
 
  private:

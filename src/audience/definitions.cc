@@ -326,29 +326,65 @@ Result<std::shared_ptr<const Definitions>> Definitions::compile(
   return std::shared_ptr<const Definitions>(std::move(out));
 }
 
-// Pointers into audiences_, which no longer moves.
+// Pointers into audiences_, aggregates_ and funnels_, which no longer change.
 void Definitions::index() {
+  std::map<std::string_view, size_t> aggregate_at;
+  std::map<std::string_view, size_t> funnel_at;
+  for (const auto& [key, aggregate] : aggregates_) {
+    aggregate_at.emplace(key, aggregate_positions_.size());
+    aggregate_positions_.emplace_back(key, &aggregate);
+  }
+  for (const auto& [key, funnel] : funnels_) {
+    funnel_at.emplace(key, funnel_positions_.size());
+    funnel_positions_.emplace_back(key, &funnel);
+  }
+  aggregate_readers_.resize(aggregate_positions_.size());
+  funnel_readers_.resize(funnel_positions_.size());
+  std::map<std::string_view, size_t> audience_at;
+  for (size_t i = 0; i < audiences_.size(); ++i)
+    audience_at.emplace(audiences_[i].definition.name, i);
+  audiences_by_name_.assign(audience_at.begin(), audience_at.end());
+  std::set<size_t> timed_aggregates;
+  std::set<size_t> timed_funnels;
   for (size_t i = 0; i < audiences_.size(); ++i) {
     auto& audience = audiences_[i];
-    for (const auto& key : audience.aggregates) readers_[key].push_back(i);
-    for (const auto& key : audience.funnels) readers_[key].push_back(i);
+    for (const auto& key : audience.aggregates) {
+      readers_[key].push_back(i);
+      aggregate_readers_[aggregate_at.at(key)].push_back(i);
+    }
+    for (const auto& key : audience.funnels) {
+      readers_[key].push_back(i);
+      funnel_readers_[funnel_at.at(key)].push_back(i);
+    }
     for (const auto& trait : audience.traits) trait_readers_[trait].push_back(i);
+    for (const auto& name : audience.audiences) audience.inputs.push_back(audience_at.at(name));
     std::function<void(const Condition&)> walk = [&](const Condition& c) {
-      if (c.kind == Condition::Kind::kPerformed || c.kind == Condition::Kind::kFunnel) {
-        const auto key = c.kind == Condition::Kind::kPerformed ? counter_key(c) : funnel_key(c);
-        keys_.emplace(&c, key);
-        if (audience.uses_time) timed_keys_.insert(key);
+      size_t aggregate = kNoPosition;
+      if (c.kind == Condition::Kind::kPerformed) {
+        aggregate = aggregate_at.at(counter_key(c));
+      } else if (c.kind == Condition::Kind::kCompare &&
+                 c.operand.scope == Operand::Scope::kComputed) {
+        aggregate = aggregate_at.at(trait_key(c.operand.path[0]));
+      } else if (c.kind == Condition::Kind::kFunnel) {
+        const auto funnel = funnel_at.at(funnel_key(c));
+        positions_.emplace(&c, funnel);
+        if (audience.uses_time) timed_funnels.insert(funnel);
+      } else if (c.kind == Condition::Kind::kMember) {
+        positions_.emplace(&c, audience_at.at(c.name));
       }
-      if (c.kind == Condition::Kind::kCompare) {
-        if (c.op == CompareOp::kInLast) audience.in_last.push_back(&c);
-        if (audience.uses_time && c.operand.scope == Operand::Scope::kComputed) {
-          timed_keys_.insert(trait_key(c.operand.path[0]));
-        }
+      if (aggregate != kNoPosition) {
+        positions_.emplace(&c, aggregate);
+        if (audience.uses_time) timed_aggregates.insert(aggregate);
+      }
+      if (c.kind == Condition::Kind::kCompare && c.op == CompareOp::kInLast) {
+        audience.in_last.push_back(&c);
       }
       for (const auto& child : c.children) walk(child);
     };
     walk(audience.definition.condition);
   }
+  timed_aggregates_.assign(timed_aggregates.begin(), timed_aggregates.end());
+  timed_funnels_.assign(timed_funnels.begin(), timed_funnels.end());
 }
 
 }  // namespace cdp::audience

@@ -62,6 +62,7 @@ class Definitions {
     std::set<std::string, std::less<>> aggregates;  // aggregate keys (computed traits, counters)
     std::set<std::string, std::less<>> funnels;     // funnel keys
     std::set<std::string, std::less<>> audiences;   // audiences it reads
+    std::vector<size_t> inputs;                     // and their indexes into audiences()
     bool uses_time = false;                 // windows or `in last`: time alone can change it
     std::vector<const Condition*> in_last;  // its `trait... in last D` comparisons
   };
@@ -90,21 +91,47 @@ class Definitions {
 
   bool empty_of_work() const { return aggregates_.empty() && audiences_.empty(); }
 
-  // The aggregate or funnel key of a kPerformed or kFunnel node of an audience's condition.
-  // nullptr for a node of another condition (a preview).
-  const std::string* key_of(const Condition& node) const {
-    const auto it = keys_.find(&node);
-    return it != keys_.end() ? &it->second : nullptr;
+  // Positions, which the engine looks state up by instead of keys and names for every event:
+  // an aggregate's or funnel's is its place in aggregates() or funnels() (key order, the order of
+  // a profile's state too); an audience's is its index into audiences().
+  static constexpr size_t kNoPosition = static_cast<size_t>(-1);
+  template <typename T>
+  using Positioned = std::vector<std::pair<std::string_view, const T*>>;
+  const Positioned<Aggregate>& aggregate_positions() const { return aggregate_positions_; }
+  const Positioned<Funnel>& funnel_positions() const { return funnel_positions_; }
+  // (name, index into audiences()), sorted by name.
+  const std::vector<std::pair<std::string_view, size_t>>& audiences_by_name() const {
+    return audiences_by_name_;
   }
-  // Aggregates and funnels that some time-dependent audience reads.
-  const std::set<std::string, std::less<>>& timed_keys() const { return timed_keys_; }
-  // The audiences (indexes into audiences()) that read an aggregate or funnel key, or a trait.
+  // The position that a node of an audience's condition reads: the aggregate of a kPerformed
+  // node or of a kCompare node on a computed trait, the funnel of a kFunnel node, the audience of
+  // a kMember node. kNoPosition for other nodes and for nodes of another condition.
+  size_t position_of(const Condition& node) const {
+    const auto it = positions_.find(&node);
+    return it != positions_.end() ? it->second : kNoPosition;
+  }
+  // The aggregates and funnels (positions) that some time-dependent audience reads.
+  const std::vector<size_t>& timed_aggregates() const { return timed_aggregates_; }
+  const std::vector<size_t>& timed_funnels() const { return timed_funnels_; }
+  // The audiences (indexes into audiences()) that read an aggregate or funnel key, a position,
+  // or a trait.
   const std::vector<size_t>& readers_of_key(std::string_view key) const {
     return find_or_none(readers_, key);
+  }
+  const std::vector<size_t>& readers_of_aggregate(size_t position) const {
+    return aggregate_readers_[position];
+  }
+  const std::vector<size_t>& readers_of_funnel(size_t position) const {
+    return funnel_readers_[position];
   }
   const std::vector<size_t>& readers_of_trait(std::string_view trait) const {
     return find_or_none(trait_readers_, trait);
   }
+
+  Definitions() = default;
+  // The indexes point into the definitions themselves.
+  Definitions(const Definitions&) = delete;
+  Definitions& operator=(const Definitions&) = delete;
 
  private:
   void index();
@@ -113,11 +140,17 @@ class Definitions {
   std::vector<CompiledAudience> audiences_;
   std::map<std::string, Aggregate, std::less<>> aggregates_;
   std::map<std::string, Funnel, std::less<>> funnels_;
-  std::unordered_map<const Condition*, std::string> keys_;
-  std::set<std::string, std::less<>> timed_keys_;
+  Positioned<Aggregate> aggregate_positions_;
+  Positioned<Funnel> funnel_positions_;
+  std::vector<std::pair<std::string_view, size_t>> audiences_by_name_;
+  std::unordered_map<const Condition*, size_t> positions_;
+  std::vector<size_t> timed_aggregates_;
+  std::vector<size_t> timed_funnels_;
   using Readers = std::map<std::string, std::vector<size_t>, std::less<>>;
   Readers readers_;
   Readers trait_readers_;
+  std::vector<std::vector<size_t>> aggregate_readers_;
+  std::vector<std::vector<size_t>> funnel_readers_;
 
   static const std::vector<size_t>& find_or_none(const Readers& readers, std::string_view key) {
     static const std::vector<size_t> kNone;

@@ -24,49 +24,113 @@ std::optional<Value> trait_value(const TraitSource& traits, const std::vector<st
   return Value::from_json(*value);
 }
 
-// The facts of one profile, read from its audience state and traits.
+// Calls found(position, value) for each entry of `state` whose key is at a position of
+// `positions`: one walk over both, which are sorted by the same keys.
+template <typename T, typename V, typename Found>
+void match_positions(const std::vector<std::pair<std::string_view, T>>& positions,
+                     const FlatMap<V>& state, Found&& found) {
+  size_t i = 0;
+  auto it = state.begin();
+  while (i < positions.size() && it != state.end()) {
+    const int order = positions[i].first.compare(it->first);
+    if (order < 0) {
+      ++i;
+    } else if (order > 0) {
+      ++it;
+    } else {
+      found(i++, *it++);
+    }
+  }
+}
+
+}  // namespace
+
+// The facts of one profile, read from its audience state and traits. The state is laid out by
+// the definitions' positions once, so that each lookup after that is an index.
 class StateFacts final : public ProfileFacts {
  public:
   StateFacts(const Definitions& definitions, const ProfileAudienceState& state,
              const TraitSource& traits, int64_t now_ms)
-      : definitions_(definitions), state_(state), traits_(traits), now_ms_(now_ms) {}
+      : definitions_(definitions),
+        state_(state),
+        traits_(traits),
+        now_ms_(now_ms),
+        aggregates_(definitions.aggregate_positions().size()),
+        funnels_(definitions.funnel_positions().size()),
+        members_(definitions.audiences().size()) {
+    match_positions(definitions.aggregate_positions(), state.aggregates,
+                    [&](size_t i, const auto& entry) { aggregates_[i] = &entry.second; });
+    match_positions(definitions.funnel_positions(), state.funnels,
+                    [&](size_t i, const auto& entry) { funnels_[i] = &entry.second; });
+    match_positions(definitions.audiences_by_name(), state.audiences, [&](size_t i, const auto&) {
+      members_[definitions.audiences_by_name()[i].second] = 1;
+    });
+  }
 
   int64_t now_ms() const override { return now_ms_; }
+  // A top-level trait is parsed once however many conditions read it.
   std::optional<Value> trait(const std::vector<std::string>& path) const override {
-    return trait_value(traits_, path);
+    if (path.size() > 1) return trait_value(traits_, path);
+    for (const auto& [name, value] : traits_read_) {
+      if (name == path[0]) return value;
+    }
+    return traits_read_.emplace_back(path[0], trait_value(traits_, path)).second;
   }
-  std::optional<Value> computed(const std::string& name) const override {
-    return value_of(Definitions::trait_key(name));
+  std::optional<Value> computed(const Condition& comparison) const override {
+    const auto position = definitions_.position_of(comparison);
+    if (position == Definitions::kNoPosition) {
+      return value_of(Definitions::trait_key(comparison.operand.path[0]));
+    }
+    return aggregate_value(position);
   }
   uint64_t performed_count(const Condition& performed) const override {
-    const auto* key = key_of(performed);
-    if (key == nullptr) return 0;
-    const auto value = value_of(*key);
+    const auto position = definitions_.position_of(performed);
+    const auto value = position != Definitions::kNoPosition ? aggregate_value(position)
+                                                            : value_of(preview_key(performed));
     return value ? static_cast<uint64_t>(value->number) : 0;
   }
   bool funnel_completed(const Condition& funnel) const override {
-    const auto* key = key_of(funnel);
-    if (key == nullptr) return false;
-    const auto definition = definitions_.funnels().find(*key);
-    const auto state = state_.funnels.find(*key);
+    const auto position = definitions_.position_of(funnel);
+    if (position != Definitions::kNoPosition) {
+      return funnels_[position] != nullptr &&
+             definitions_.funnel_positions()[position].second->completed(*funnels_[position],
+                                                                         now_ms_);
+    }
+    const auto& key = preview_key(funnel);
+    const auto definition = definitions_.funnels().find(key);
+    const auto state = state_.funnels.find(key);
     if (definition == definitions_.funnels().end() || state == state_.funnels.end()) return false;
     return definition->second.completed(state->second, now_ms_);
   }
-  bool member_of(const std::string& audience) const override {
-    return state_.audiences.count(audience) > 0;
+  bool member_of(const Condition& member) const override {
+    const auto position = definitions_.position_of(member);
+    if (position == Definitions::kNoPosition) return state_.audiences.count(member.name) > 0;
+    return members_[position] != 0;
   }
+
+  // Whether the profile is in the audience at `position` (as evaluation has found so far).
+  bool member(size_t position) const { return members_[position] != 0; }
+  void set_member(size_t position, bool in) { members_[position] = in ? 1 : 0; }
+  const AggregateState* aggregate(size_t position) const { return aggregates_[position]; }
+  const FunnelState* funnel(size_t position) const { return funnels_[position]; }
 
  private:
-  // Nodes of saved audiences have their key indexed; a preview's nodes are keyed here.
-  const std::string* key_of(const Condition& node) const {
-    if (const auto* key = definitions_.key_of(node)) return key;
-    auto it = preview_keys_.find(&node);
-    if (it != preview_keys_.end()) return &it->second;
-    auto key = node.kind == Condition::Kind::kPerformed ? Definitions::counter_key(node)
-                                                        : Definitions::funnel_key(node);
-    return &preview_keys_.emplace(&node, std::move(key)).first->second;
+  std::optional<Value> aggregate_value(size_t position) const {
+    static const AggregateState kEmpty;
+    const auto* state = aggregates_[position];
+    return definitions_.aggregate_positions()[position].second->value(
+        state != nullptr ? *state : kEmpty, now_ms_);
   }
 
+  // Nodes of conditions that are not among the definitions' (a condition checked with holds())
+  // are looked up by key.
+  const std::string& preview_key(const Condition& node) const {
+    auto it = preview_keys_.find(&node);
+    if (it != preview_keys_.end()) return it->second;
+    auto key = node.kind == Condition::Kind::kPerformed ? Definitions::counter_key(node)
+                                                        : Definitions::funnel_key(node);
+    return preview_keys_.emplace(&node, std::move(key)).first->second;
+  }
   std::optional<Value> value_of(const std::string& key) const {
     const auto aggregate = definitions_.aggregates().find(key);
     if (aggregate == definitions_.aggregates().end()) return std::nullopt;
@@ -80,10 +144,12 @@ class StateFacts final : public ProfileFacts {
   const ProfileAudienceState& state_;
   const TraitSource& traits_;
   int64_t now_ms_;
+  std::vector<const AggregateState*> aggregates_;
+  std::vector<const FunnelState*> funnels_;
+  std::vector<char> members_;
+  mutable std::vector<std::pair<std::string_view, std::optional<Value>>> traits_read_;
   mutable std::unordered_map<const Condition*, std::string> preview_keys_;
 };
-
-}  // namespace
 
 std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,
                                                const TraitSource& traits, const EventFacts& event,
@@ -94,35 +160,45 @@ std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,
   // on_time() would, or the due check would be lost with the rescheduling below.
   const bool overdue = state.next_check_ms != 0 && state.next_check_ms <= now_ms;
   if (overdue) expire_all(state, now_ms);
-  std::vector<std::string_view> fed;  // the keys this event fed
-  if (event.type == "track") {
-    for (const auto& [key, aggregate] : definitions.aggregates()) {
-      if (!aggregate.matches(event.name, event.properties)) continue;
-      auto& aggregate_state = state.aggregates[key];
-      aggregate.add(aggregate_state, event.time_ms, event.seq, event.properties);
-      aggregate.expire(aggregate_state, now_ms);
-      if (aggregate_state.empty()) state.aggregates.erase(key);
-      fed.push_back(key);
-    }
-    for (const auto& [key, funnel] : definitions.funnels()) {
-      if (!funnel.matches(event.name, event.properties)) continue;
-      funnel.add(state.funnels[key], event.name, event.properties, event.time_ms, event.seq);
-      fed.push_back(key);
-    }
-  }
   const auto& audiences = definitions.audiences();
   std::vector<bool> dirty(audiences.size(), false);
   if (overdue) {
     for (size_t i = 0; i < audiences.size(); ++i) dirty[i] = audiences[i].uses_time;
   }
-  for (const auto key : fed) {
-    for (const auto i : definitions.readers_of_key(key)) dirty[i] = true;
+  if (event.type == "track") {
+    // The state's entries and the definitions' positions are in the same key order: one walk
+    // finds (or places) each fed entry.
+    auto& aggregates = state.aggregates;
+    size_t at = 0;  // the first entry of the state not before the position's key
+    const auto& aggregate_positions = definitions.aggregate_positions();
+    for (size_t i = 0; i < aggregate_positions.size(); ++i) {
+      const auto& [key, aggregate] = aggregate_positions[i];
+      while (at < aggregates.size() && std::string_view(aggregates.begin()[at].first) < key) ++at;
+      if (!aggregate->matches(event.name, event.properties)) continue;
+      const auto it = aggregates.try_emplace(aggregates.begin() + at, key).first;
+      aggregate->add(it->second, event.time_ms, event.seq, event.properties);
+      aggregate->expire(it->second, now_ms);
+      if (it->second.empty()) aggregates.erase(it);
+      for (const auto reader : definitions.readers_of_aggregate(i)) dirty[reader] = true;
+    }
+    auto& funnels = state.funnels;
+    at = 0;
+    const auto& funnel_positions = definitions.funnel_positions();
+    for (size_t i = 0; i < funnel_positions.size(); ++i) {
+      const auto& [key, funnel] = funnel_positions[i];
+      while (at < funnels.size() && std::string_view(funnels.begin()[at].first) < key) ++at;
+      if (!funnel->matches(event.name, event.properties)) continue;
+      const auto it = funnels.try_emplace(funnels.begin() + at, key).first;
+      funnel->add(it->second, event.name, event.properties, event.time_ms, event.seq);
+      for (const auto reader : definitions.readers_of_funnel(i)) dirty[reader] = true;
+    }
   }
   for (const auto& trait : changed_traits) {
     for (const auto i : definitions.readers_of_trait(trait)) dirty[i] = true;
   }
-  auto changes = evaluate(state, traits, now_ms, std::move(dirty));
-  state.next_check_ms = next_check_ms(state, traits, now_ms);
+  StateFacts facts(definitions, state, traits, now_ms);
+  auto changes = evaluate(facts, state, now_ms, std::move(dirty));
+  state.next_check_ms = next_check(facts, now_ms);
   return changes;
 }
 
@@ -141,10 +217,13 @@ void Engine::merge(ProfileAudienceState& survivor, const ProfileAudienceState& l
 }
 
 void Engine::expire_all(ProfileAudienceState& state, int64_t now_ms) const {
-  const auto& aggregates = definitions_->aggregates();
+  const auto& positions = definitions_->aggregate_positions();
+  size_t i = 0;
   for (auto it = state.aggregates.begin(); it != state.aggregates.end();) {
-    const auto aggregate = aggregates.find(it->first);
-    if (aggregate != aggregates.end()) aggregate->second.expire(it->second, now_ms);
+    while (i < positions.size() && positions[i].first < std::string_view(it->first)) ++i;
+    if (i < positions.size() && positions[i].first == it->first) {
+      positions[i].second->expire(it->second, now_ms);
+    }
     it = it->second.empty() ? state.aggregates.erase(it) : std::next(it);
   }
 }
@@ -153,21 +232,29 @@ std::vector<MembershipChange> Engine::evaluate_all(ProfileAudienceState& state,
                                                    const TraitSource& traits,
                                                    int64_t now_ms) const {
   expire_all(state, now_ms);
+  StateFacts facts(*definitions_, state, traits, now_ms);
   auto changes =
-      evaluate(state, traits, now_ms, std::vector<bool>(definitions_->audiences().size(), true));
-  state.next_check_ms = next_check_ms(state, traits, now_ms);
+      evaluate(facts, state, now_ms, std::vector<bool>(definitions_->audiences().size(), true));
+  state.next_check_ms = next_check(facts, now_ms);
   return changes;
+}
+
+std::vector<MembershipChange> Engine::reevaluate(ProfileAudienceState& state,
+                                                 const TraitSource& traits, int64_t now_ms,
+                                                 std::vector<bool> dirty) const {
+  StateFacts facts(*definitions_, state, traits, now_ms);
+  return evaluate(facts, state, now_ms, std::move(dirty));
 }
 
 std::vector<MembershipChange> Engine::on_time(ProfileAudienceState& state,
                                               const TraitSource& traits, int64_t now_ms) const {
   expire_all(state, now_ms);
-  const auto& definitions = *definitions_;
-  const auto& audiences = definitions.audiences();
+  const auto& audiences = definitions_->audiences();
   std::vector<bool> dirty(audiences.size());
   for (size_t i = 0; i < audiences.size(); ++i) dirty[i] = audiences[i].uses_time;
-  auto changes = evaluate(state, traits, now_ms, std::move(dirty));
-  state.next_check_ms = next_check_ms(state, traits, now_ms);
+  StateFacts facts(*definitions_, state, traits, now_ms);
+  auto changes = evaluate(facts, state, now_ms, std::move(dirty));
+  state.next_check_ms = next_check(facts, now_ms);
   return changes;
 }
 
@@ -201,45 +288,41 @@ void Engine::prune(ProfileAudienceState& state) const {
       [&](const auto& entry) { return definitions.audience(entry.first) == nullptr; });
 }
 
-std::vector<MembershipChange> Engine::evaluate(ProfileAudienceState& state,
-                                               const TraitSource& traits, int64_t now_ms,
-                                               std::vector<bool> dirty) const {
+std::vector<MembershipChange> Engine::evaluate(StateFacts& facts, ProfileAudienceState& state,
+                                               int64_t now_ms, std::vector<bool> dirty) const {
   std::vector<MembershipChange> changes;
   const auto& audiences = definitions_->audiences();
-  StateFacts facts(*definitions_, state, traits, now_ms);
-  std::set<std::string_view> changed;
+  std::vector<char> changed(audiences.size(), 0);
   for (size_t i = 0; i < audiences.size(); ++i) {
     const auto& audience = audiences[i];
-    if (!dirty[i] && !std::any_of(audience.audiences.begin(), audience.audiences.end(),
-                                  [&](const std::string& a) { return changed.count(a) > 0; })) {
+    if (!dirty[i] &&
+        (changes.empty() || std::none_of(audience.inputs.begin(), audience.inputs.end(),
+                                         [&](size_t input) { return changed[input] != 0; }))) {
       continue;
     }
-    const auto& name = audience.definition.name;
     const bool now_in = cdp::audience::evaluate(audience.definition.condition, facts);
-    const auto it = state.audiences.find(name);
-    const bool was_in = it != state.audiences.end();
-    if (now_in == was_in) continue;
-    if (now_in) {
-      state.audiences.emplace(name, now_ms);
+    if (now_in == facts.member(i)) continue;
+    facts.set_member(i, now_in);
+    changed[i] = 1;
+    changes.push_back({audience.definition.name, now_in});
+  }
+  for (const auto& change : changes) {
+    if (change.entered) {
+      state.audiences.emplace(change.audience, now_ms);
     } else {
-      state.audiences.erase(it);
+      state.audiences.erase(change.audience);
     }
-    changed.insert(name);
-    changes.push_back({name, now_in});
   }
   return changes;
 }
 
 template <typename Consider>
-void Engine::in_last_times(const Definitions::CompiledAudience& audience,
-                           const ProfileAudienceState& state, const TraitSource& traits,
-                           int64_t now_ms, Consider&& consider) const {
-  if (audience.in_last.empty()) return;
-  const StateFacts facts(*definitions_, state, traits, now_ms);
+void Engine::in_last_times(const Definitions::CompiledAudience& audience, const StateFacts& facts,
+                           Consider&& consider) const {
   for (const auto* comparison : audience.in_last) {
     const auto value = comparison->operand.scope == Operand::Scope::kComputed
-                           ? facts.computed(comparison->operand.path[0])
-                           : trait_value(traits, comparison->operand.path);
+                           ? facts.computed(*comparison)
+                           : facts.trait(comparison->operand.path);
     const auto time = value ? value_time_ms(*value) : std::nullopt;
     if (!time) continue;
     consider(*time);                                // a future date arrives
@@ -264,28 +347,36 @@ int64_t Engine::next_in_last_ms(const ProfileAudienceState& state, const TraitSo
   const auto consider = [&](int64_t at) {
     if (at > now_ms) next = std::min(next, at);
   };
+  const StateFacts facts(*definitions_, state, traits, now_ms);
   for (size_t i = 0; i < audiences.size(); ++i) {
-    if (audiences[i]) in_last_times(definitions_->audiences()[i], state, traits, now_ms, consider);
+    if (audiences[i]) in_last_times(definitions_->audiences()[i], facts, consider);
   }
   return next == std::numeric_limits<int64_t>::max() ? 0 : next;
 }
 
 int64_t Engine::next_check_ms(const ProfileAudienceState& state, const TraitSource& traits,
                               int64_t now_ms) const {
+  return next_check(StateFacts(*definitions_, state, traits, now_ms), now_ms);
+}
+
+int64_t Engine::next_check(const StateFacts& facts, int64_t now_ms) const {
   const auto& definitions = *definitions_;
   int64_t next = std::numeric_limits<int64_t>::max();
   const auto consider = [&](std::optional<int64_t> at) {
     if (at && *at > now_ms) next = std::min(next, *at);
   };
-  for (const auto& key : definitions.timed_keys()) {
-    if (const auto it = state.aggregates.find(key); it != state.aggregates.end()) {
-      consider(definitions.aggregates().at(key).next_expiry_ms(it->second));
-    } else if (const auto funnel = state.funnels.find(key); funnel != state.funnels.end()) {
-      consider(definitions.funnels().at(key).next_expiry_ms(funnel->second));
+  for (const auto position : definitions.timed_aggregates()) {
+    if (const auto* state = facts.aggregate(position)) {
+      consider(definitions.aggregate_positions()[position].second->next_expiry_ms(*state));
+    }
+  }
+  for (const auto position : definitions.timed_funnels()) {
+    if (const auto* state = facts.funnel(position)) {
+      consider(definitions.funnel_positions()[position].second->next_expiry_ms(*state));
     }
   }
   for (const auto& audience : definitions.audiences()) {
-    in_last_times(audience, state, traits, now_ms, consider);
+    if (!audience.in_last.empty()) in_last_times(audience, facts, consider);
   }
   return next == std::numeric_limits<int64_t>::max() ? 0 : next;
 }

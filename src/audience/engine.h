@@ -22,6 +22,8 @@ class TraitSource {
   virtual const std::string* trait_json(std::string_view name) const = 0;
 };
 
+class StateFacts;  // engine.cc: a profile's state as the evaluator reads it
+
 // What the engine reads of one event.
 struct EventFacts {
   std::string_view type;                          // "track", "identify", ...
@@ -71,9 +73,7 @@ class Engine {
   // definitions().audiences()) and those that read audiences that changed. Nothing else: no
   // expiry, no next check time.
   std::vector<MembershipChange> reevaluate(ProfileAudienceState& state, const TraitSource& traits,
-                                           int64_t now_ms, std::vector<bool> dirty) const {
-    return evaluate(state, traits, now_ms, std::move(dirty));
-  }
+                                           int64_t now_ms, std::vector<bool> dirty) const;
 
   // Drops the buckets of the aggregates in `keys` that have left their window by `now_ms`
   // (history fed to a new counter starts with its oldest events).
@@ -114,15 +114,15 @@ class Engine {
 
  private:
   // Re-evaluates the audiences for which `dirty` says true, then those reading audiences that
-  // changed, in dependency order.
-  std::vector<MembershipChange> evaluate(ProfileAudienceState& state, const TraitSource& traits,
+  // changed, in dependency order; `facts` is `state` laid out by the definitions' positions.
+  std::vector<MembershipChange> evaluate(StateFacts& facts, ProfileAudienceState& state,
                                          int64_t now_ms, std::vector<bool> dirty) const;
+  int64_t next_check(const StateFacts& facts, int64_t now_ms) const;
   // Drops every aggregate bucket that has left its window by `now_ms`.
   void expire_all(ProfileAudienceState& state, int64_t now_ms) const;
   // Calls `consider` with the times at which the audience's `in last` comparisons change.
   template <typename Consider>
-  void in_last_times(const Definitions::CompiledAudience& audience,
-                     const ProfileAudienceState& state, const TraitSource& traits, int64_t now_ms,
+  void in_last_times(const Definitions::CompiledAudience& audience, const StateFacts& facts,
                      Consider&& consider) const;
 
   std::shared_ptr<const Definitions> definitions_;

@@ -114,6 +114,74 @@ TEST(DefinitionsTest, AudiencesComeAfterTheAudiencesTheyRead) {
   EXPECT_THAT(order, ElementsAre("c", "b", "a"));
 }
 
+// The engine looks state up by position: each node's position must name what its key names.
+TEST(DefinitionsTest, PositionsNameTheSameStateAsKeys) {
+  const auto definitions = compile(
+      {{"spend", R"({"kind":"sum","event":"Order","property":"total","window":"7 days"})"}},
+      {{"z", R"({"condition":"performed \"Order\" at least 2 times and computed.spend > 5"})"},
+       {"b", R"({"condition":"in audience \"z\" or performed \"A\" then \"B\" within 1 day"})"},
+       {"m", R"({"condition":"performed \"Order\" at least 1 times in last 3 days"})"}});
+  const auto& aggregates = definitions->aggregate_positions();
+  ASSERT_EQ(aggregates.size(), definitions->aggregates().size());
+  size_t i = 0;
+  for (const auto& [key, aggregate] : definitions->aggregates()) {
+    EXPECT_EQ(aggregates[i].first, key);
+    EXPECT_EQ(aggregates[i].second, &aggregate);
+    EXPECT_EQ(definitions->readers_of_aggregate(i), definitions->readers_of_key(key)) << key;
+    ++i;
+  }
+  ASSERT_EQ(definitions->funnel_positions().size(), 1u);
+  EXPECT_EQ(definitions->readers_of_funnel(0),
+            definitions->readers_of_key(definitions->funnel_positions()[0].first));
+  std::vector<std::pair<std::string_view, size_t>> by_name;
+  for (size_t a = 0; a < definitions->audiences().size(); ++a) {
+    by_name.emplace_back(definitions->audiences()[a].definition.name, a);
+  }
+  std::sort(by_name.begin(), by_name.end());
+  EXPECT_EQ(definitions->audiences_by_name(), by_name);
+
+  size_t checked = 0;
+  std::function<void(const Condition&)> walk = [&](const Condition& c) {
+    const auto position = definitions->position_of(c);
+    switch (c.kind) {
+      case Condition::Kind::kPerformed:
+        ASSERT_NE(position, Definitions::kNoPosition);
+        EXPECT_EQ(aggregates[position].first, Definitions::counter_key(c));
+        ++checked;
+        break;
+      case Condition::Kind::kFunnel:
+        ASSERT_NE(position, Definitions::kNoPosition);
+        EXPECT_EQ(definitions->funnel_positions()[position].first, Definitions::funnel_key(c));
+        ++checked;
+        break;
+      case Condition::Kind::kMember:
+        ASSERT_NE(position, Definitions::kNoPosition);
+        EXPECT_EQ(definitions->audiences()[position].definition.name, c.name);
+        ++checked;
+        break;
+      case Condition::Kind::kCompare:
+        ASSERT_NE(position, Definitions::kNoPosition);
+        EXPECT_EQ(aggregates[position].first, Definitions::trait_key(c.operand.path[0]));
+        ++checked;
+        break;
+      default: EXPECT_EQ(position, Definitions::kNoPosition);
+    }
+    for (const auto& child : c.children) walk(child);
+  };
+  for (const auto& a : definitions->audiences()) walk(a.definition.condition);
+  EXPECT_EQ(checked, 5u);
+  // The same condition elsewhere (a copy) has no position: it is looked up by key.
+  const auto copy = definitions->audiences()[0].definition.condition;
+  EXPECT_EQ(definitions->position_of(copy), Definitions::kNoPosition);
+  // "b" reads "z". Every audience depends on time ("z" through the window of "spend", "b"
+  // through "z"), so all that they read is timed.
+  const auto& b = definitions->audiences()[by_name[0].second];
+  ASSERT_EQ(b.inputs.size(), 1u);
+  EXPECT_EQ(definitions->audiences()[b.inputs[0]].definition.name, "z");
+  EXPECT_EQ(definitions->timed_aggregates(), (std::vector<size_t>{0, 1, 2}));
+  EXPECT_EQ(definitions->timed_funnels(), std::vector<size_t>{0});
+}
+
 TEST(EngineTest, EventsMoveAProfileInAndTimeMovesItOut) {
   const Engine engine(compile(
       {},

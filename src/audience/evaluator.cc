@@ -85,7 +85,7 @@ bool evaluate(const Condition& c, const ProfileFacts& facts) {
     case Condition::Kind::kCompare:
       return compare(c,
                      c.operand.scope == Operand::Scope::kComputed
-                         ? facts.computed(c.operand.path[0])
+                         ? facts.computed(c)
                          : facts.trait(c.operand.path),
                      facts.now_ms());
     case Condition::Kind::kPerformed: {
@@ -98,7 +98,7 @@ bool evaluate(const Condition& c, const ProfileFacts& facts) {
       return false;
     }
     case Condition::Kind::kFunnel: return facts.funnel_completed(c);
-    case Condition::Kind::kMember: return facts.member_of(c.name);
+    case Condition::Kind::kMember: return facts.member_of(c);
   }
   return false;
 }

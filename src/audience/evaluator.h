@@ -22,12 +22,14 @@ class ProfileFacts {
   // The trait at `path` (path[0] is the trait's name; more names walk into an object), or
   // nullopt when the profile has no such trait.
   virtual std::optional<Value> trait(const std::vector<std::string>& path) const = 0;
-  virtual std::optional<Value> computed(const std::string& name) const = 0;
+  // The computed trait that a kCompare node on a computed trait reads (operand.path[0]).
+  virtual std::optional<Value> computed(const Condition& comparison) const = 0;
   // How many events count for the kPerformed condition (its counter_spec()) at now_ms().
   virtual uint64_t performed_count(const Condition& performed) const = 0;
   // Whether the kFunnel condition has completed (within its lookback, if any) at now_ms().
   virtual bool funnel_completed(const Condition& funnel) const = 0;
-  virtual bool member_of(const std::string& audience) const = 0;
+  // Whether the profile is in the audience that a kMember node names.
+  virtual bool member_of(const Condition& member) const = 0;
 };
 
 bool evaluate(const Condition& condition, const ProfileFacts& facts);

@@ -47,8 +47,8 @@ class FactsBase : public ProfileFacts {
     if (json == nullptr) return std::nullopt;
     return Value::from_json(*json);
   }
-  bool member_of(const std::string& audience) const override {
-    return audiences_.count(audience) > 0;
+  bool member_of(const Condition& member) const override {
+    return audiences_.count(member.name) > 0;
   }
 
  protected:
@@ -68,8 +68,8 @@ class ReferenceFacts final : public FactsBase {
       : FactsBase(std::move(traits), std::move(audiences), std::move(computed), 0),
         events_(std::move(events)) {}
 
-  std::optional<Value> computed(const std::string& name) const override {
-    return brute_force_value(computed_specs_.at(name), events_, now_ms_);
+  std::optional<Value> computed(const Condition& comparison) const override {
+    return brute_force_value(computed_specs_.at(comparison.operand.path[0]), events_, now_ms_);
   }
 
   uint64_t performed_count(const Condition& c) const override {
@@ -140,8 +140,8 @@ class IncrementalFacts final : public FactsBase {
     }
   }
 
-  std::optional<Value> computed(const std::string& name) const override {
-    const auto& [aggregate, state] = aggregates_.at(name);
+  std::optional<Value> computed(const Condition& comparison) const override {
+    const auto& [aggregate, state] = aggregates_.at(comparison.operand.path[0]);
     return aggregate.value(state, now_ms_);
   }
   uint64_t performed_count(const Condition& c) const override {
@@ -290,7 +290,7 @@ class TraitFacts final : public FactsBase {
  public:
   explicit TraitFacts(std::string traits, int64_t now_ms = 0)
       : FactsBase(std::move(traits), {}, {}, now_ms) {}
-  std::optional<Value> computed(const std::string&) const override { return std::nullopt; }
+  std::optional<Value> computed(const Condition&) const override { return std::nullopt; }
   uint64_t performed_count(const Condition&) const override { return 0; }
   bool funnel_completed(const Condition&) const override { return false; }
 };

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -57,6 +58,19 @@ class FlatMap {
     if (it != entries_.end() && it->first == key) return {it, false};
     it = entries_.emplace(it, std::piecewise_construct, std::forward_as_tuple(key),
                           std::forward_as_tuple(std::forward<Args>(args)...));
+    return {it, true};
+  }
+  // The same, where `hint` is where the key is or would go (as when walking the map in order
+  // alongside another sorted sequence): no search then. A wrong hint costs the search.
+  template <typename... Args>
+  std::pair<iterator, bool> try_emplace(const_iterator hint, std::string_view key, Args&&... args) {
+    const bool right = (hint == entries_.end() || key <= std::string_view(hint->first)) &&
+                       (hint == entries_.begin() || std::string_view(std::prev(hint)->first) < key);
+    if (!right) return try_emplace(key, std::forward<Args>(args)...);
+    const auto offset = hint - entries_.cbegin();
+    if (hint != entries_.end() && hint->first == key) return {entries_.begin() + offset, false};
+    const auto it = entries_.emplace(hint, std::piecewise_construct, std::forward_as_tuple(key),
+                                     std::forward_as_tuple(std::forward<Args>(args)...));
     return {it, true};
   }
   std::pair<iterator, bool> emplace(std::string_view key, V value) {

@@ -41,7 +41,7 @@ TEST(FlatMapTest, BehavesAsAStdMap) {
   for (int step = 0; step < 5000; ++step) {
     const auto key = std::to_string(random() % 40);
     const int value = static_cast<int>(random() % 100);
-    switch (random() % 5) {
+    switch (random() % 6) {
       case 0:
         flat[key] = value;
         reference[key] = value;
@@ -50,6 +50,14 @@ TEST(FlatMapTest, BehavesAsAStdMap) {
         EXPECT_EQ(flat.try_emplace(key, value).second, reference.try_emplace(key, value).second);
         break;
       case 2: EXPECT_EQ(flat.erase(key), reference.erase(key)); break;
+      case 4: {
+        // A hint anywhere, right or wrong: a wrong one must cost only the search.
+        const auto hint = flat.begin() + static_cast<ptrdiff_t>(random() % (flat.size() + 1));
+        const auto [it, inserted] = flat.try_emplace(hint, key, value);
+        EXPECT_EQ(inserted, reference.try_emplace(key, value).second);
+        EXPECT_EQ(it->first, key);
+        break;
+      }
       case 3: {
         auto it = flat.find(key);
         if (it != flat.end()) flat.erase(it);
