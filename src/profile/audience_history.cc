@@ -87,8 +87,21 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
   auto& timeline = timeline_;
   for (const auto id : ids) {
     const auto prefix = timeline_prefix(id);
-    for (timeline->Seek(prefix); timeline->Valid() && timeline->key().starts_with(prefix);
-         timeline->Next()) {
+    // Passes read profiles in id order, and most timelines are a few entries long: the next
+    // one is usually a few steps ahead, which cost less than a seek. The iterator is always at
+    // the start of a timeline (or of what follows one), so without steps it is at this one's
+    // start only if its key has the prefix; with steps, at the first key not before it.
+    bool stepped = false;
+    for (int steps = 0; steps < 8 && timeline->Valid() && timeline->key().compare(prefix) < 0;
+         ++steps) {
+      timeline->Next();
+      stepped = true;
+    }
+    if (!timeline->Valid() || timeline->key().compare(prefix) < 0 ||
+        (!stepped && !timeline->key().starts_with(prefix))) {
+      timeline->Seek(prefix);
+    }
+    for (; timeline->Valid() && timeline->key().starts_with(prefix); timeline->Next()) {
       // The entry's value is "type\0event name": most events are skipped without the raw log.
       const auto value = timeline->value().ToStringView();
       const auto split = value.find('\0');
