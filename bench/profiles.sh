@@ -102,9 +102,17 @@ profile_buckets() {
     awk '/^cdp_http_request_seconds_bucket\{route="profiles"/ { print $1, $2 }'
 }
 
+thread_ticks() {  # "name ticks" for each of the server's threads (user + system CPU)
+  date +%s.%N
+  for task in /proc/"$server"/task/*; do
+    echo "$(cat "$task/comm") $(awk '{ print $14 + $15 }' "$task/stat")"
+  done 2>/dev/null
+}
+
 for run in $(seq "$RUNS"); do
   echo "== run $run: ingest $INGEST_RATE events/s, Profile API $PROFILE_RATE req/s, $PROBE_RATE probes/s"
   profile_buckets >"$OUT/server-before-$run.txt"
+  thread_ticks >"$OUT/threads-before-$run.txt"
   "$LOAD" --url "127.0.0.1:$PORT" --write-key wk_bench --endpoint batch --users "$USERS" \
     --batch-size "$BATCH_SIZE" --rate "$INGEST_RATE" --connections 4 --duration "$DURATION" >"$OUT/ingest-$run.json" &
   loads=($!)
@@ -115,6 +123,7 @@ for run in $(seq "$RUNS"); do
     --rate "$PROBE_RATE" --connections 4 --duration "$DURATION" >"$OUT/visibility-$run.json" &
   loads+=($!)
   wait "${loads[@]}"
+  thread_ticks >"$OUT/threads-after-$run.txt"
   profile_buckets >"$OUT/server-after-$run.txt"
   echo "rss_mb=$(rss_mb)" >"$OUT/rss-$run.txt"
 done
@@ -161,6 +170,23 @@ row("Profile API answered within 2 ms, server side (%)", "", [server_share(i, "0
 row("Profile API answered within 0.5 ms, server side (%)", "", [server_share(i, "0.0005") for i in range(1, runs + 1)], "%")
 row("ingest events/s", "10,000", [r["events_per_s"] for r in ingest], "")
 row("ingest ack p99", "", [r["latency_ms"]["p99"] for r in ingest], "ms")
+import collections, os
+def threads(run):  # % of one core that each kind of server thread took during the run
+    def read(name):
+        lines = open(f"{out}/{name}-{run}.txt").read().split("\n")
+        ticks = collections.Counter()
+        for line in lines[1:]:
+            if line.strip():
+                comm, value = line.rsplit(" ", 1)
+                ticks[re.sub(r"-\d+$", "", comm)] += int(value)
+        return float(lines[0]), ticks
+    (start, before), (end, after) = read("threads-before"), read("threads-after")
+    tick = os.sysconf("SC_CLK_TCK")
+    share = {k: 100 * (after[k] - before.get(k, 0)) / tick / (end - start) for k in after}
+    return ", ".join(f"{k} {v:.0f}" for k, v in sorted(share.items(), key=lambda kv: -kv[1]) if v >= 1)
+print("\nServer threads during each run, % of one core (the load generators share the machine):")
+for i in range(1, runs + 1):
+    print(f"- run {i}: {threads(i)}")
 errors = {k: sum(r["errors"].get(k, 0) for r in ingest + profile + vis) for r in ingest + profile + vis for k in r["errors"]}
 print(f"\nErrors: {errors or 'none'}. Visibility samples per run: {[r['latency_samples'] for r in vis]}.")
 EOF

@@ -8,6 +8,7 @@
 #include "audience/condition_text.h"
 #include "common/json_writer.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "storage/big_endian.h"
 #include "storage/raw_log_reader.h"
 
@@ -132,6 +133,7 @@ Status DestinationWorker::load() {
 }
 
 void DestinationWorker::run() {
+  set_thread_name("cdp-deliver");
   std::unique_lock lock(mutex_);
   const auto wait = [&](int64_t ms) {
     wake_.wait_for(lock, std::chrono::milliseconds(std::clamp<int64_t>(ms, 1, 1000)),

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "profile/audience_records.h"
 
 namespace cdp::activation {
@@ -135,6 +136,7 @@ Result<std::vector<AudienceExport>> FileExportWorker::export_now() {
 }
 
 void FileExportWorker::run() {
+  set_thread_name("cdp-export");
   std::unique_lock lock(mutex_);
   int64_t next_ms = 0;  // due now
   while (!stopping_) {

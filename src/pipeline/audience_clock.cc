@@ -1,6 +1,7 @@
 #include "pipeline/audience_clock.h"
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "common/uuid.h"
 #include "profile/audience_records.h"
 
@@ -44,6 +45,7 @@ Result<uint64_t> AudienceClock::check() {
 }
 
 void AudienceClock::run() {
+  set_thread_name("cdp-clock");
   while (true) {
     {
       std::unique_lock lock(mutex_);

@@ -9,6 +9,7 @@
 
 #include "common/json_writer.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "common/time_format.h"
 #include "profile/profile_store.h"
 
@@ -159,6 +160,7 @@ void LinkingService::publish(const LinkingRunReport& report) {
 }
 
 void LinkingService::run() {
+  set_thread_name("cdp-linking");
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
   while (true) {
     LinkingRunReport report;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "profile/audience_index.h"
 #include "profile/audience_records.h"
 #include "profile/state_transaction.h"
@@ -322,6 +323,7 @@ std::shared_ptr<const audience::Definitions> Processor::definitions() const {
 }
 
 void Processor::run() {
+  set_thread_name("cdp-processor");
   // Below the threads that acknowledge events: under overload ingest keeps its latency and the
   // processor falls behind (visible as lag), catching up when there is CPU to spare.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);

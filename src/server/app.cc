@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "common/uuid.h"
 #include "storage/raw_log_reader.h"
 
@@ -390,6 +391,7 @@ void App::route(Request&& request, const RequestInfo& info, Responder respond) {
 }
 
 void App::maintain() {
+  set_thread_name("cdp-maintain");
   std::unique_lock lock(maintenance_mutex_);
   auto next_retention = std::chrono::steady_clock::now();
   while (!stopping_) {

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "common/uuid.h"
 
 namespace cdp::server {
@@ -468,7 +469,12 @@ Status HttpServer::start() {
   }
   port_ = acceptor_.local_endpoint().port();
   accept();
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
+  for (int i = 0; i < options_.threads; ++i) {
+    threads_.emplace_back([this, i] {
+      set_thread_name("cdp-http-" + std::to_string(i));
+      io_.run();
+    });
+  }
   return Status::ok();
 }
 

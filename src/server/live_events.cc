@@ -5,6 +5,7 @@
 
 #include "common/json_writer.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "common/time_format.h"
 #include "ingest/json_tree.h"
 #include "storage/raw_log_reader.h"
@@ -210,6 +211,7 @@ void LiveEvents::rejected(std::string_view source, std::string_view code, std::s
 }
 
 void LiveEvents::run() {
+  set_thread_name("cdp-live");
   SteadyTime last_round{};
   auto last_keep_alive = std::chrono::steady_clock::now();
   ingest::JsonParser parser;

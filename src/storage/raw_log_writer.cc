@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "storage/big_endian.h"
 #include "storage/raw_log_record.h"
 
@@ -106,6 +107,7 @@ RawLogWriter::Stats RawLogWriter::stats() const {
 }
 
 void RawLogWriter::run() {
+  set_thread_name("cdp-log-writer");
   std::vector<Pending> group;
   while (true) {
     {
