@@ -104,9 +104,15 @@ profile_buckets() {
 
 thread_ticks() {  # "name ticks" for each of the server's threads (user + system CPU)
   date +%s.%N
+  local task stat
   for task in /proc/"$server"/task/*; do
-    echo "$(cat "$task/comm") $(awk '{ print $14 + $15 }' "$task/stat")"
-  done 2>/dev/null
+    # One read: "tid (name) state ... utime stime ..."; the name may hold spaces or ')'.
+    stat=$(cat "$task/stat" 2>/dev/null) || continue
+    name=${stat#*(}
+    name=${name%)*}
+    set -- ${stat##*) }
+    echo "$name $((${12} + ${13}))"
+  done
 }
 
 for run in $(seq "$RUNS"); do
@@ -171,13 +177,15 @@ row("Profile API answered within 0.5 ms, server side (%)", "", [server_share(i, 
 row("ingest events/s", "10,000", [r["events_per_s"] for r in ingest], "")
 row("ingest ack p99", "", [r["latency_ms"]["p99"] for r in ingest], "ms")
 import collections, os
-def threads(run):  # % of one core that each kind of server thread took during the run
+# % of one core that each kind of server thread took during the run (summed by kind; the
+# server's threads live as long as it does, so none takes its ticks away by exiting).
+def threads(run):
     def read(name):
         lines = open(f"{out}/{name}-{run}.txt").read().split("\n")
         ticks = collections.Counter()
         for line in lines[1:]:
-            if line.strip():
-                comm, value = line.rsplit(" ", 1)
+            comm, _, value = line.rpartition(" ")
+            if value.isdigit():  # a thread that exited between the reads is left out
                 ticks[re.sub(r"-\d+$", "", comm)] += int(value)
         return float(lines[0]), ticks
     (start, before), (end, after) = read("threads-before"), read("threads-after")

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "audience/internal/test_events.h"
 
 namespace cdp::audience {
@@ -120,7 +122,8 @@ TEST(DefinitionsTest, PositionsNameTheSameStateAsKeys) {
       {{"spend", R"({"kind":"sum","event":"Order","property":"total","window":"7 days"})"}},
       {{"z", R"({"condition":"performed \"Order\" at least 2 times and computed.spend > 5"})"},
        {"b", R"({"condition":"in audience \"z\" or performed \"A\" then \"B\" within 1 day"})"},
-       {"m", R"({"condition":"performed \"Order\" at least 1 times in last 3 days"})"}});
+       {"m", R"({"condition":"performed \"Order\" at least 1 times in last 3 days"})"},
+       {"v", R"({"condition":"performed \"View\""})"}});
   const auto& aggregates = definitions->aggregate_positions();
   ASSERT_EQ(aggregates.size(), definitions->aggregates().size());
   size_t i = 0;
@@ -169,17 +172,72 @@ TEST(DefinitionsTest, PositionsNameTheSameStateAsKeys) {
     for (const auto& child : c.children) walk(child);
   };
   for (const auto& a : definitions->audiences()) walk(a.definition.condition);
-  EXPECT_EQ(checked, 5u);
+  EXPECT_EQ(checked, 6u);
   // The same condition elsewhere (a copy) has no position: it is looked up by key.
   const auto copy = definitions->audiences()[0].definition.condition;
   EXPECT_EQ(definitions->position_of(copy), Definitions::kNoPosition);
-  // "b" reads "z". Every audience depends on time ("z" through the window of "spend", "b"
-  // through "z"), so all that they read is timed.
+  // "b" reads "z". Every audience but "v" depends on time ("z" through the window of "spend",
+  // "b" through "z"), so all that they read is timed; what only "v" reads is not.
   const auto& b = definitions->audiences()[by_name[0].second];
   ASSERT_EQ(b.inputs.size(), 1u);
   EXPECT_EQ(definitions->audiences()[b.inputs[0]].definition.name, "z");
-  EXPECT_EQ(definitions->timed_aggregates(), (std::vector<size_t>{0, 1, 2}));
+  const auto& v = definitions->audiences()[by_name[2].second];
+  ASSERT_EQ(v.definition.name, "v");
+  std::vector<size_t> timed;
+  for (size_t position = 0; position < aggregates.size(); ++position) {
+    if (aggregates[position].first != Definitions::counter_key(v.definition.condition)) {
+      timed.push_back(position);
+    }
+  }
+  ASSERT_EQ(timed.size(), 3u);
+  EXPECT_EQ(definitions->timed_aggregates(), timed);
   EXPECT_EQ(definitions->timed_funnels(), std::vector<size_t>{0});
+}
+
+// State under keys that the definitions no longer have (a deleted definition's, until pruned)
+// lies before, between and after the defined keys: the walks by position step over it, leave
+// it as it is, and still find the state they feed.
+TEST(EngineTest, StateUnderUndefinedKeysIsSteppedOverAndKept) {
+  const Engine engine(
+      compile({}, {{"twice", R"({"condition":"performed \"Order\" at least 2 times"})"},
+                   {"recent", R"({"condition":"performed \"View\" in last 1 day"})"},
+                   {"old", R"({"condition":"in audience \"recent\""})"}}));
+  const auto& positions = engine.definitions().aggregate_positions();
+  ASSERT_EQ(positions.size(), 2u);
+  AggregateState stale;
+  stale.buckets.push_back({});
+  stale.buckets.back().count = 7;
+  ProfileAudienceState state;
+  const std::vector<std::string> undefined = {"a", std::string(positions[0].first) + "0",
+                                              std::string(positions[1].first) + "0", "z"};
+  for (const auto& key : undefined) state.aggregates[key] = stale;
+  state.audiences.emplace("gone", 5);  // a deleted audience's membership, also left to prune
+  Traits traits;
+  EXPECT_TRUE(engine.on_event(state, traits, track("Order", nullptr, 1000, 1), {}, 1000).empty());
+  EXPECT_THAT(engine.on_event(state, traits, track("Order", nullptr, 2000, 2), {}, 2000),
+              ElementsAre(MembershipChange{"twice", true}));
+  EXPECT_THAT(engine.on_event(state, traits, track("View", nullptr, 3000, 3), {}, 3000),
+              ElementsAre(MembershipChange{"recent", true}, MembershipChange{"old", true}));
+  // A day later the view has left its window: expiry empties and drops its state, not the
+  // stale state around it.
+  EXPECT_THAT(engine.on_time(state, traits, 3000 + 2 * kDay),
+              ElementsAre(MembershipChange{"recent", false}, MembershipChange{"old", false}));
+  std::vector<std::string> keys;
+  for (const auto& [key, aggregate] : state.aggregates) {
+    keys.push_back(key);
+    if (key.size() == 1 || key.back() == '0') EXPECT_EQ(aggregate, stale) << key;
+  }
+  std::vector<std::string> expected = undefined;
+  for (const auto& [key, aggregate] : positions) {
+    if (aggregate->spec().event == "Order") expected.emplace_back(key);
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(keys, expected);
+  EXPECT_EQ(state.audiences.at("gone"), 5);
+  EXPECT_EQ(state.audiences.count("twice"), 1u);
+  engine.prune(state);
+  EXPECT_EQ(state.aggregates.size(), 1u);
+  EXPECT_EQ(state.audiences.count("gone"), 0u);
 }
 
 TEST(EngineTest, EventsMoveAProfileInAndTimeMovesItOut) {

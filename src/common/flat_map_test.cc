@@ -33,6 +33,22 @@ TEST(FlatMapTest, KeepsKeysInOrderAndFindsThemByView) {
   EXPECT_NE(other, map);
 }
 
+TEST(FlatMapTest, AHintPlacesOrFindsTheKeyWhereverItPoints) {
+  FlatMap<int> map;
+  EXPECT_TRUE(map.try_emplace(map.end(), "m", 1).second) << "empty map, end";
+  EXPECT_TRUE(map.try_emplace(map.begin(), "a", 2).second) << "smallest key, begin";
+  EXPECT_TRUE(map.try_emplace(map.end(), "z", 3).second) << "largest key, end";
+  auto [found, inserted] = map.try_emplace(map.begin() + 1, "m", 9);  // on the equal key
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(found->second, 1);
+  EXPECT_TRUE(map.try_emplace(map.begin() + 2, "n", 4).second) << "right after an equal-prefix key";
+  EXPECT_FALSE(map.try_emplace(map.begin(), "z", 9).second) << "wrong hint, existing key";
+  EXPECT_TRUE(map.try_emplace(map.end(), "b", 5).second) << "wrong hint, new key";
+  std::string keys;
+  for (const auto& [key, value] : map) keys += key + std::to_string(value);
+  EXPECT_EQ(keys, "a2b5m1n4z3");
+}
+
 // Random operations on a FlatMap and a std::map: the same contents after each.
 TEST(FlatMapTest, BehavesAsAStdMap) {
   std::mt19937 random(3);

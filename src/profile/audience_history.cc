@@ -85,6 +85,15 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
     timeline_.reset(database_.db().NewIterator(read_, database_.profile_events()));
   }
   auto& timeline = timeline_;
+  // An error return leaves the iterator inside a timeline, where the stepping below must not
+  // start: the next call seeks with a new one.
+  struct DropOnError {
+    std::unique_ptr<rocksdb::Iterator>& iterator;
+    bool finished = false;
+    ~DropOnError() {
+      if (!finished) iterator.reset();
+    }
+  } drop_on_error{timeline_};
   for (const auto id : ids) {
     const auto prefix = timeline_prefix(id);
     // Passes read profiles in id order, and most timelines are a few entries long: the next
@@ -140,6 +149,7 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
       return storage::from_rocksdb(timeline->status(), "reading a timeline");
     }
   }
+  drop_on_error.finished = true;
   return Status::ok();
 }
 
