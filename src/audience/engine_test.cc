@@ -225,7 +225,9 @@ TEST(EngineTest, StateUnderUndefinedKeysIsSteppedOverAndKept) {
   std::vector<std::string> keys;
   for (const auto& [key, aggregate] : state.aggregates) {
     keys.push_back(key);
-    if (key.size() == 1 || key.back() == '0') EXPECT_EQ(aggregate, stale) << key;
+    if (key.size() == 1 || key.back() == '0') {
+      EXPECT_EQ(aggregate, stale) << key;
+    }
   }
   std::vector<std::string> expected = undefined;
   for (const auto& [key, aggregate] : positions) {
