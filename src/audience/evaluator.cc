@@ -84,9 +84,8 @@ bool evaluate(const Condition& c, const ProfileFacts& facts) {
     case Condition::Kind::kNot: return !evaluate(c.children[0], facts);
     case Condition::Kind::kCompare:
       return compare(c,
-                     c.operand.scope == Operand::Scope::kComputed
-                         ? facts.computed(c)
-                         : facts.trait(c.operand.path),
+                     c.operand.scope == Operand::Scope::kComputed ? facts.computed(c)
+                                                                  : facts.trait(c.operand.path),
                      facts.now_ms());
     case Condition::Kind::kPerformed: {
       const auto n = facts.performed_count(c);
