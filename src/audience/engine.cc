@@ -5,6 +5,7 @@
 
 #include "audience/condition_text.h"
 #include "audience/evaluator.h"
+#include "common/check.h"
 
 namespace cdp::audience {
 namespace {
@@ -52,7 +53,6 @@ class StateFacts final : public ProfileFacts {
   StateFacts(const Definitions& definitions, const ProfileAudienceState& state,
              const TraitSource& traits, int64_t now_ms)
       : definitions_(definitions),
-        state_(state),
         traits_(traits),
         now_ms_(now_ms),
         aggregates_(definitions.aggregate_positions().size()),
@@ -77,35 +77,20 @@ class StateFacts final : public ProfileFacts {
     return traits_read_.emplace_back(path[0], trait_value(traits_, path)).second;
   }
   std::optional<Value> computed(const Condition& comparison) const override {
-    const auto position = definitions_.position_of(comparison);
-    if (position == Definitions::kNoPosition) {
-      return value_of(Definitions::trait_key(comparison.operand.path[0]));
-    }
-    return aggregate_value(position);
+    return aggregate_value(position_of(comparison));
   }
   uint64_t performed_count(const Condition& performed) const override {
-    const auto position = definitions_.position_of(performed);
-    const auto value = position != Definitions::kNoPosition ? aggregate_value(position)
-                                                            : value_of(preview_key(performed));
+    const auto value = aggregate_value(position_of(performed));
     return value ? static_cast<uint64_t>(value->number) : 0;
   }
   bool funnel_completed(const Condition& funnel) const override {
-    const auto position = definitions_.position_of(funnel);
-    if (position != Definitions::kNoPosition) {
-      return funnels_[position] != nullptr &&
-             definitions_.funnel_positions()[position].second->completed(*funnels_[position],
-                                                                         now_ms_);
-    }
-    const auto& key = preview_key(funnel);
-    const auto definition = definitions_.funnels().find(key);
-    const auto state = state_.funnels.find(key);
-    if (definition == definitions_.funnels().end() || state == state_.funnels.end()) return false;
-    return definition->second.completed(state->second, now_ms_);
+    const auto position = position_of(funnel);
+    return funnels_[position] != nullptr &&
+           definitions_.funnel_positions()[position].second->completed(*funnels_[position],
+                                                                       now_ms_);
   }
   bool member_of(const Condition& member) const override {
-    const auto position = definitions_.position_of(member);
-    if (position == Definitions::kNoPosition) return state_.audiences.count(member.name) > 0;
-    return members_[position] != 0;
+    return members_[position_of(member)] != 0;
   }
 
   // Whether the profile is in the audience at `position` (as evaluation has found so far).
@@ -122,33 +107,20 @@ class StateFacts final : public ProfileFacts {
         state != nullptr ? *state : kEmpty, now_ms_);
   }
 
-  // Nodes of conditions that are not among the definitions' (a condition checked with holds())
-  // are looked up by key.
-  const std::string& preview_key(const Condition& node) const {
-    auto it = preview_keys_.find(&node);
-    if (it != preview_keys_.end()) return it->second;
-    auto key = node.kind == Condition::Kind::kPerformed ? Definitions::counter_key(node)
-                                                        : Definitions::funnel_key(node);
-    return preview_keys_.emplace(&node, std::move(key)).first->second;
-  }
-  std::optional<Value> value_of(const std::string& key) const {
-    const auto aggregate = definitions_.aggregates().find(key);
-    if (aggregate == definitions_.aggregates().end()) return std::nullopt;
-    const auto state = state_.aggregates.find(key);
-    static const AggregateState kEmpty;
-    return aggregate->second.value(state != state_.aggregates.end() ? state->second : kEmpty,
-                                   now_ms_);
+  // Every node read is one of the definitions' audiences' (a preview compiles its candidate in).
+  size_t position_of(const Condition& node) const {
+    const auto position = definitions_.position_of(node);
+    CDP_CHECK(position != Definitions::kNoPosition);
+    return position;
   }
 
   const Definitions& definitions_;
-  const ProfileAudienceState& state_;
   const TraitSource& traits_;
   int64_t now_ms_;
   std::vector<const AggregateState*> aggregates_;
   std::vector<const FunnelState*> funnels_;
   std::vector<char> members_;
   mutable std::vector<std::pair<std::string_view, std::optional<Value>>> traits_read_;
-  mutable std::unordered_map<const Condition*, std::string> preview_keys_;
 };
 
 std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,

@@ -107,8 +107,9 @@ class Engine {
   std::vector<std::pair<std::string, Value>> computed_values(const ProfileAudienceState& state,
                                                              int64_t now_ms) const;
 
-  // Whether `condition` holds for this profile now: for previews of definitions not yet saved
-  // (whose new counters have no state: they count nothing).
+  // Whether `condition`, one of the definitions' audiences' conditions, holds for this profile
+  // now: for previews, which compile the definition not yet saved in (its new counters have no
+  // state: they count nothing).
   bool holds(const Condition& condition, const ProfileAudienceState& state,
              const TraitSource& traits, int64_t now_ms) const;
 
