@@ -205,7 +205,7 @@ void Aggregate::merge_bucket(AggregateBucket& into, const AggregateBucket& from)
 }
 
 void Aggregate::merge(AggregateState& into, const AggregateState& from) const {
-  std::vector<AggregateBucket> merged;
+  AggregateBuckets merged;
   merged.reserve(into.buckets.size() + from.buckets.size());
   size_t i = 0;
   size_t j = 0;
@@ -224,8 +224,11 @@ void Aggregate::merge(AggregateState& into, const AggregateState& from) const {
 }
 
 void Aggregate::expire(AggregateState& state, int64_t now_ms) const {
-  std::erase_if(state.buckets,
-                [&](const AggregateBucket& bucket) { return !live(bucket, now_ms); });
+  auto& buckets = state.buckets;
+  buckets.erase(
+      std::remove_if(buckets.begin(), buckets.end(),
+                     [&](const AggregateBucket& bucket) { return !live(bucket, now_ms); }),
+      buckets.end());
 }
 
 std::optional<int64_t> Aggregate::next_expiry_ms(const AggregateState& state) const {

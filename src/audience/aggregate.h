@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -62,9 +64,21 @@ struct AggregateBucket {
   bool operator==(const AggregateBucket&) const = default;
 };
 
-// A computed trait's state for one profile: buckets in time order.
+// A computed trait's state for one profile: buckets in time order. The first is held inline:
+// an aggregate without a window has one bucket, and a profile's state is decoded for almost
+// every event, so this saves an allocation (and its free) per aggregate.
+using AggregateBuckets = boost::container::small_vector<AggregateBucket, 1>;
 struct AggregateState {
-  std::vector<AggregateBucket> buckets;
+  AggregateBuckets buckets;
+
+  // Boost does not declare small_vector's move noexcept (moving inline elements could throw
+  // for other element types; these do not). Declared here, so that the vectors of entries that
+  // hold states move them when they grow, instead of copying.
+  AggregateState() = default;
+  AggregateState(const AggregateState&) = default;
+  AggregateState(AggregateState&&) noexcept = default;
+  AggregateState& operator=(const AggregateState&) = default;
+  AggregateState& operator=(AggregateState&&) noexcept = default;
 
   bool empty() const { return buckets.empty(); }
   bool operator==(const AggregateState&) const = default;

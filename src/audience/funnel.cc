@@ -49,7 +49,7 @@ void Funnel::merge(FunnelState& into, const FunnelState& from) const {
   into.steps.resize(steps_.size());
   for (size_t i = 0; i < from.steps.size() && i < steps_.size(); ++i) {
     auto& times = into.steps[i];
-    std::vector<std::pair<int64_t, uint64_t>> merged;
+    FunnelOccurrences merged;
     std::set_union(times.begin(), times.end(), from.steps[i].begin(), from.steps[i].end(),
                    std::back_inserter(merged));
     times = std::move(merged);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -13,11 +15,21 @@
 namespace cdp::audience {
 
 // One profile's progress through a funnel: the recent occurrences of each step, and the time of
-// the latest completion found (the last step's event time).
+// the latest completion found (the last step's event time). Two steps of two occurrences each
+// are held inline: a profile's state is decoded for almost every event, and this saves the
+// allocations (and frees) of most funnels.
+using FunnelOccurrences = boost::container::small_vector<std::pair<int64_t, uint64_t>, 2>;
 struct FunnelState {
-  std::vector<std::vector<std::pair<int64_t, uint64_t>>> steps;  // (event time, log seq), sorted
+  boost::container::small_vector<FunnelOccurrences, 2> steps;  // (event time, log seq), sorted
   bool completed = false;
   int64_t completed_ms = 0;
+
+  // Moves declared noexcept, as AggregateState's (see there).
+  FunnelState() = default;
+  FunnelState(const FunnelState&) = default;
+  FunnelState(FunnelState&&) noexcept = default;
+  FunnelState& operator=(const FunnelState&) = default;
+  FunnelState& operator=(FunnelState&&) noexcept = default;
 
   bool operator==(const FunnelState&) const = default;
 };

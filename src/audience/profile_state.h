@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "audience/aggregate.h"
 #include "audience/funnel.h"
@@ -28,6 +29,10 @@ struct ProfileAudienceState {
   }
   bool operator==(const ProfileAudienceState&) const = default;
 };
+
+// Growing the maps moves their entries, which must not fall back to copying.
+static_assert(std::is_nothrow_move_constructible_v<FlatMap<AggregateState>::value_type>);
+static_assert(std::is_nothrow_move_constructible_v<FlatMap<FunnelState>::value_type>);
 
 // The binary form that profile records hold (profile_state_binary.cc): appended to `out`.
 void encode_audience_state(std::string& out, const ProfileAudienceState& state);

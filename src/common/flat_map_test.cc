@@ -15,7 +15,7 @@ TEST(FlatMapTest, KeepsKeysInOrderAndFindsThemByView) {
   EXPECT_FALSE(map.try_emplace("b", 9).second) << "an existing key keeps its value";
   EXPECT_TRUE(map.emplace("c", 3).second);
   std::string keys;
-  for (const auto& [key, value] : map) keys += key + std::to_string(value);
+  for (const auto& [key, value] : map) keys.append(key.data(), key.size()) += std::to_string(value);
   EXPECT_EQ(keys, "a1b2c3");
   EXPECT_EQ(map.find(std::string_view("bc").substr(0, 1))->second, 2);
   EXPECT_EQ(map.find("d"), map.end());
@@ -45,7 +45,7 @@ TEST(FlatMapTest, AHintPlacesOrFindsTheKeyWhereverItPoints) {
   EXPECT_FALSE(map.try_emplace(map.begin(), "z", 9).second) << "wrong hint, existing key";
   EXPECT_TRUE(map.try_emplace(map.end(), "b", 5).second) << "wrong hint, new key";
   std::string keys;
-  for (const auto& [key, value] : map) keys += key + std::to_string(value);
+  for (const auto& [key, value] : map) keys.append(key.data(), key.size()) += std::to_string(value);
   EXPECT_EQ(keys, "a2b5m1n4z3");
 }
 

@@ -76,6 +76,10 @@ class Processor {
     uint64_t profiles = 0;            // profile ids assigned so far
   };
 
+  // Reads of identifier and profile records that the processor's cache answered. Only from the
+  // thread that calls process_batch(), or while nothing does (not thread-safe).
+  const profile::StateTransaction::CacheStats& cache_stats() const { return state_.cache_stats(); }
+
   // Reads the cursor and the last profile id. Warns when the stored rules fingerprint differs
   // from `rules` (state built under other rules; see docs/identity.md). Refuses state that an
   // interrupted rebuild left half-deleted.

@@ -3,7 +3,9 @@
 // anonymous ids that also appear in anonymous page views before they identify).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <string>
@@ -170,11 +172,32 @@ void apply_prefilled_log(benchmark::State& state) {
       warm_changes = count_changes(**database);
     }
     fill_log(**database, commands.size() + warm + 1, commands.size() + warm + events, entry);
+    const auto cache_before = (*processor)->cache_stats();
     state.ResumeTiming();
     auto status = (*processor)->process_available();
     state.PauseTiming();
     if (!status.is_ok()) state.SkipWithError(status.message().c_str());
     state.counters["profiles"] = static_cast<double>((*processor)->stats().profiles);
+    // How much of the time RocksDB held writes back because flushes and compactions were behind
+    // (since the database was opened: the warm-up included).
+    std::string db_stats;
+    if ((*database)->db().GetProperty("rocksdb.dbstats", &db_stats)) {
+      const auto at = db_stats.find("Cumulative stall:");
+      const auto comma = at == std::string::npos ? at : db_stats.find(", ", at);
+      if (comma != std::string::npos) {
+        state.counters["stall_percent"] = std::strtod(db_stats.c_str() + comma + 2, nullptr);
+      }
+    }
+    // How often the processor's cache answered reads of records in the timed part.
+    const auto& cache = (*processor)->cache_stats();
+    const auto rate = [](uint64_t hits, uint64_t misses) {
+      return static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
+    };
+    state.counters["profile_hits"] = rate(cache.profile_hits - cache_before.profile_hits,
+                                          cache.profile_misses - cache_before.profile_misses);
+    state.counters["identifier_hits"] =
+        rate(cache.identifier_hits - cache_before.identifier_hits,
+             cache.identifier_misses - cache_before.identifier_misses);
     // What audiences cost in memory and disk: the average live profile record (audience state
     // lives inside it) and the size of the audiences and changes column families.
     uint64_t live = 0;
@@ -303,11 +326,22 @@ void define_audience_over_profiles(benchmark::State& state) {
     state.counters["exact_size"] = exact ? static_cast<double>(exact->size) : 0;
     state.counters["index_bytes"] =
         static_cast<double>((*processor)->candidate_index()->usage().bytes);
+    const auto cache_before = (*processor)->cache_stats();
     state.ResumeTiming();
     auto status = (*processor)->process_available();
     state.PauseTiming();
     if (!status.is_ok()) state.SkipWithError(status.message().c_str());
     state.counters["profiles"] = static_cast<double>((*processor)->stats().profiles);
+    // How often the processor's cache answered reads of records in the timed part.
+    const auto& cache = (*processor)->cache_stats();
+    const auto rate = [](uint64_t hits, uint64_t misses) {
+      return static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
+    };
+    state.counters["profile_hits"] = rate(cache.profile_hits - cache_before.profile_hits,
+                                          cache.profile_misses - cache_before.profile_misses);
+    state.counters["identifier_hits"] =
+        rate(cache.identifier_hits - cache_before.identifier_hits,
+             cache.identifier_misses - cache_before.identifier_misses);
     processor->reset();
     database->reset();
     state.ResumeTiming();

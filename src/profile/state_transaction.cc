@@ -1,5 +1,8 @@
 #include "profile/state_transaction.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "storage/big_endian.h"
 
 namespace cdp::profile {
@@ -8,8 +11,14 @@ StateTransaction::IdentifierEntry& StateTransaction::load_identifier(
     const identity::Identifier& identifier) {
   auto key = identifier.key();
   auto it = identifiers_.find(key);
-  if (it != identifiers_.end()) return *it;
+  if (it != identifiers_.end()) {
+    ++stats_.identifier_hits;
+    it->second.used = batch_number_;
+    return *it;
+  }
+  ++stats_.identifier_misses;
   CachedIdentifier cached;
+  cached.used = batch_number_;
   std::string value;
   auto status = database_.db().Get(rocksdb::ReadOptions(), database_.identifiers(), key, &value);
   if (status.ok()) {
@@ -27,7 +36,12 @@ StateTransaction::IdentifierEntry& StateTransaction::load_identifier(
 
 StateTransaction::CachedProfile* StateTransaction::load_profile(ProfileId id) {
   auto it = profiles_.find(id);
-  if (it != profiles_.end()) return it->second.erased ? nullptr : &it->second;
+  if (it != profiles_.end()) {
+    ++stats_.profile_hits;
+    it->second.used = batch_number_;
+    return it->second.erased ? nullptr : &it->second;
+  }
+  ++stats_.profile_misses;
   std::string value;
   auto status =
       database_.db().Get(rocksdb::ReadOptions(), database_.profiles(), storage::u64_be(id), &value);
@@ -43,7 +57,9 @@ StateTransaction::CachedProfile* StateTransaction::load_profile(ProfileId id) {
     return nullptr;
   }
   profile_bytes_ += value.size();
-  return &profiles_.emplace(id, CachedProfile{std::move(*profile), false, false, value.size()})
+  return &profiles_
+              .emplace(
+                  id, CachedProfile{std::move(*profile), false, false, value.size(), batch_number_})
               .first->second;
 }
 
@@ -125,6 +141,7 @@ Profile& StateTransaction::create_profile(ProfileId id) {
   cached.profile = Profile{};
   cached.profile.id = id;
   cached.erased = false;
+  cached.used = batch_number_;
   mark(id, cached);
   return cached.profile;
 }
@@ -134,6 +151,7 @@ void StateTransaction::erase_profile(ProfileId id) {
   cached.profile = Profile{};
   cached.profile.id = id;
   cached.erased = true;
+  cached.used = batch_number_;
   mark(id, cached);
 }
 
@@ -173,23 +191,64 @@ Account& StateTransaction::account(const std::string& group_id) {
 
 void StateTransaction::committed() {
   batch_.Clear();
-  // A crude bound on memory: past it, start over (cheap, and rare for working sets that fit).
-  // Profiles count by their stored size too: audience state can make a record (and its decoded
-  // form, a few times larger) tens of KB.
-  constexpr size_t kMaxIdentifiers = 200'000;
-  constexpr size_t kMaxProfiles = 100'000;
-  constexpr size_t kMaxProfileBytes = 32 << 20;
-  constexpr size_t kMaxAccounts = 10'000;
-  if (identifiers_.size() > kMaxIdentifiers || profiles_.size() > kMaxProfiles ||
-      profile_bytes_ > kMaxProfileBytes || accounts_.size() > kMaxAccounts) {
-    forget();
-    return;
-  }
   for (auto* entry : dirty_identifiers_) entry->second.dirty = false;
   for (auto id : dirty_profiles_) profiles_.at(id).dirty = false;
   dirty_identifiers_.clear();
   dirty_profiles_.clear();
   dirty_accounts_.clear();
+  // Past a bound, the least recently used records go, a quarter of the bound at a time.
+  // Dropping everything instead would halve what the cache holds on average, and with profiles
+  // and identifiers dropped together, identifiers that fit their bound would be read again
+  // every time profiles pass theirs.
+  if (identifiers_.size() > limits_.identifiers) evict_identifiers();
+  if (profiles_.size() > limits_.profiles || profile_bytes_ > limits_.profile_bytes) {
+    evict_profiles();
+  }
+  if (accounts_.size() > limits_.accounts) accounts_.clear();  // rare: group calls only
+  ++batch_number_;
+}
+
+namespace {
+
+// Erases the entries of `map` in the order they were last used (oldest batch first) until the
+// `weight`s of those erased add up to `excess`.
+template <typename Map, typename Weight>
+void drop_least_recent(Map& map, size_t excess, Weight weight) {
+  std::vector<typename Map::iterator> order;
+  order.reserve(map.size());
+  for (auto it = map.begin(); it != map.end(); ++it) order.push_back(it);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a->second.used < b->second.used; });
+  size_t freed = 0;
+  for (const auto& it : order) {
+    if (freed >= excess) break;
+    freed += weight(it->second);
+    map.erase(it);  // the others' iterators stay valid
+  }
+}
+
+}  // namespace
+
+void StateTransaction::evict_identifiers() {
+  drop_least_recent(identifiers_, identifiers_.size() - limits_.identifiers * 3 / 4,
+                    [](const CachedIdentifier&) { return size_t{1}; });
+}
+
+void StateTransaction::evict_profiles() {
+  const auto drop = [this](const CachedProfile& cached) {
+    profile_bytes_ -= cached.bytes;
+    return cached.bytes;
+  };
+  if (profiles_.size() > limits_.profiles) {
+    drop_least_recent(profiles_, profiles_.size() - limits_.profiles * 3 / 4,
+                      [&](const CachedProfile& cached) {
+                        drop(cached);
+                        return size_t{1};
+                      });
+  }
+  if (profile_bytes_ > limits_.profile_bytes) {
+    drop_least_recent(profiles_, profile_bytes_ - limits_.profile_bytes * 3 / 4, drop);
+  }
 }
 
 void StateTransaction::forget() {

@@ -17,6 +17,24 @@
 
 namespace cdp::profile {
 
+// What StateTransaction::committed() keeps in memory for the next batches. Past a bound, the
+// records used least recently (by batch) are dropped until a quarter of it is free again.
+struct StateCacheLimits {
+  size_t identifiers = 200'000;
+  size_t profiles = 100'000;
+  // Profiles count by their stored size too: audience state can make a record (and its
+  // decoded form, a few times larger) tens of KB.
+  size_t profile_bytes = 32 << 20;
+  size_t accounts = 10'000;
+};
+// Reads that found their record in memory, and those that went to RocksDB (or found nothing).
+struct StateCacheStats {
+  uint64_t identifier_hits = 0;
+  uint64_t identifier_misses = 0;
+  uint64_t profile_hits = 0;
+  uint64_t profile_misses = 0;
+};
+
 // The processor's view of profile state: reads go to records already in memory (changed by this
 // batch, or cached from earlier ones), then to RocksDB; changes collect in memory until finish()
 // turns them into one WriteBatch, to which the caller adds the cursor. Nothing is visible to
@@ -32,9 +50,13 @@ namespace cdp::profile {
 // only writer of this state, so records kept between batches stay true.
 class StateTransaction final : public identity::IdentityState {
  public:
+  using CacheLimits = StateCacheLimits;
+  using CacheStats = StateCacheStats;
+
   // `log`: where the raw log is read when it is not in `database` (a plan's scratch state).
-  explicit StateTransaction(storage::Database& database, storage::Database* log = nullptr)
-      : database_(database), log_(log != nullptr ? *log : database) {}
+  explicit StateTransaction(storage::Database& database, storage::Database* log = nullptr,
+                            CacheLimits limits = {})
+      : database_(database), log_(log != nullptr ? *log : database), limits_(limits) {}
 
   // IdentityState
   std::optional<ProfileId> holder(const identity::Identifier& identifier) override;
@@ -83,25 +105,37 @@ class StateTransaction final : public identity::IdentityState {
   // REQUIRES: no profile changed through profile() in this batch.
   void forget_profiles();
 
+  const CacheStats& cache_stats() const { return stats_; }
+  size_t cached_identifiers() const { return identifiers_.size(); }
+  size_t cached_profiles() const { return profiles_.size(); }
+  size_t cached_profile_bytes() const { return profile_bytes_; }
+
  private:
   struct CachedIdentifier {
     std::optional<IdentifierRecord> record;
     bool dirty = false;
+    uint64_t used = 0;  // the last batch that read it
   };
   struct CachedProfile {
     Profile profile;
     bool dirty = false;
     bool erased = false;
-    size_t bytes = 0;  // its stored size: what bounds the cache
+    size_t bytes = 0;   // its stored size: what bounds the cache
+    uint64_t used = 0;  // the last batch that read it
   };
   using IdentifierEntry = std::pair<const std::string, CachedIdentifier>;
   IdentifierEntry& load_identifier(const identity::Identifier& identifier);
   CachedProfile* load_profile(ProfileId id);
   void mark(IdentifierEntry& entry);
   void mark(ProfileId id, CachedProfile& cached);
+  void evict_identifiers();
+  void evict_profiles();
 
   storage::Database& database_;
   storage::Database& log_;
+  CacheLimits limits_;
+  CacheStats stats_;
+  uint64_t batch_number_ = 1;  // counts committed batches: the clock of `used`
   std::unordered_map<std::string, CachedIdentifier> identifiers_;
   std::unordered_map<ProfileId, CachedProfile> profiles_;
   size_t profile_bytes_ = 0;  // sum of the cached profiles' `bytes`
