@@ -177,12 +177,12 @@ std::vector<MembershipChange> Engine::on_event(ProfileAudienceState& state,
 void Engine::merge(ProfileAudienceState& survivor, const ProfileAudienceState& loser) const {
   const auto& definitions = *definitions_;
   for (const auto& [key, from] : loser.aggregates) {
-    const auto aggregate = definitions.aggregates().find(key);
+    const auto aggregate = definitions.aggregates().find(std::string_view(key));
     if (aggregate == definitions.aggregates().end()) continue;
     aggregate->second.merge(survivor.aggregates[key], from);
   }
   for (const auto& [key, from] : loser.funnels) {
-    const auto funnel = definitions.funnels().find(key);
+    const auto funnel = definitions.funnels().find(std::string_view(key));
     if (funnel == definitions.funnels().end()) continue;
     funnel->second.merge(survivor.funnels[key], from);
   }
@@ -252,10 +252,12 @@ void Engine::add_history(ProfileAudienceState& state,
 
 void Engine::prune(ProfileAudienceState& state) const {
   const auto& definitions = *definitions_;
-  state.aggregates.erase_if(
-      [&](const auto& entry) { return definitions.aggregates().count(entry.first) == 0; });
-  state.funnels.erase_if(
-      [&](const auto& entry) { return definitions.funnels().count(entry.first) == 0; });
+  state.aggregates.erase_if([&](const auto& entry) {
+    return definitions.aggregates().count(std::string_view(entry.first)) == 0;
+  });
+  state.funnels.erase_if([&](const auto& entry) {
+    return definitions.funnels().count(std::string_view(entry.first)) == 0;
+  });
   state.audiences.erase_if(
       [&](const auto& entry) { return definitions.audience(entry.first) == nullptr; });
 }

@@ -224,7 +224,7 @@ TEST(EngineTest, StateUnderUndefinedKeysIsSteppedOverAndKept) {
               ElementsAre(MembershipChange{"recent", false}, MembershipChange{"old", false}));
   std::vector<std::string> keys;
   for (const auto& [key, aggregate] : state.aggregates) {
-    keys.push_back(key);
+    keys.emplace_back(key.data(), key.size());
     if (key.size() == 1 || key.back() == '0') {
       EXPECT_EQ(aggregate, stale) << key;
     }

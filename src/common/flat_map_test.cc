@@ -71,7 +71,7 @@ TEST(FlatMapTest, BehavesAsAStdMap) {
         const auto hint = flat.begin() + static_cast<ptrdiff_t>(random() % (flat.size() + 1));
         const auto [it, inserted] = flat.try_emplace(hint, key, value);
         EXPECT_EQ(inserted, reference.try_emplace(key, value).second);
-        EXPECT_EQ(it->first, key);
+        EXPECT_EQ(std::string_view(it->first), key);
         break;
       }
       case 3: {
@@ -85,9 +85,10 @@ TEST(FlatMapTest, BehavesAsAStdMap) {
                   std::erase_if(reference, [&](const auto& e) { return e.second == value; }));
     }
     ASSERT_EQ(flat.size(), reference.size()) << "step " << step;
-    ASSERT_TRUE(std::equal(
-        flat.begin(), flat.end(), reference.begin(), reference.end(),
-        [](const auto& a, const auto& b) { return a.first == b.first && a.second == b.second; }))
+    ASSERT_TRUE(std::equal(flat.begin(), flat.end(), reference.begin(), reference.end(),
+                           [](const auto& a, const auto& b) {
+                             return std::string_view(a.first) == b.first && a.second == b.second;
+                           }))
         << "step " << step;
   }
 }

@@ -40,7 +40,9 @@ class AudienceTest : public internal::ProcessorFixture {
 
   std::vector<std::string> audiences_of(profile::ProfileId id) {
     std::vector<std::string> names;
-    for (const auto& [name, since] : get(id).audience.audiences) names.push_back(name);
+    for (const auto& [name, since] : get(id).audience.audiences) {
+      names.emplace_back(name.data(), name.size());
+    }
     return names;
   }
 

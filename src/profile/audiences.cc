@@ -79,7 +79,7 @@ void ProfileBuilder::leave_audiences(Profile& profile, const std::string& cause,
     std::vector<audience::MembershipChange> survivor_stays_in;
     for (const auto& [name, since] : profile.audience.audiences) {
       const bool stays = survivor != nullptr && survivor->audience.audiences.contains(name);
-      (stays ? survivor_stays_in : changes).push_back({name, false});
+      (stays ? survivor_stays_in : changes).push_back({std::string(name), false});
     }
     record_changes(profile, changes, cause, now_ms, txn);
     record_changes(profile, survivor_stays_in, cause, now_ms, txn, false);
@@ -358,7 +358,8 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     // Members of a deleted audience leave it (its history stays readable).
     std::vector<audience::MembershipChange> changes;
     for (const auto& [audience_name, since] : before_state.audiences) {
-      if (after.audience(audience_name) == nullptr) changes.push_back({audience_name, false});
+      if (after.audience(audience_name) == nullptr)
+        changes.push_back({std::string(audience_name), false});
     }
     const ProfileTraits profile_traits(profile);
     auto evaluated = audience_.reevaluate(profile.audience, profile_traits, now, dirty);

@@ -17,8 +17,9 @@
 
 namespace cdp::profile {
 
-// What StateTransaction::committed() keeps in memory for the next batches. Past a bound, the
-// records used least recently (by batch) are dropped until a quarter of it is free again.
+// What StateTransaction::committed() keeps in memory for the next batches. Past its bound,
+// the identifiers or profiles used least recently (by batch) are dropped until a quarter of it
+// is free again; accounts (group calls only) are dropped all at once.
 struct StateCacheLimits {
   size_t identifiers = 200'000;
   size_t profiles = 100'000;
@@ -114,14 +115,14 @@ class StateTransaction final : public identity::IdentityState {
   struct CachedIdentifier {
     std::optional<IdentifierRecord> record;
     bool dirty = false;
-    uint64_t used = 0;  // the last batch that read it
+    uint64_t used = 0;  // the last batch that read or wrote it
   };
   struct CachedProfile {
     Profile profile;
     bool dirty = false;
     bool erased = false;
     size_t bytes = 0;   // its stored size: what bounds the cache
-    uint64_t used = 0;  // the last batch that read it
+    uint64_t used = 0;  // the last batch that read or wrote it
   };
   using IdentifierEntry = std::pair<const std::string, CachedIdentifier>;
   IdentifierEntry& load_identifier(const identity::Identifier& identifier);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "storage/internal/temp_dir.h"
@@ -88,21 +89,35 @@ TEST_F(StateTransactionTest, ProfilesAreBoundedByTheirStoredSizeToo) {
   limits.profile_bytes = 4'000;
   StateTransaction txn(*database_, nullptr, limits);
   ASSERT_TRUE(txn.load_blocks().is_ok());
+  size_t record_bytes = 0;
   for (int n = 1; n <= 200; ++n) {
     batch(txn, [&] {
       auto& profile = txn.create_profile(n);
       profile.traits["bio"].json = '"' + std::string(100, 'x') + '"';
+      if (n > 1) ++txn.profile(1).event_count;  // profile 1 is used in every batch
     });
+    if (n == 1) record_bytes = txn.cached_profile_bytes();
     EXPECT_LE(txn.cached_profile_bytes(), 4'000u);
   }
-  // Eviction stops once a quarter of the bound is free: within one record of 3,000 bytes.
-  EXPECT_GE(txn.cached_profile_bytes(), 2'500u);
+  ASSERT_GT(record_bytes, 100u);
+  // Eviction stops once a quarter of the bound is free: the cache never falls below 3,000
+  // bytes less one record, and holds the records used last.
+  EXPECT_GE(txn.cached_profile_bytes(), 3'000 - record_bytes);
+  const auto misses = txn.cache_stats().profile_misses;
+  EXPECT_EQ(misses, 0u);
+  const auto kept = txn.cached_profiles();
+  batch(txn, [&] {
+    EXPECT_EQ(txn.profile(1).event_count, 199u);
+    for (int n = 200; n > 200 - static_cast<int>(kept) + 1; --n) txn.profile(n);
+  });
+  EXPECT_EQ(txn.cache_stats().profile_misses, misses) << "profile 1 and the newest stayed";
   // Every record is still there to read, cached or not.
   batch(txn, [&] {
-    for (int n = 1; n <= 200; ++n) {
+    for (int n = 2; n <= 200; ++n) {
       EXPECT_EQ(txn.profile(n).traits.at("bio").json.size(), 102u) << n;
     }
   });
+  EXPECT_GT(txn.cache_stats().profile_misses, misses + 150);
 }
 
 }  // namespace
