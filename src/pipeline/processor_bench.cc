@@ -129,6 +129,18 @@ ChangeCounts count_changes(storage::Database& database) {
   return counts;
 }
 
+// How often the processor's cache answered reads of records between two readings of its stats.
+void report_cache_hits(benchmark::State& state, const profile::StateCacheStats& before,
+                       const profile::StateCacheStats& after) {
+  const auto rate = [](uint64_t hits, uint64_t misses) {
+    return static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
+  };
+  state.counters["profile_hits"] =
+      rate(after.profile_hits - before.profile_hits, after.profile_misses - before.profile_misses);
+  state.counters["identifier_hits"] = rate(after.identifier_hits - before.identifier_hits,
+                                           after.identifier_misses - before.identifier_misses);
+}
+
 // Args: events in the log, distinct users, audiences defined (at the start of the log), which
 // events (0: event_json's identify/page/track mix, 1: sample_track_json), and how many events of
 // the same kind are applied before the timed part (the steady state: profiles exist and are in
@@ -188,16 +200,7 @@ void apply_prefilled_log(benchmark::State& state) {
         state.counters["stall_percent"] = std::strtod(db_stats.c_str() + comma + 2, nullptr);
       }
     }
-    // How often the processor's cache answered reads of records in the timed part.
-    const auto& cache = (*processor)->cache_stats();
-    const auto rate = [](uint64_t hits, uint64_t misses) {
-      return static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
-    };
-    state.counters["profile_hits"] = rate(cache.profile_hits - cache_before.profile_hits,
-                                          cache.profile_misses - cache_before.profile_misses);
-    state.counters["identifier_hits"] =
-        rate(cache.identifier_hits - cache_before.identifier_hits,
-             cache.identifier_misses - cache_before.identifier_misses);
+    report_cache_hits(state, cache_before, (*processor)->cache_stats());
     // What audiences cost in memory and disk: the average live profile record (audience state
     // lives inside it) and the size of the audiences and changes column families.
     uint64_t live = 0;
@@ -332,16 +335,7 @@ void define_audience_over_profiles(benchmark::State& state) {
     state.PauseTiming();
     if (!status.is_ok()) state.SkipWithError(status.message().c_str());
     state.counters["profiles"] = static_cast<double>((*processor)->stats().profiles);
-    // How often the processor's cache answered reads of records in the timed part.
-    const auto& cache = (*processor)->cache_stats();
-    const auto rate = [](uint64_t hits, uint64_t misses) {
-      return static_cast<double>(hits) / static_cast<double>(std::max<uint64_t>(1, hits + misses));
-    };
-    state.counters["profile_hits"] = rate(cache.profile_hits - cache_before.profile_hits,
-                                          cache.profile_misses - cache_before.profile_misses);
-    state.counters["identifier_hits"] =
-        rate(cache.identifier_hits - cache_before.identifier_hits,
-             cache.identifier_misses - cache_before.identifier_misses);
+    report_cache_hits(state, cache_before, (*processor)->cache_stats());
     processor->reset();
     database->reset();
     state.ResumeTiming();
