@@ -2,8 +2,9 @@
 
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace cdp::match {
 namespace {
@@ -101,9 +102,7 @@ NormalizedValue normalize_date(std::string_view raw) {
     day = parse_digits(text.substr(6, 2));
   }
   if (year >= 0 && month >= 0 && day >= 0) {
-    char digits[16];
-    std::snprintf(digits, sizeof(digits), "%04d%02d%02d", year, month, day);
-    out.text = digits;
+    out.text = fmt::format("{:04}{:02}{:02}", year, month, day);
     const std::chrono::year_month_day date{std::chrono::year(year),
                                            std::chrono::month(static_cast<unsigned>(month)),
                                            std::chrono::day(static_cast<unsigned>(day))};
