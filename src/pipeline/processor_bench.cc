@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <random>
 #include <string>
 
@@ -129,6 +130,39 @@ ChangeCounts count_changes(storage::Database& database) {
   return counts;
 }
 
+// CPU seconds RocksDB's compactions have spent on each column family since the database opened.
+std::vector<double> compaction_seconds(storage::Database& database) {
+  std::vector<double> seconds;
+  for (auto* family : database.all_column_families()) {
+    std::map<std::string, std::string> stats;
+    double cpu = 0;
+    if (database.db().GetMapProperty(family, rocksdb::DB::Properties::kCFStats, &stats)) {
+      if (auto it = stats.find("compaction.Sum.CompMergeCPU"); it != stats.end()) {
+        cpu = std::strtod(it->second.c_str(), nullptr);
+      }
+    }
+    seconds.push_back(cpu);
+  }
+  return seconds;
+}
+
+// The cores compactions took while the timed part ran (they run beside the processor and, in the
+// server, compete with it), in all and for the column families that took most.
+void report_compaction(benchmark::State& state, storage::Database& database,
+                       const std::vector<double>& before, std::chrono::nanoseconds elapsed) {
+  const auto after = compaction_seconds(database);
+  const double wall = std::chrono::duration<double>(elapsed).count();
+  double total = 0;
+  for (size_t i = 0; i < after.size(); ++i) {
+    const double cores = (after[i] - before[i]) / wall;
+    total += cores;
+    if (cores >= 0.01) {
+      state.counters["compaction_" + database.all_column_families()[i]->GetName()] = cores;
+    }
+  }
+  state.counters["compaction_cores"] = total;
+}
+
 // How often the processor's cache answered reads of records between two readings of its stats.
 void report_cache_hits(benchmark::State& state, const profile::StateCacheStats& before,
                        const profile::StateCacheStats& after) {
@@ -185,10 +219,14 @@ void apply_prefilled_log(benchmark::State& state) {
     }
     fill_log(**database, commands.size() + warm + 1, commands.size() + warm + events, entry);
     const auto cache_before = (*processor)->cache_stats();
+    const auto compaction_before = compaction_seconds(**database);
+    const auto started = std::chrono::steady_clock::now();
     state.ResumeTiming();
     auto status = (*processor)->process_available();
     state.PauseTiming();
     if (!status.is_ok()) state.SkipWithError(status.message().c_str());
+    report_compaction(state, **database, compaction_before,
+                      std::chrono::steady_clock::now() - started);
     state.counters["profiles"] = static_cast<double>((*processor)->stats().profiles);
     // How much of the time RocksDB held writes back because flushes and compactions were behind
     // (since the database was opened: the warm-up included).

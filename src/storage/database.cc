@@ -90,8 +90,13 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
 
   // Profile state is read by point lookups on every processed event: Bloom filters, and memtables
   // big enough that a burst of new profiles does not flush every few seconds.
+  // 64 MB (here and in the column families below that copy these options): with 16 MB, the
+  // processor's steady state with 100 audiences kept 0.7 of a core busy compacting (0.53 of it
+  // the `audiences` family: members, history, check times); with 64 MB, 0.1, a core's worth the
+  // server's other threads get back (bench/RESULTS.md, 2026-11-28). All memtables together are
+  // capped below.
   rocksdb::ColumnFamilyOptions state;
-  state.write_buffer_size = 16ULL << 20;
+  state.write_buffer_size = 64ULL << 20;
   // Most lookups of a new identifier miss: a memtable Bloom filter answers them without walking
   // the skip lists (which were the processor's top cost).
   state.memtable_prefix_bloom_size_ratio = 0.1;
@@ -182,6 +187,9 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   // The small column families flush rarely; without a cap they would pin every WAL file written
   // since their last flush (hundreds of MB under load).
   db_options.max_total_wal_size = 256ULL << 20;
+  // All memtables together (fourteen column families, most of them 64 MB): past this, RocksDB
+  // flushes early, so memory stays bounded whatever the mix of writes.
+  db_options.db_write_buffer_size = 384ULL << 20;
   db_options.info_log = std::make_shared<RocksDbLogger>();
   // Flushes and compactions hand their output to the disk 1 MB at a time and at a bounded rate,
   // instead of in bursts of a whole 64 MB file: a burst queues the writer's WAL fsync behind it
