@@ -1,10 +1,10 @@
 #include "match/field_normalizer.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <chrono>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace cdp::match {
 namespace {
