@@ -13,6 +13,7 @@
 #include "pipeline/rules_change.h"
 #include "profile/audience_preview.h"
 #include "profile/audience_records.h"
+#include "profile/profile_pass.h"
 
 namespace cdp::pipeline {
 namespace {
@@ -640,6 +641,53 @@ TEST_F(AudienceTest, HistoryAddsUpAsTheEventsDid) {
   }
   EXPECT_GT(compared, 200u);
   EXPECT_GT(merged, 10u);
+}
+
+// A pass over stored profiles reads the same history on any number of threads, visits the
+// profiles in id order, and stops where its visitor says.
+TEST_F(AudienceTest, APassReadsTheSameHistoryOnAnyNumberOfThreads) {
+  std::mt19937 random(3);
+  for (int step = 0; step < 3000; ++step) {
+    append(R"({"type":"track","event":"Buy","userId":"u)" + std::to_string(random() % 1200) +
+           R"(","properties":{"total":)" + std::to_string(random() % 40) + "}}");
+  }
+  process();
+  ingest::JsonParser parser;
+  auto trait = audience::parse_computed_trait(
+      "spend", **parser.parse(R"({"kind":"sum","event":"Buy","property":"total",)"
+                              R"("where":"property.total > 10"})"));
+  ASSERT_TRUE(trait.has_value()) << trait.status().message();
+  auto compiled = audience::Definitions::compile({*trait}, {});
+  ASSERT_TRUE(compiled.has_value()) << compiled.status().message();
+  const audience::Engine engine(*compiled);
+  const auto keys = profile::keys_added(*processor_->definitions(), **compiled);
+  ASSERT_THAT(keys, ::testing::SizeIs(1));
+  using States = std::vector<std::pair<profile::ProfileId, audience::ProfileAudienceState>>;
+  auto states = [&](size_t threads, size_t stop_after) {
+    States out;
+    profile::ProfilePass pass(*database_, *database_, rocksdb::ReadOptions(), threads);
+    EXPECT_EQ(pass.threads(), threads);
+    auto status = pass.run(
+        std::nullopt, 0,
+        [&](profile::PassProfile& item, profile::HistoryReader& history) {
+          return history.add(engine, item.profile, keys);
+        },
+        [&](profile::PassProfile& item) -> Result<bool> {
+          out.emplace_back(item.profile.id, item.profile.audience);
+          return out.size() < stop_after;
+        });
+    EXPECT_TRUE(status.is_ok()) << status.message();
+    return out;
+  };
+  const auto one = states(1, SIZE_MAX);
+  ASSERT_GT(one.size(), 1000u);
+  EXPECT_TRUE(std::is_sorted(one.begin(), one.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; }));
+  size_t fed = 0;
+  for (const auto& [id, state] : one) fed += state.aggregates.empty() ? 0 : 1;
+  EXPECT_GT(fed, 900u);
+  EXPECT_EQ(states(3, SIZE_MAX), one);
+  EXPECT_EQ(states(3, 700), States(one.begin(), one.begin() + 700));
 }
 
 // `cdp identity apply` while a definition is half applied rebuilds it from its start.

@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "audience/definitions.h"
 #include "ingest/internal/sample_event.h"
@@ -144,6 +145,27 @@ std::vector<double> compaction_seconds(storage::Database& database) {
     seconds.push_back(cpu);
   }
   return seconds;
+}
+
+// Waits until RocksDB has no flush or compaction running or due: a pass over the profiles right
+// after they were written would otherwise read through however many level-0 files the
+// compactions had not merged yet, and its time would vary by twice between runs.
+void wait_for_compactions(storage::Database& database) {
+  auto busy = [&] {
+    uint64_t value = 0;
+    for (const char* property :
+         {"rocksdb.num-running-compactions", "rocksdb.num-running-flushes"}) {
+      if (database.db().GetIntProperty(property, &value) && value > 0) return true;
+    }
+    for (auto* family : database.all_column_families()) {
+      for (const char* property :
+           {"rocksdb.compaction-pending", "rocksdb.mem-table-flush-pending"}) {
+        if (database.db().GetIntProperty(family, property, &value) && value > 0) return true;
+      }
+    }
+    return false;
+  };
+  while (busy()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 // The cores compactions took while the timed part ran (they run beside the processor and, in the
@@ -333,6 +355,12 @@ void define_audience_over_profiles(benchmark::State& state) {
     auto processor = Processor::open(**database, *rules, processor_options);
     (void)(*processor)->process_available();
     processor->reset();
+    const auto settling = std::chrono::steady_clock::now();
+    wait_for_compactions(**database);
+    state.counters["settle_ms"] =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - settling)
+                                .count());
     const auto opening = std::chrono::steady_clock::now();
     processor = Processor::open(**database, *rules, Processor::Options{});
     ingest::JsonParser parser;

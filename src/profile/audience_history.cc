@@ -56,7 +56,12 @@ std::set<std::string, std::less<>> keys_added(const audience::Definitions& befor
 
 HistoryReader::HistoryReader(storage::Database& database, storage::Database& log,
                              rocksdb::ReadOptions read)
-    : database_(database), log_(log), read_(std::move(read)) {}
+    : database_(database), log_(log), read_(std::move(read)), log_read_(read_) {
+  // A pass reads events scattered over the whole log, each block rarely twice: kept in the
+  // block cache, they would push out the blocks that the pass's next candidates share and
+  // those that the processor and the Profile API read meanwhile.
+  log_read_.fill_cache = false;
+}
 
 Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
                           const std::set<std::string, std::less<>>& keys) {
@@ -127,7 +132,7 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
         continue;
       }
       std::string raw;
-      auto status = log_.db().Get(read_, log_.raw_log(), storage::u64_be(entry->seq), &raw);
+      auto status = log_.db().Get(log_read_, log_.raw_log(), storage::u64_be(entry->seq), &raw);
       if (status.IsNotFound()) {  // retention removed it
         engine.add_history(profile.audience, timeline_keys,
                            {"track", name, nullptr, entry->timestamp_ms, entry->seq});

@@ -51,6 +51,7 @@ class HistoryReader {
   storage::Database& database_;
   storage::Database& log_;
   rocksdb::ReadOptions read_;
+  rocksdb::ReadOptions log_read_;  // read_ without filling the block cache
   std::unique_ptr<rocksdb::Iterator> timeline_;
   ingest::JsonParser parser_;
 };

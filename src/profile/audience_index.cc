@@ -1,5 +1,6 @@
 #include "profile/audience_index.h"
 
+#include <limits>
 #include <memory>
 
 #include "profile/state_records.h"
@@ -44,6 +45,26 @@ Status build_candidate_index(storage::Database& database, audience::CandidateInd
   if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading timelines");
   for (const auto& [survivor, loser] : merges) index.merge(survivor, loser);
   return Status::ok();
+}
+
+Result<std::optional<audience::CandidateIndex::Bitmap>> every_profile_id(
+    storage::Database& database, const rocksdb::ReadOptions& read) {
+  std::unique_ptr<rocksdb::Iterator> it(database.db().NewIterator(read, database.profiles()));
+  audience::CandidateIndex::Bitmap ids;
+  it->SeekToFirst();
+  if (it->Valid()) {
+    const auto first = storage::read_u64_be(it->key().ToStringView());
+    it->SeekToLast();
+    if (it->Valid()) {
+      const auto last = storage::read_u64_be(it->key().ToStringView());
+      if (last > std::numeric_limits<uint32_t>::max()) {
+        return std::optional<audience::CandidateIndex::Bitmap>();
+      }
+      if (first <= last) ids.addRange(first, last + 1);
+    }
+  }
+  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
+  return std::optional<audience::CandidateIndex::Bitmap>(std::move(ids));
 }
 
 Status for_each_profile(

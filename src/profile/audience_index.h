@@ -19,6 +19,11 @@ void index_traits(audience::CandidateIndex& index, const Profile& profile);
 // profile record and timeline entry once: about a second per million profiles.
 Status build_candidate_index(storage::Database& database, audience::CandidateIndex& index);
 
+// Every profile id from the first stored one to the last (ids without a record included), as a
+// scope; nullopt past 32-bit ids, which bitmaps do not hold (the index is off there too).
+Result<std::optional<audience::CandidateIndex::Bitmap>> every_profile_id(
+    storage::Database& database, const rocksdb::ReadOptions& read);
+
 // Calls `visit` with each stored profile record (key, value) whose id is in `scope` (every one
 // when nullopt) and at least `from`, in id order, until it returns false; stops at the first
 // error.

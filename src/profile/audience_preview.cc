@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <random>
 
 #include "audience/engine.h"
 #include "profile/audience_history.h"
 #include "profile/audience_index.h"
-#include "storage/big_endian.h"
+#include "profile/profile_pass.h"
 
 namespace cdp::profile {
 namespace {
@@ -18,29 +17,6 @@ namespace {
 // worth something), at most this many (so that a wrong guess of the rate overshoots little).
 constexpr size_t kSmallestRound = 256;
 constexpr size_t kLargestRound = 65'536;
-
-// Every profile id from the first stored one to the last, for a budgeted preview of a condition
-// the index cannot narrow: ids without a record count as profiles that do not hold it. nullopt
-// past 32-bit ids (where the index is off too): the preview reads every profile.
-Result<std::optional<audience::CandidateIndex::Bitmap>> every_profile_id(
-    storage::Database& database, const rocksdb::ReadOptions& read) {
-  std::unique_ptr<rocksdb::Iterator> it(database.db().NewIterator(read, database.profiles()));
-  audience::CandidateIndex::Bitmap ids;
-  it->SeekToFirst();
-  if (it->Valid()) {
-    const auto first = storage::read_u64_be(it->key().ToStringView());
-    it->SeekToLast();
-    if (it->Valid()) {
-      const auto last = storage::read_u64_be(it->key().ToStringView());
-      if (last > std::numeric_limits<uint32_t>::max()) {
-        return std::optional<audience::CandidateIndex::Bitmap>();
-      }
-      if (first <= last) ids.addRange(first, last + 1);
-    }
-  }
-  if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading profiles");
-  return std::optional<audience::CandidateIndex::Bitmap>(std::move(ids));
-}
 
 }  // namespace
 
@@ -94,18 +70,19 @@ Result<AudiencePreview> preview_audience(storage::Database& database,
   size_t found = 0;    // of those, members
   std::vector<ProfileId> members;
   bool sampled = false;
-  auto history = std::make_unique<HistoryReader>(database, database, read);
-  auto visit = [&](const rocksdb::Slice&, std::string_view value) -> Result<bool> {
-    auto profile = decode_profile(value);
-    if (!profile) return profile.status();
+  auto pass = std::make_unique<ProfilePass>(database, database, read);
+  auto prepare = [&](PassProfile& item, HistoryReader& history) {
+    return history.add(engine, item.profile, added);
+  };
+  auto visit = [&](PassProfile& item) -> Result<bool> {
+    const Profile& profile = item.profile;
     ++visited;
-    if (!profile->live()) return true;
+    if (!profile.live()) return true;
     ++preview.evaluated;
-    CDP_RETURN_IF_ERROR(history->add(engine, *profile, added));
-    if (engine.holds(*condition, profile->audience, ProfileTraits(*profile), now_ms)) {
+    if (engine.holds(*condition, profile.audience, ProfileTraits(profile), now_ms)) {
       ++found;
       // In id order the first ones are the lowest; in a sample's rounds they are sorted last.
-      if (sampled || members.size() < options.sample) members.push_back(profile->id);
+      if (sampled || members.size() < options.sample) members.push_back(profile.id);
     }
     return true;
   };
@@ -115,12 +92,13 @@ Result<AudiencePreview> preview_audience(storage::Database& database,
     auto scope = index != nullptr ? index->candidates(*condition)
                                   : std::optional<audience::CandidateIndex::Bitmap>();
     if (options.budget && index != nullptr && !scope) {
+      // Ids without a record count as profiles that do not hold the condition.
       auto every = every_profile_id(database, read);
       if (!every) return every.status();
       scope = std::move(*every);  // nullopt: every profile is read
     }
     if (!options.budget || !scope || scope->cardinality() <= options.min_read) {
-      CDP_RETURN_IF_ERROR(for_each_profile(database, read, scope, 0, visit));
+      CDP_RETURN_IF_ERROR(pass->run(scope, 0, prepare, visit));
       preview.candidates = scope ? scope->cardinality() : visited;
       preview.read = preview.candidates;
       return Status::ok();
@@ -155,14 +133,14 @@ Result<AudiencePreview> preview_audience(storage::Database& database,
       std::sort(order.begin() + static_cast<ptrdiff_t>(done),
                 order.begin() + static_cast<ptrdiff_t>(done + round));
       const audience::CandidateIndex::Bitmap slice(round, order.data() + done);
-      CDP_RETURN_IF_ERROR(for_each_profile(database, read, slice, 0, visit));
+      CDP_RETURN_IF_ERROR(pass->run(slice, 0, prepare, visit));
       done += round;
     }
     preview.read = done;
     return Status::ok();
   };
   const auto status = evaluate();
-  history.reset();  // its iterator reads the snapshot
+  pass.reset();  // its iterators read the snapshot
   database.db().ReleaseSnapshot(snapshot);
   if (!status.is_ok()) return status;
   const auto estimate = estimate_size(found, preview.read, preview.candidates);

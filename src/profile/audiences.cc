@@ -18,6 +18,7 @@
 #include "profile/internal/event_context.h"
 #include "profile/internal/json_text.h"
 #include "profile/profile_builder.h"
+#include "profile/profile_pass.h"
 #include "storage/big_endian.h"
 
 namespace cdp::profile {
@@ -302,7 +303,6 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
       definition_scope(current, **compiled, name, is_trait, stored.empty(), new_keys, removed_keys);
   const int64_t now = record.received_at_ms;
   const std::string cause = (stored.empty() ? "deletion of " : "definition of ") + name;
-  HistoryReader history(database, txn.log_database());
   // A part of a command applied in parts: go on where the last one ended (the scope, recomputed
   // from a newer index, is still a superset of the profiles the change affects).
   DefinitionResume part{record.seq, 0, 0, 0};
@@ -336,19 +336,10 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
   // check time) is left exactly as it is, so that which profiles the index lets through (a
   // superset, which depends on when it was built) changes nothing stored: state stays a pure
   // function of the log.
-  auto visit = [&](const rocksdb::Slice& record_key, std::string_view value) -> Result<bool> {
-    if (txn.batch().GetDataSize() - part_start >= definition_batch_bytes_) {
-      stopped_before = storage::read_u64_be(record_key.ToStringView());
-      return false;
-    }
-    if (progress_ && ++visited % 1024 == 0) {
-      progress_((is_trait ? "trait " : "audience ") + name, visited, total);
-    }
-    auto decoded = decode_profile(value);
-    if (!decoded) return decoded.status();
-    Profile& profile = *decoded;
-    if (!profile.live()) return true;
-    const auto before_state = profile.audience;
+  // Working out each profile's new state runs on the pass's threads; writing it, in id order.
+  auto prepare = [&](PassProfile& item, HistoryReader& history) -> Status {
+    Profile& profile = item.profile;
+    const auto& before_state = item.before = profile.audience;
     for (const auto& removed : removed_keys) {
       profile.audience.aggregates.erase(removed);
       profile.audience.funnels.erase(removed);
@@ -356,7 +347,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     CDP_RETURN_IF_ERROR(history.add(audience_, profile, new_keys));
     audience_.expire(profile.audience, new_keys, now);
     // Members of a deleted audience leave it (its history stays readable).
-    std::vector<audience::MembershipChange> changes;
+    auto& changes = item.changes;
     for (const auto& [audience_name, since] : before_state.audiences) {
       if (after.audience(audience_name) == nullptr)
         changes.push_back({std::string(audience_name), false});
@@ -371,7 +362,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
       const auto soon = audience_.next_in_last_ms(profile.audience, profile_traits, now, dirty);
       if (overdue || soon == 0 ||
           (before_state.next_check_ms != 0 && before_state.next_check_ms <= soon)) {
-        return true;
+        return Status::ok();
       }
       profile.audience.next_check_ms = soon;
     } else {
@@ -380,13 +371,27 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
           overdue ? before_state.next_check_ms
                   : audience_.next_check_ms(profile.audience, profile_traits, now);
     }
-    record_changes(profile, changes, cause, now, txn);
-    reschedule(profile.id, before_state.next_check_ms, profile.audience.next_check_ms, txn);
-    txn.batch().Put(database.profiles(), record_key, encode_profile(profile));
+    item.record = encode_profile(profile);
+    return Status::ok();
+  };
+  auto visit = [&](PassProfile& item) -> Result<bool> {
+    if (txn.batch().GetDataSize() - part_start >= definition_batch_bytes_) {
+      stopped_before = storage::read_u64_be(item.key);
+      return false;
+    }
+    if (progress_ && ++visited % 1024 == 0) {
+      progress_((is_trait ? "trait " : "audience ") + name, visited, total);
+    }
+    if (!item.record) return true;  // merged away, or left as it is
+    const Profile& profile = item.profile;
+    record_changes(profile, item.changes, cause, now, txn);
+    reschedule(profile.id, item.before.next_check_ms, profile.audience.next_check_ms, txn);
+    txn.batch().Put(database.profiles(), item.key, *item.record);
     ++part.updated;
     return true;
   };
-  CDP_RETURN_IF_ERROR(for_each_profile(database, rocksdb::ReadOptions(), scope, part.next, visit));
+  ProfilePass pass(database, txn.log_database());
+  CDP_RETURN_IF_ERROR(pass.run(scope, part.next, prepare, visit));
   txn.forget_profiles();
   if (stopped_before != 0) {
     // Until the last part, the stored and the engine's definitions stay the old ones, so that
