@@ -1,6 +1,7 @@
 #include "profile/profile_pass.h"
 
 #include <algorithm>
+#include <array>
 #include <thread>
 
 #include "profile/audience_index.h"
@@ -32,42 +33,17 @@ Status ProfilePass::run(const std::optional<audience::CandidateIndex::Bitmap>& s
                         ProfileId from,
                         const std::function<Status(PassProfile&, HistoryReader&)>& prepare,
                         const std::function<Result<bool>(PassProfile&)>& visit) {
-  // The chunk's items: thread t fills those from first[t], found[t] of them.
-  std::vector<PassProfile> chunk;
-  std::vector<size_t> first(readers_.size() + 1);
-  std::vector<size_t> found(readers_.size());
-  std::vector<Status> statuses(readers_.size());
-  // Decodes a record into the slot and prepares it on `thread`.
-  auto take = [&](size_t thread, size_t slot, std::string_view key,
+  // Decodes a record into the item and prepares it with `reader`.
+  auto take = [&](PassProfile& item, HistoryReader& reader, std::string_view key,
                   std::string_view record) -> Status {
     auto decoded = decode_profile(record);
     if (!decoded) return decoded.status();
-    auto& item = chunk[slot];
     item.key.assign(key);
-    item.profile = std::move(*decoded);  // what the slot held is freed here, on this thread
+    item.profile = std::move(*decoded);  // what the item held is freed here, on this thread
     item.changes.clear();
     item.record.reset();
     if (!item.profile.live()) return Status::ok();
-    return prepare(item, *readers_[thread]);
-  };
-  // Runs `work(thread)` for every thread, the first on the calling one.
-  auto on_threads = [&](size_t threads, const std::function<void(size_t)>& work) {
-    std::vector<std::jthread> helpers;
-    for (size_t thread = 1; thread < threads; ++thread) helpers.emplace_back(work, thread);
-    work(0);
-  };
-  // Visits the chunk's items in id order; false once `visit` says to stop.
-  auto visit_chunk = [&](size_t threads) -> Result<bool> {
-    for (size_t thread = 0; thread < threads; ++thread) {
-      CDP_RETURN_IF_ERROR(statuses[thread]);
-    }
-    for (size_t thread = 0; thread < threads; ++thread) {
-      for (size_t i = first[thread]; i < first[thread] + found[thread]; ++i) {
-        auto more = visit(chunk[i]);
-        if (!more || !*more) return more;
-      }
-    }
-    return true;
+    return prepare(item, reader);
   };
 
   // With every profile to read, the range of their ids, so that each thread reads its own
@@ -78,53 +54,81 @@ Status ProfilePass::run(const std::optional<audience::CandidateIndex::Bitmap>& s
     if (!ids) return ids.status();
     every = std::move(*ids);
   }
-  if (const auto& ids_in = scope ? scope : every) {
-    // The ids are known: each thread reads its part of a chunk's records itself (point lookups
-    // or an iterator, as for_each_profile chooses; ids without a record are skipped).
-    audience::CandidateIndex::Bitmap rest = *ids_in;
-    if (from > 0) {
-      roaring_bitmap_remove_range(&rest.roaring, 0, std::min<uint64_t>(from, uint64_t{1} << 32));
-    }
+  const auto& ids_in = scope ? scope : every;
+  if (!ids_in) {
+    // Ids past 32 bits, which bitmaps do not hold: one iterator, all on the calling thread.
+    PassProfile item;
+    return for_each_profile(
+        database_, read_, std::nullopt, from,
+        [&](const rocksdb::Slice& key, std::string_view record) -> Result<bool> {
+          CDP_RETURN_IF_ERROR(take(item, *readers_[0], key.ToStringView(), record));
+          return visit(item);
+        });
+  }
+  audience::CandidateIndex::Bitmap rest = *ids_in;
+  if (from > 0) {
+    roaring_bitmap_remove_range(&rest.roaring, 0, std::min<uint64_t>(from, uint64_t{1} << 32));
+  }
+
+  // Two chunks: while the calling thread visits one, the pass's threads read and prepare the
+  // next. Each thread reads its part of a chunk's ids itself (point lookups or an iterator, as
+  // for_each_profile chooses; ids without a record are skipped).
+  struct Chunk {
     std::vector<uint32_t> ids;
-    ids.reserve(kChunk);
-    auto flush = [&]() -> Result<bool> {
-      const size_t threads = ids.size() < kSplitFrom ? 1 : readers_.size();
-      if (chunk.size() < ids.size()) chunk.resize(ids.size());
-      for (size_t thread = 0; thread <= threads; ++thread)
-        first[thread] = ids.size() * thread / threads;
-      on_threads(threads, [&](size_t thread) {
-        found[thread] = 0;
-        const audience::CandidateIndex::Bitmap part(first[thread + 1] - first[thread],
-                                                    ids.data() + first[thread]);
-        statuses[thread] = for_each_profile(
+    std::vector<PassProfile> items;
+    std::vector<size_t> first;  // thread t fills items from first[t], found[t] of them
+    std::vector<size_t> found;
+    std::vector<Status> statuses;
+    std::vector<std::jthread> threads;  // while they run
+  };
+  std::array<Chunk, 2> chunks;
+  auto next_id = rest.begin();
+  auto fill = [&](Chunk& chunk) {
+    chunk.ids.clear();
+    for (; next_id != rest.end() && chunk.ids.size() < kChunk; ++next_id) {
+      chunk.ids.push_back(*next_id);
+    }
+    if (chunk.ids.empty()) return;
+    const size_t threads = chunk.ids.size() < kSplitFrom ? 1 : readers_.size();
+    if (chunk.items.size() < chunk.ids.size()) chunk.items.resize(chunk.ids.size());
+    chunk.first.assign(threads + 1, 0);
+    for (size_t t = 0; t <= threads; ++t) chunk.first[t] = chunk.ids.size() * t / threads;
+    chunk.found.assign(threads, 0);
+    chunk.statuses.assign(threads, Status::ok());
+    for (size_t t = 0; t < threads; ++t) {
+      chunk.threads.emplace_back([this, &take, target = &chunk, t] {
+        Chunk& mine = *target;
+        const audience::CandidateIndex::Bitmap part(mine.first[t + 1] - mine.first[t],
+                                                    mine.ids.data() + mine.first[t]);
+        mine.statuses[t] = for_each_profile(
             database_, read_, part, 0,
             [&](const rocksdb::Slice& key, std::string_view record) -> Result<bool> {
-              CDP_RETURN_IF_ERROR(
-                  take(thread, first[thread] + found[thread], key.ToStringView(), record));
-              ++found[thread];
+              auto& item = mine.items[mine.first[t] + mine.found[t]];
+              CDP_RETURN_IF_ERROR(take(item, *readers_[t], key.ToStringView(), record));
+              ++mine.found[t];
               return true;
             });
       });
-      ids.clear();
-      return visit_chunk(threads);
-    };
-    for (const uint32_t id : rest) {
-      ids.push_back(id);
-      if (ids.size() < kChunk) continue;
-      auto more = flush();
-      if (!more) return more.status();
-      if (!*more) return Status::ok();
     }
-    return ids.empty() ? Status::ok() : flush().status();
+  };
+  auto wait = [](Chunk& chunk) { chunk.threads.clear(); };  // joins them
+  size_t current = 0;
+  fill(chunks[current]);
+  while (!chunks[current].ids.empty()) {
+    Chunk& chunk = chunks[current];
+    wait(chunk);
+    fill(chunks[1 - current]);  // an early return below waits for it first (jthread)
+    for (const auto& status : chunk.statuses) CDP_RETURN_IF_ERROR(status);
+    for (size_t t = 0; t < chunk.found.size(); ++t) {
+      for (size_t i = chunk.first[t]; i < chunk.first[t] + chunk.found[t]; ++i) {
+        auto more = visit(chunk.items[i]);
+        if (!more) return more.status();
+        if (!*more) return Status::ok();
+      }
+    }
+    current = 1 - current;
   }
-
-  // Ids past 32 bits, which bitmaps do not hold: one iterator, all on the calling thread.
-  if (chunk.empty()) chunk.resize(1);
-  return for_each_profile(database_, read_, std::nullopt, from,
-                          [&](const rocksdb::Slice& key, std::string_view record) -> Result<bool> {
-                            CDP_RETURN_IF_ERROR(take(0, 0, key.ToStringView(), record));
-                            return visit(chunk[0]);
-                          });
+  return Status::ok();
 }
 
 }  // namespace cdp::profile
