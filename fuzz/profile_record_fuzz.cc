@@ -1,12 +1,14 @@
 // Fuzz target for stored profile records (decode_profile): any bytes, read as a record (JSON, then
 // after a NUL the audience state's binary form) and, from the first byte on, as that binary form
-// alone. Never crashes; what is read writes back to a record that reads to the same profile, and
-// a refusal is a corruption that says what was malformed.
+// alone; also as a timeline entry's value. Never crashes; what is read writes back to a record
+// that reads to the same profile (an entry to the same entry), and a refusal is a corruption
+// that says what was malformed.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "profile/profile.h"
+#include "profile/state_records.h"
 
 namespace {
 
@@ -25,6 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!back || !(*back == *state)) std::abort();
   } else {
     check_refusal(state.status());
+  }
+  if (const auto entry = cdp::profile::decode_timeline_value(bytes)) {
+    if (!entry->has_properties) {
+      if (cdp::profile::encode_timeline_value(entry->type, entry->event) != bytes) std::abort();
+    } else if (entry->type != "track") {
+      std::abort();  // only track entries keep properties
+    }
   }
   auto profile = cdp::profile::decode_profile(bytes);
   if (!profile) {

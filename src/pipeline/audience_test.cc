@@ -613,9 +613,15 @@ TEST_F(AudienceTest, HistoryAddsUpAsTheEventsDid) {
       case 1: append(R"({"type":"track","event":"View",)" + who + "}"); break;
       default: {
         const auto total = random() % 4 == 0 ? R"("12.5")" : std::to_string(random() % 40);
-        const auto properties = random() % 8 == 0 ? std::string(R"({"sku":"s1"})")
-                                                  : R"({"total":)" + total + R"(,"sku":"s)" +
-                                                        std::to_string(random() % 10) + "\"}";
+        auto properties = random() % 8 == 0 ? std::string(R"({"sku":"s1"})")
+                                            : R"({"total":)" + total + R"(,"sku":"s)" +
+                                                  std::to_string(random() % 10) + "\"}";
+        // Properties too big to be kept beside the timeline entry: history reads them from
+        // the raw log.
+        if (random() % 5 == 0) {
+          properties.insert(1, R"("pad":")" +
+                                   std::string(profile::kTimelinePropertiesLimit, 'x') + "\",");
+        }
         append(R"({"type":"track","event":"Buy",)" + who + R"(,"properties":)" + properties + "}",
                "web", received_at_ms_ + static_cast<int64_t>(random() % 1000) - 500);
       }

@@ -327,7 +327,27 @@ void Processor::run() {
   // Below the threads that acknowledge events: under overload ingest keeps its latency and the
   // processor falls behind (visible as lag), catching up when there is CPU to spare.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+  bool paused = false;
   while (true) {
+    const auto free_bytes =
+        options_.min_free_bytes > 0 ? database_.free_bytes() : std::optional<uint64_t>();
+    if (free_bytes && *free_bytes < options_.min_free_bytes) {
+      if (!paused) {
+        log::warn("processor_paused",
+                  {{"reason", "the disk holding '" + database_.path() + "' has " +
+                                  std::to_string(*free_bytes) + " bytes free, below " +
+                                  std::to_string(options_.min_free_bytes)},
+                   {"cursor", std::to_string(cursor_.load())}});
+      }
+      paused = true;
+      answer_waiters(false);
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_; });
+      if (stopping_) return;
+      continue;
+    }
+    if (paused) log::info("processor_resumed", {{"cursor", std::to_string(cursor_.load())}});
+    paused = false;
     auto applied = process_batch();
     if (!applied) {
       log::error("processor_failed", {{"error", applied.status().message()},

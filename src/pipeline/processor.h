@@ -60,6 +60,12 @@ class Processor {
     // Bytes a definition command writes per batch, about (ProfileBuilder::
     // set_definition_batch_bytes); tests make it small.
     size_t definition_batch_bytes = 32 << 20;
+    // run() applies nothing while the data directory's disk has less free space than this (0:
+    // no check), so that the state it writes cannot take the disk to "no space left", from
+    // which RocksDB recovers only once a whole write buffer's worth is free again. The server
+    // sets half of ingest's reserve: the processor goes on applying what was acknowledged
+    // after ingest stops.
+    uint64_t min_free_bytes = 0;
   };
 
   // A definition command being applied: which, and how far through the profiles.

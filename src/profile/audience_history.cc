@@ -116,26 +116,39 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
       timeline->Seek(prefix);
     }
     for (; timeline->Valid() && timeline->key().starts_with(prefix); timeline->Next()) {
-      // The entry's value is "type\0event name": most events are skipped without the raw log.
-      const auto value = timeline->value().ToStringView();
-      const auto split = value.find('\0');
-      if (value.substr(0, split) != "track") continue;
-      const auto name =
-          split == std::string_view::npos ? std::string_view() : value.substr(split + 1);
-      const auto feeding = feeds(engine.definitions(), keys, name);
+      // Most entries are skipped by their type and name alone.
+      const auto value = decode_timeline_value(timeline->value().ToStringView());
+      if (!value) return Status::corruption("a timeline entry is malformed");
+      if (value->type != "track") continue;
+      const auto feeding = feeds(engine.definitions(), keys, value->event);
       if (!feeding.feeds) continue;
       const auto entry = decode_timeline_key(timeline->key().ToStringView());
       if (!entry) return Status::corruption("a timeline key is malformed");
+      const auto add = [&](const std::set<std::string, std::less<>>& fed,
+                           const ingest::JsonValue* properties) {
+        engine.add_history(profile.audience, fed,
+                           {"track", value->event,
+                            properties != nullptr && properties->is_object() ? properties : nullptr,
+                            entry->timestamp_ms, entry->seq});
+      };
       if (!feeding.reads_properties) {
-        engine.add_history(profile.audience, keys,
-                           {"track", name, nullptr, entry->timestamp_ms, entry->seq});
+        add(keys, nullptr);
+        continue;
+      }
+      if (value->has_properties) {  // kept beside the entry
+        if (value->properties.empty()) {
+          add(keys, nullptr);
+          continue;
+        }
+        auto properties = parser_.parse(value->properties);
+        if (!properties) return Status::corruption("a timeline entry's properties are malformed");
+        add(keys, *properties);
         continue;
       }
       std::string raw;
       auto status = log_.db().Get(log_read_, log_.raw_log(), storage::u64_be(entry->seq), &raw);
       if (status.IsNotFound()) {  // retention removed it
-        engine.add_history(profile.audience, timeline_keys,
-                           {"track", name, nullptr, entry->timestamp_ms, entry->seq});
+        add(timeline_keys, nullptr);
         continue;
       }
       if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");
@@ -144,11 +157,7 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
       // Only its properties: the rest of the event (context, traits) is skipped, not built.
       auto properties = parser_.parse_member(event->event_json, "properties");
       if (!properties) continue;
-      engine.add_history(
-          profile.audience, keys,
-          {"track", name,
-           *properties != nullptr && (*properties)->is_object() ? *properties : nullptr,
-           entry->timestamp_ms, entry->seq});
+      add(keys, *properties);
     }
     if (!timeline->status().ok()) {
       return storage::from_rocksdb(timeline->status(), "reading a timeline");

@@ -35,12 +35,12 @@ Status build_candidate_index(storage::Database& database, audience::CandidateInd
   std::unique_ptr<rocksdb::Iterator> it(
       database.db().NewIterator(rocksdb::ReadOptions(), database.profile_events()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    // "type\0event name"
-    const auto value = it->value().ToStringView();
-    if (!value.starts_with(std::string_view("track\0", 6))) continue;
+    const auto value = decode_timeline_value(it->value().ToStringView());
+    if (!value) return Status::corruption("a timeline entry is malformed");
+    if (value->type != "track") continue;
     const auto key = decode_timeline_key(it->key().ToStringView());
     if (!key) return Status::corruption("a timeline key is malformed");
-    index.add_event(key->profile, value.substr(6));
+    index.add_event(key->profile, value->event);
   }
   if (!it->status().ok()) return storage::from_rocksdb(it->status(), "reading timelines");
   for (const auto& [survivor, loser] : merges) index.merge(survivor, loser);

@@ -198,11 +198,12 @@ Result<ApplyOutcome> ProfileBuilder::apply_event(const storage::RawLogRecord& re
       }
     }
   }
-  std::string entry = type;
-  entry.push_back('\0');
-  entry.append(scalar_text(event.find("event")));
+  // A track call's entry keeps its properties: a new computed trait or audience then reads the
+  // profile's history without a raw log lookup per event.
+  const auto name = scalar_text(event.find("event"));
   txn.batch().Put(txn.database().profile_events(), timeline_key(target, ctx.time_ms, record.seq),
-                  entry);
+                  type == "track" ? encode_track_timeline_value(name, event.find("properties"))
+                                  : encode_timeline_value(type, name));
   survivor.first_seen_ms = std::min(survivor.first_seen_ms, ctx.time_ms);
   survivor.last_seen_ms = std::max(survivor.last_seen_ms, ctx.time_ms);
   ++survivor.event_count;

@@ -67,11 +67,10 @@ Result<std::vector<ProfileStore::TimelineEntry>> ProfileStore::timeline(
       auto key = decode_timeline_key(it->key().ToStringView());
       if (!key) return Status::corruption("malformed timeline key");
       if (key->timestamp_ms < query.from_ms) break;
-      const auto value = it->value().ToStringView();
-      const auto nul = value.find('\0');
-      TimelineEntry entry{
-          key->seq, key->timestamp_ms, std::string(value.substr(0, nul)),
-          nul == std::string_view::npos ? std::string() : std::string(value.substr(nul + 1))};
+      const auto value = decode_timeline_value(it->value().ToStringView());
+      if (!value) return Status::corruption("malformed timeline entry");
+      TimelineEntry entry{key->seq, key->timestamp_ms, std::string(value->type),
+                          std::string(value->event)};
       if (!query.type.empty() && entry.type != query.type) continue;
       if (!query.event.empty() && entry.event != query.event) continue;
       found.push_back(std::move(entry));

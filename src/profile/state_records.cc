@@ -81,6 +81,46 @@ std::optional<TimelineKey> decode_timeline_key(std::string_view key) {
                      read_u64_be(key.substr(16))};
 }
 
+std::string encode_timeline_value(std::string_view type, std::string_view event) {
+  std::string value(type);
+  value.push_back('\0');
+  value.append(event);
+  return value;
+}
+
+std::string encode_track_timeline_value(std::string_view event,
+                                        const ingest::JsonValue* properties) {
+  std::string value = "track\x01";
+  const auto length = static_cast<uint32_t>(event.size());
+  for (int shift = 24; shift >= 0; shift -= 8) value.push_back(static_cast<char>(length >> shift));
+  value.append(event);
+  const auto start = value.size();
+  if (properties != nullptr && properties->is_object()) ingest::write_json(value, *properties);
+  if (value.size() - start > kTimelinePropertiesLimit) return encode_timeline_value("track", event);
+  return value;
+}
+
+std::optional<TimelineValue> decode_timeline_value(std::string_view value) {
+  const auto separator = value.find_first_of(std::string_view("\0\x01", 2));
+  if (separator == std::string_view::npos) return std::nullopt;
+  TimelineValue decoded;
+  decoded.type = value.substr(0, separator);
+  const auto rest = value.substr(separator + 1);
+  if (value[separator] == '\0') {
+    decoded.event = rest;
+    return decoded;
+  }
+  // Only track calls' entries keep properties.
+  if (decoded.type != "track" || rest.size() < 4) return std::nullopt;
+  uint32_t length = 0;
+  for (size_t i = 0; i < 4; ++i) length = length << 8 | static_cast<uint8_t>(rest[i]);
+  if (rest.size() - 4 < length) return std::nullopt;
+  decoded.event = rest.substr(4, length);
+  decoded.has_properties = true;
+  decoded.properties = rest.substr(4 + length);
+  return decoded;
+}
+
 std::string_view edge_kind_name(EdgeKind kind) {
   switch (kind) {
     case EdgeKind::kLink: return "link";

@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "identity/resolver.h"
 #include "identity/unmerge_blocks.h"
+#include "ingest/json_tree.h"
 
 // Encodings of the processor's state records other than profiles (docs/formats/profiles.md).
 namespace cdp::profile {
@@ -28,7 +29,8 @@ std::string encode_identifier_record(const IdentifierRecord& record);
 Result<IdentifierRecord> decode_identifier_record(std::string_view value);
 
 // One entry of a profile's timeline (`profile_events`): key profile | time | seq, value
-// type NUL event-name.
+// type NUL event-name, or for a track call whose properties are kept beside it
+// type 0x01 u32-BE-name-length event-name properties-JSON (docs/formats/profiles.md).
 std::string timeline_key(ProfileId profile, int64_t timestamp_ms, uint64_t seq);
 std::string timeline_prefix(ProfileId profile);
 struct TimelineKey {
@@ -37,6 +39,26 @@ struct TimelineKey {
   uint64_t seq = 0;
 };
 std::optional<TimelineKey> decode_timeline_key(std::string_view key);
+
+// A track call's properties up to this size (compact JSON) are kept in its timeline entry, so
+// that a new computed trait or audience reads its history without a raw log lookup per event;
+// bigger ones are read from the raw log.
+inline constexpr size_t kTimelinePropertiesLimit = 2048;
+// An entry that keeps no properties (a reader that needs them looks them up in the raw log).
+std::string encode_timeline_value(std::string_view type, std::string_view event);
+// A track call's entry. `properties`: its properties member (nullptr, or not an object, when it
+// has none).
+std::string encode_track_timeline_value(std::string_view event,
+                                        const ingest::JsonValue* properties);
+struct TimelineValue {
+  std::string_view type;
+  std::string_view event;
+  // Whether the entry keeps the event's properties; `properties` is then their JSON, or empty
+  // when the event had no properties object.
+  bool has_properties = false;
+  std::string_view properties;
+};
+std::optional<TimelineValue> decode_timeline_value(std::string_view value);
 
 // Provenance of identity decisions (`identity_edges`): key profile | seq | index, value JSON.
 enum class EdgeKind { kLink, kMerge, kDrop, kQuarantine, kUnmerge, kProbabilistic };

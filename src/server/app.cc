@@ -114,6 +114,7 @@ Result<std::unique_ptr<App>> App::start(Config config) {
   if (!rules) return rules.status();
   pipeline::Processor::Options processor_options;
   processor_options.metrics = &app->metrics_;
+  processor_options.min_free_bytes = (cfg.min_free_mb << 20) / 2;
   processor_options.on_applied = [engine = app->delivery_.get()](uint64_t) { engine->notify(); };
   auto processor = pipeline::Processor::open(*app->database_, *rules, processor_options);
   if (!processor) return processor.status();

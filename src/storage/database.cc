@@ -1,5 +1,7 @@
 #include "storage/database.h"
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/rate_limiter.h>
@@ -261,6 +263,12 @@ Database::~Database() {
   db_->Close();
 }
 
+std::optional<uint64_t> Database::free_bytes() const {
+  struct statvfs info {};
+  if (statvfs(path_.c_str(), &info) != 0) return std::nullopt;
+  return static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
 Status Database::check_format_version() {
   auto stored = get_meta(kFormatKey);
   if (!stored) return stored.status();
@@ -280,7 +288,8 @@ Status Database::check_format_version() {
     // version 3 `imports` and `matching`, version 4 `audiences` and `changes`, version 6
     // `activation`, which open() creates; version 5 changed values that this build reads in both
     // forms; version 7 added trait changes to the change log; version 8 profile records whose
-    // audience state is binary, after their JSON, which this build reads in both forms):
+    // audience state is binary, after their JSON, which this build reads in both forms; version 9
+    // timeline entries of track calls that keep their properties, read in both forms too):
     // stamping the new version keeps older servers from opening it.
     return put_meta(kFormatKey, std::to_string(kFormatVersion));
   }

@@ -29,7 +29,7 @@ namespace cdp::storage {
 class Database {
  public:
   // The format this build writes. A data directory with a newer format is refused.
-  static constexpr int kFormatVersion = 8;
+  static constexpr int kFormatVersion = 9;
 
   struct Options {
     std::string path;
@@ -76,6 +76,8 @@ class Database {
   // Destinations: cursors, outboxes, dead letters, delivery history (docs/formats/activation.md).
   rocksdb::ColumnFamilyHandle* activation() { return handles_[13]; }
   const std::string& path() const { return path_; }
+  // Free bytes for us on the filesystem that holds the directory; nullopt when it cannot tell.
+  std::optional<uint64_t> free_bytes() const;
   int64_t dedup_window_ms() const { return dedup_window_ms_; }
 
   Result<std::optional<std::string>> get_meta(const std::string& key);

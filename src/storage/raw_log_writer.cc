@@ -1,7 +1,5 @@
 #include "storage/raw_log_writer.h"
 
-#include <sys/statvfs.h>
-
 #include <future>
 #include <unordered_set>
 
@@ -134,12 +132,10 @@ void RawLogWriter::run() {
 }
 
 bool RawLogWriter::has_free_space(std::string& why) const {
-  struct statvfs info {};
-  if (statvfs(database_.path().c_str(), &info) != 0)
-    return true;  // cannot tell; let RocksDB decide
-  const uint64_t free_bytes = static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
-  if (free_bytes >= options_.min_free_bytes) return true;
-  why = "the disk holding '" + database_.path() + "' has " + std::to_string(free_bytes) +
+  const auto free_bytes = database_.free_bytes();
+  if (!free_bytes) return true;  // cannot tell; let RocksDB decide
+  if (*free_bytes >= options_.min_free_bytes) return true;
+  why = "the disk holding '" + database_.path() + "' has " + std::to_string(*free_bytes) +
         " bytes free, below the reserve of " + std::to_string(options_.min_free_bytes);
   return false;
 }
