@@ -619,8 +619,8 @@ TEST_F(AudienceTest, HistoryAddsUpAsTheEventsDid) {
         // Properties too big to be kept beside the timeline entry: history reads them from
         // the raw log.
         if (random() % 5 == 0) {
-          properties.insert(1, R"("pad":")" +
-                                   std::string(profile::kTimelinePropertiesLimit, 'x') + "\",");
+          properties.insert(
+              1, R"("pad":")" + std::string(profile::kTimelinePropertiesLimit, 'x') + "\",");
         }
         append(R"({"type":"track","event":"Buy",)" + who + R"(,"properties":)" + properties + "}",
                "web", received_at_ms_ + static_cast<int64_t>(random() % 1000) - 500);

@@ -38,8 +38,7 @@ TEST(TimelineValueTest, NoPropertiesAndPropertiesThatAreNoObjectAreKeptAsNone) {
 
 TEST(TimelineValueTest, BigPropertiesAreLeftInTheRawLog) {
   ingest::JsonParser parser;
-  const std::string big =
-      R"({"pad":")" + std::string(kTimelinePropertiesLimit, 'x') + R"("})";
+  const std::string big = R"({"pad":")" + std::string(kTimelinePropertiesLimit, 'x') + R"("})";
   auto properties = parser.parse(big);
   ASSERT_TRUE(properties);
   const auto encoded = encode_track_timeline_value("View", *properties);

@@ -1,12 +1,11 @@
 #include "storage/database.h"
 
-#include <sys/statvfs.h>
-
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/rate_limiter.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
+#include <sys/statvfs.h>
 
 #include <cstdarg>
 #include <cstdio>
