@@ -1,6 +1,7 @@
 #include "ingest/json_tree.h"
 
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 
 #include "common/json_writer.h"
@@ -78,20 +79,20 @@ std::vector<bool> last_occurrences(const JsonValue& object) {
   return is_last;
 }
 
-void write_json(std::string& out, const JsonValue& value) {
+bool write_json(std::string& out, const JsonValue& value, size_t stop_after) {
   switch (value.kind) {
-    case JsonKind::kNull: out.append("null"); return;
-    case JsonKind::kBool: out.append(value.boolean ? "true" : "false"); return;
-    case JsonKind::kNumber: out.append(value.text); return;
-    case JsonKind::kString: append_json_string(out, value.text); return;
+    case JsonKind::kNull: out.append("null"); break;
+    case JsonKind::kBool: out.append(value.boolean ? "true" : "false"); break;
+    case JsonKind::kNumber: out.append(value.text); break;
+    case JsonKind::kString: append_json_string(out, value.text); break;
     case JsonKind::kArray: {
       out.push_back('[');
       for (size_t i = 0; i < value.elements.size(); ++i) {
         if (i > 0) out.push_back(',');
-        write_json(out, *value.elements[i]);
+        if (!write_json(out, *value.elements[i], stop_after)) return false;
       }
       out.push_back(']');
-      return;
+      break;
     }
     case JsonKind::kObject: {
       const auto& members = value.members;
@@ -104,12 +105,17 @@ void write_json(std::string& out, const JsonValue& value) {
         first = false;
         append_json_string(out, members[i].key);
         out.push_back(':');
-        write_json(out, *members[i].value);
+        if (!write_json(out, *members[i].value, stop_after)) return false;
       }
       out.push_back('}');
-      return;
+      break;
     }
   }
+  return out.size() <= stop_after;
+}
+
+void write_json(std::string& out, const JsonValue& value) {
+  write_json(out, value, std::numeric_limits<size_t>::max());
 }
 
 namespace {

@@ -47,6 +47,9 @@ std::vector<bool> last_occurrences(const JsonValue& object);
 
 // Appends `value` as compact JSON; objects emit each key once (its last value).
 void write_json(std::string& out, const JsonValue& value);
+// The same, but stops, returning false, once `out` is longer than `stop_after` bytes (checked
+// after each member and element; `out` then holds part of the JSON).
+bool write_json(std::string& out, const JsonValue& value, size_t stop_after);
 
 // Parses JSON text into a JsonValue tree, validating all of it (structure, UTF-8, escapes,
 // number syntax). Reusable: each parse() invalidates the previous tree. Not thread-safe; keep one

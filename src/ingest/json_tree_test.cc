@@ -305,6 +305,21 @@ TEST_F(JsonTreeTest, ParseMemberBuildsOnlyThatMember) {
   EXPECT_EQ(round_trip(R"({"still":"reusable"})"), R"({"still":"reusable"})");
 }
 
+// Writing with a bound stops soon after the bound instead of writing everything.
+TEST_F(JsonTreeTest, WriteJsonStopsPastItsBound) {
+  auto root = parser_.parse(R"({"a":[1,2,3],"b":"0123456789","c":{"d":null}})");
+  ASSERT_TRUE(root.has_value());
+  std::string whole;
+  write_json(whole, **root);
+  std::string bounded = "x";
+  EXPECT_TRUE(write_json(bounded, **root, 1 + whole.size()));
+  EXPECT_EQ(bounded, "x" + whole);
+  bounded = "x";
+  EXPECT_FALSE(write_json(bounded, **root, 1 + 10));
+  EXPECT_LT(bounded.size(), 1 + whole.size());
+  EXPECT_EQ(whole.substr(0, bounded.size() - 1), bounded.substr(1));
+}
+
 TEST(IsJsonNumberTest, AcceptsTheRfc8259Grammar) {
   for (const char* text : {"0", "-0", "1", "-1", "10", "1.5", "-0.0", "1e5", "1E5", "1e+5", "1e-5",
                            "1.50e10", "123456789012345678901234567890"}) {

@@ -94,9 +94,11 @@ std::string encode_track_timeline_value(std::string_view event,
   const auto length = static_cast<uint32_t>(event.size());
   for (int shift = 24; shift >= 0; shift -= 8) value.push_back(static_cast<char>(length >> shift));
   value.append(event);
-  const auto start = value.size();
-  if (properties != nullptr && properties->is_object()) ingest::write_json(value, *properties);
-  if (value.size() - start > kTimelinePropertiesLimit) return encode_timeline_value("track", event);
+  // Big properties are not written out whole only to be dropped.
+  if (properties != nullptr && properties->is_object() &&
+      !ingest::write_json(value, *properties, value.size() + kTimelinePropertiesLimit)) {
+    return encode_timeline_value("track", event);
+  }
   return value;
 }
 
