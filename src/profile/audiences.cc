@@ -371,7 +371,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
           overdue ? before_state.next_check_ms
                   : audience_.next_check_ms(profile.audience, profile_traits, now);
     }
-    item.record = encode_profile(profile);
+    item.record = encode_audience_section(profile);
     return Status::ok();
   };
   auto visit = [&](PassProfile& item) -> Result<bool> {
@@ -386,7 +386,9 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
     const Profile& profile = item.profile;
     record_changes(profile, item.changes, cause, now, txn);
     reschedule(profile.id, item.before.next_check_ms, profile.audience.next_check_ms, txn);
-    txn.batch().Put(database.profiles(), item.key, *item.record);
+    // Only the audience state changed: its section is merged into the record (a few dozen
+    // bytes instead of the whole record; storage/section_merge.h).
+    txn.batch().Merge(database.profiles(), item.key, *item.record);
     ++part.updated;
     return true;
   };

@@ -167,6 +167,12 @@ std::string encode_profile(const Profile& profile) {
   return record;
 }
 
+std::string encode_audience_section(const Profile& profile) {
+  std::string section;
+  audience::encode_audience_state(section, profile.audience);
+  return section;
+}
+
 Result<Profile> decode_profile(std::string_view record) {
   // The JSON, then the audience state's binary form after a NUL (which JSON text cannot hold).
   const auto end = record.find('\0');

@@ -85,6 +85,9 @@ Result<Account> decode_account(std::string_view json);
 // version 8) are read too.
 std::string encode_profile(const Profile& profile);
 Result<Profile> decode_profile(std::string_view record);
+// What follows the NUL: the audience state alone, written as a merge operand of the record
+// (storage/section_merge.h) by a definition, which changes nothing else.
+std::string encode_audience_section(const Profile& profile);
 
 // "p_42": how profile ids appear in the API and the log.
 std::string profile_id_text(ProfileId id);

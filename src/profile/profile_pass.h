@@ -21,7 +21,8 @@ struct PassProfile {
   std::string key;  // the record's key
   Profile profile;
   // What `prepare` works out for `visit` (a definition: the state as stored, to compare; the
-  // membership changes; the new record, or none when the profile is left as it is).
+  // membership changes; the new audience section of the record, or none when the profile is
+  // left as it is).
   audience::ProfileAudienceState before;
   std::vector<audience::MembershipChange> changes;
   std::optional<std::string> record;

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "storage/big_endian.h"
+#include "storage/section_merge.h"
 
 namespace cdp::storage {
 namespace {
@@ -119,9 +120,13 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(
   rocksdb::ColumnFamilyOptions activation = state;
   activation.compaction_filter = history_filter;
 
+  // A definition writes profiles' new audience state as merge operands (section_merge.h).
+  rocksdb::ColumnFamilyOptions profiles = state;
+  profiles.merge_operator = section_merge_operator();
+
   return {{kColumnFamilies[0], small},    {kColumnFamilies[1], raw},
           {kColumnFamilies[2], dedup},    {kColumnFamilies[3], small},
-          {kColumnFamilies[4], state},    {kColumnFamilies[5], state},
+          {kColumnFamilies[4], state},    {kColumnFamilies[5], profiles},
           {kColumnFamilies[6], scanned},  {kColumnFamilies[7], scanned},
           {kColumnFamilies[8], state},    {kColumnFamilies[9], small},
           {kColumnFamilies[10], small},   {kColumnFamilies[11], scanned},
