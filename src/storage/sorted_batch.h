@@ -16,11 +16,13 @@ namespace cdp::storage {
 // processor's batches interleave keys from all over the key space (a thousand events' profiles,
 // members, history); sorted, their inserts cost a fraction (bench/RESULTS.md, 2026-11-27).
 //
-// Returns nothing, and `batch` should be written as it is, when the order could matter across
-// keys (a range deletion), the batch holds anything but puts, deletes, single deletes and merges,
-// it writes to a column family not in `families`, or its keys are in order within each column
-// family and first key byte already, but for at most 1% of its writes (sorting them would cost
-// more than it saves).
+// A batch whose keys are in order within each column family and first key byte already, but
+// for at most 1% of its writes, is grouped by those instead (each group keeping its order; a
+// sort would cost more than it saves): in key order but for those few writes.
+//
+// Returns nothing, and `batch` should be written as it is, when it is in key order already, the
+// order could matter across keys (a range deletion), the batch holds anything but puts, deletes,
+// single deletes and merges, or it writes to a column family not in `families`.
 std::optional<rocksdb::WriteBatch> sorted_batch(
     const rocksdb::WriteBatch& batch, std::span<rocksdb::ColumnFamilyHandle* const> families);
 

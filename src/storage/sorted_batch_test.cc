@@ -125,30 +125,64 @@ TEST_F(SortedBatchTest, ARangeDeletionLogDataOrAnUnknownFamilyKeepTheBatchAsItIs
   EXPECT_EQ(sorted->Count(), 3u);
 }
 
-TEST_F(SortedBatchTest, ABatchInKeyOrderPerFamilyAndFirstByteIsKeptAsItIs) {
-  auto database = open("data");
-  ASSERT_TRUE(database);
-  // A definition's part: each profile's record, member key and history key, in id order; the
+TEST_F(SortedBatchTest, ABatchInKeyOrderPerFamilyAndFirstByteIsGroupedNotSorted) {
+  auto as_written = open("as_written");
+  auto as_grouped = open("as_grouped");
+  ASSERT_TRUE(as_written && as_grouped);
+  // A definition's part: each profile's operand, member key and history key, in id order; the
   // families interleave, and so do the member and history keys of one family.
-  rocksdb::WriteBatch part;
+  auto part_of = [](Database& database, int cursors) {
+    rocksdb::WriteBatch part;
+    for (int id = 100; id < 400; ++id) {
+      EXPECT_TRUE(part.Put(database.profiles(), "p" + std::to_string(id), "record").ok());
+      EXPECT_TRUE(part.Put(database.audiences(), "m/a" + std::to_string(id), "in").ok());
+      EXPECT_TRUE(part.Put(database.audiences(), "h/a" + std::to_string(id), "").ok());
+    }
+    // Out of order: a key written again (the later write must win) and cursor keys.
+    EXPECT_TRUE(part.Delete(database.audiences(), "m/a150").ok());
+    for (int i = 0; i < cursors; ++i) {
+      EXPECT_TRUE(part.Put(database.meta(), "processor/resume" + std::to_string(i), "1").ok());
+      EXPECT_TRUE(part.Put(database.meta(), "processor/last" + std::to_string(i), "1").ok());
+    }
+    return part;
+  };
+  // Up to 1% of the writes out of order: grouped, each group in its own order.
+  auto part = part_of(*as_grouped, 1);
+  auto grouped = sorted_batch(part, as_grouped->all_column_families());
+  ASSERT_TRUE(grouped.has_value());
+  Keys keys;
+  ASSERT_TRUE(grouped->Iterate(&keys).ok());
+  ASSERT_EQ(keys.keys.size(), part.Count());
+  const auto audiences = as_grouped->audiences()->GetID();
+  const auto meta = as_grouped->meta()->GetID();
+  // `meta` has the lowest id of the three: its group comes first, in the order written.
+  const std::vector<std::pair<uint32_t, std::string>> cursors = {{meta, "processor/resume0"},
+                                                                 {meta, "processor/last0"}};
+  EXPECT_TRUE(std::equal(cursors.begin(), cursors.end(), keys.keys.begin()));
+  size_t out_of_order = 0;
+  for (size_t i = 1; i < keys.keys.size(); ++i) out_of_order += keys.keys[i] < keys.keys[i - 1];
+  EXPECT_EQ(out_of_order, 2u);  // the second cursor key, and m/a150's delete after m/a399
+  EXPECT_EQ(std::count(keys.keys.begin(), keys.keys.end(),
+                       std::pair<uint32_t, std::string>(audiences, "m/a150")),
+            2);
+  ASSERT_TRUE(as_grouped->db().Write(rocksdb::WriteOptions(), &*grouped).ok());
+  auto original = part_of(*as_written, 1);
+  ASSERT_TRUE(as_written->db().Write(rocksdb::WriteOptions(), &original).ok());
+  EXPECT_EQ(contents(*as_written), contents(*as_grouped));
+
+  // In key order already: written as it is.
+  rocksdb::WriteBatch in_order;
   for (int id = 100; id < 400; ++id) {
-    ASSERT_TRUE(part.Put(database->profiles(), "p" + std::to_string(id), "record").ok());
-    ASSERT_TRUE(part.Put(database->audiences(), "m/a" + std::to_string(id), "").ok());
-    ASSERT_TRUE(part.Put(database->audiences(), "h/a" + std::to_string(id), "").ok());
+    ASSERT_TRUE(in_order.Put(as_written->profiles(), "p" + std::to_string(id), "").ok());
   }
-  // Two cursor keys out of order: at most 1% of the writes.
-  ASSERT_TRUE(part.Put(database->meta(), "processor/resume", "1").ok());
-  ASSERT_TRUE(part.Put(database->meta(), "processor/last", "1").ok());
-  EXPECT_FALSE(sorted_batch(part, database->all_column_families()).has_value());
+  EXPECT_FALSE(sorted_batch(in_order, as_written->all_column_families()).has_value());
 
   // Past 1%: sorted.
-  for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(part.Put(database->meta(), "processor/resume" + std::to_string(i), "1").ok());
-    ASSERT_TRUE(part.Put(database->meta(), "processor/last" + std::to_string(i), "1").ok());
-  }
-  auto sorted = sorted_batch(part, database->all_column_families());
+  auto sorted = sorted_batch(part_of(*as_grouped, 10), as_grouped->all_column_families());
   ASSERT_TRUE(sorted.has_value());
-  EXPECT_EQ(sorted->Count(), part.Count());
+  Keys sorted_keys;
+  ASSERT_TRUE(sorted->Iterate(&sorted_keys).ok());
+  EXPECT_TRUE(std::is_sorted(sorted_keys.keys.begin(), sorted_keys.keys.end()));
 }
 
 }  // namespace
