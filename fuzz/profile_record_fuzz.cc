@@ -1,8 +1,8 @@
 // Fuzz target for stored profile records (decode_profile): any bytes, read as a record (JSON, then
 // after a NUL the audience state's binary form) and, from the first byte on, as that binary form
 // alone; also as a timeline entry's value. Never crashes; what is read writes back to a record
-// that reads to the same profile (an entry to the same entry), and a refusal is a corruption
-// that says what was malformed.
+// that reads to the same profile (an entry to the same entry), its head and details read alone
+// are that profile too, and a refusal is a corruption that says what was malformed.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -35,10 +35,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();  // only track entries keep properties
     }
   }
+  // What a pass reads: the head, then the details. Either may refuse what decode_profile
+  // refuses (each skips the other's members), but not in any other way.
+  auto head = cdp::profile::decode_profile_head(bytes);
+  if (!head) check_refusal(head.status());
+  const auto details = head ? cdp::profile::decode_profile_details(bytes, *head) : head.status();
+  if (!details.is_ok()) check_refusal(details);
   auto profile = cdp::profile::decode_profile(bytes);
   if (!profile) {
     check_refusal(profile.status());
     return 0;
+  }
+  // Whatever decode_profile reads, the head and details read the same.
+  if (!details.is_ok() ||
+      cdp::profile::encode_profile(*head) != cdp::profile::encode_profile(*profile)) {
+    std::abort();
   }
   const auto record = cdp::profile::encode_profile(*profile);
   auto back = cdp::profile::decode_profile(record);

@@ -1,5 +1,6 @@
 #include "ingest/json_tree.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
@@ -169,22 +170,31 @@ Status JsonParser::start(std::string_view json) {
 }
 
 Result<const JsonValue*> JsonParser::parse_member(std::string_view json, std::string_view key) {
+  const std::string_view keys[] = {key};
+  auto object = parse_members(json, keys);
+  if (!object) return object.status();
+  return (*object)->find(key);
+}
+
+Result<const JsonValue*> JsonParser::parse_members(std::string_view json,
+                                                   std::span<const std::string_view> keys) {
   CDP_RETURN_IF_ERROR(start(json));
   ondemand::object object;
   if (auto error = document_.get_object().get(object)) return error_at(error, "");
-  const JsonValue* found = nullptr;
+  JsonValue* root = new_value();
+  root->kind = JsonKind::kObject;
   for (auto field_result : object) {
     ondemand::field field;
     auto error = std::move(field_result).get(field);
     if (error) return error_at(error, "an object");
     std::string_view name;
     if ((error = field.unescaped_key().get(name))) return error_at(error, "an object key");
-    if (name != key) continue;  // the loop skips its value
+    if (std::find(keys.begin(), keys.end(), name) == keys.end()) continue;  // skips its value
     JsonValue* value = new_value();
     CDP_RETURN_IF_ERROR(build(field.value(), *value, 1));
-    found = value;
+    root->members.push_back({name, value});
   }
-  return found;
+  return root;
 }
 
 Result<const JsonValue*> JsonParser::parse(std::string_view json) {

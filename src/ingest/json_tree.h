@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <memory_resource>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,11 @@ class JsonParser {
   // the object has none: the other members are skipped, not built and not validated. For JSON
   // that was validated before (events read back from the raw log), where one member is needed.
   Result<const JsonValue*> parse_member(std::string_view json, std::string_view key);
+  // The top-level object with only the members named in `keys` built (in source order,
+  // duplicates included); the others are skipped, not built and not validated. For stored JSON
+  // of which a reader needs a few members (a pass over profile records).
+  Result<const JsonValue*> parse_members(std::string_view json,
+                                         std::span<const std::string_view> keys);
 
  private:
   Status start(std::string_view json);

@@ -305,6 +305,28 @@ TEST_F(JsonTreeTest, ParseMemberBuildsOnlyThatMember) {
   EXPECT_EQ(round_trip(R"({"still":"reusable"})"), R"({"still":"reusable"})");
 }
 
+// Several members of the top-level object: only those built, in source order, duplicates kept.
+TEST_F(JsonTreeTest, ParseMembersBuildsOnlyTheNamedMembers) {
+  const std::string record =
+      R"({"v":1,"id":42,"traits":{"plan":["pro"]},"merged_from":[7,9],"id":43,"groups":["g"]})";
+  const std::string_view keys[] = {"id", "merged_from"};
+  auto object = parser_.parse_members(record, keys);
+  ASSERT_TRUE(object.has_value()) << object.status().to_string();
+  std::string written;
+  write_json(written, **object);
+  EXPECT_EQ(written, R"({"merged_from":[7,9],"id":43})");  // each key once, at its last place
+  ASSERT_EQ((*object)->members.size(), 3u);
+  EXPECT_EQ((*object)->members[0].key, "id");
+  EXPECT_EQ((*object)->members[1].key, "merged_from");
+  EXPECT_EQ((*object)->find("traits"), nullptr);
+  const std::string_view none[] = {"absent"};
+  object = parser_.parse_members(record, none);
+  ASSERT_TRUE(object.has_value());
+  EXPECT_TRUE((*object)->members.empty());
+  EXPECT_FALSE(parser_.parse_members("[1,2]", keys).has_value());
+  EXPECT_FALSE(parser_.parse_members(R"({"id":})", keys).has_value());
+}
+
 // Writing with a bound stops soon after the bound instead of writing everything.
 TEST_F(JsonTreeTest, WriteJsonStopsPastItsBound) {
   auto root = parser_.parse(R"({"a":[1,2,3],"b":"0123456789","c":{"d":null}})");

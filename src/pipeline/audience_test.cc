@@ -137,6 +137,24 @@ TEST_F(AudienceTest, NewDefinitionsSeeTheHistory) {
   EXPECT_THAT(changes()[0], HasSubstr(R"("cause":"definition of buyers")"));
 }
 
+// A pass decodes the rest of a stored profile only when it needs it: a condition on traits reads
+// them, and a change log entry names the profile's user_id.
+TEST_F(AudienceTest, ADefinitionOverStoredProfilesReadsTheirTraitsAndUsers) {
+  append(R"({"type":"identify","userId":"u1","traits":{"plan":"pro"}})");
+  append(R"({"type":"identify","userId":"u2","traits":{"plan":"free"}})");
+  view("u3");
+  process();
+  define_audience("pro", R"("trait.plan = \"pro\"")");
+  define_audience("viewers", R"("performed \"View\"")");
+  process();
+  EXPECT_THAT(members("pro"), ElementsAre("p_1"));
+  EXPECT_THAT(members("viewers"), ElementsAre("p_3"));
+  const auto all = changes();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_THAT(all[0], HasSubstr(R"("audience":"pro","profile":"p_1","user_id":"u1",)"));
+  EXPECT_THAT(all[1], HasSubstr(R"("audience":"viewers","profile":"p_3","user_id":"u3",)"));
+}
+
 // A windowed counter built from history starts with events long gone: the member it makes still
 // leaves when its last event leaves the window.
 TEST_F(AudienceTest, ADefinitionOverOldHistorySchedulesTheExit) {

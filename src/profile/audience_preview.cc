@@ -71,15 +71,19 @@ Result<AudiencePreview> preview_audience(storage::Database& database,
   std::vector<ProfileId> members;
   bool sampled = false;
   auto pass = std::make_unique<ProfilePass>(database, database, read);
-  auto prepare = [&](PassProfile& item, HistoryReader& history) {
-    return history.add(engine, item.profile, added);
+  // Evaluated on the pass's threads (prepare is called for live profiles only).
+  auto prepare = [&](PassProfile& item, HistoryReader& history) -> Status {
+    CDP_RETURN_IF_ERROR(history.add(engine, item.profile, added));
+    const PassTraits traits(item);
+    item.member = engine.holds(*condition, item.profile.audience, traits, now_ms);
+    return traits.status();
   };
   auto visit = [&](PassProfile& item) -> Result<bool> {
     const Profile& profile = item.profile;
     ++visited;
     if (!profile.live()) return true;
     ++preview.evaluated;
-    if (engine.holds(*condition, profile.audience, ProfileTraits(profile), now_ms)) {
+    if (item.member) {
       ++found;
       // In id order the first ones are the lowest; in a sample's rounds they are sorted last.
       if (sampled || members.size() < options.sample) members.push_back(profile.id);

@@ -352,9 +352,11 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
       if (after.audience(audience_name) == nullptr)
         changes.push_back({std::string(audience_name), false});
     }
-    const ProfileTraits profile_traits(profile);
+    const PassTraits profile_traits(item);
     auto evaluated = audience_.reevaluate(profile.audience, profile_traits, now, dirty);
     changes.insert(changes.end(), evaluated.begin(), evaluated.end());
+    // The change log names the profile's user_id: its identifiers are details.
+    if (!changes.empty()) CDP_RETURN_IF_ERROR(item.details());
     // A check time that has come stays for its tick, which re-evaluates everything time moved.
     const bool overdue = before_state.next_check_ms != 0 && before_state.next_check_ms <= now;
     if (changes.empty() && profile.audience == before_state) {
@@ -362,7 +364,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
       const auto soon = audience_.next_in_last_ms(profile.audience, profile_traits, now, dirty);
       if (overdue || soon == 0 ||
           (before_state.next_check_ms != 0 && before_state.next_check_ms <= soon)) {
-        return Status::ok();
+        return profile_traits.status();
       }
       profile.audience.next_check_ms = soon;
     } else {
@@ -371,6 +373,7 @@ Result<ApplyOutcome> ProfileBuilder::apply_definition(const storage::RawLogRecor
           overdue ? before_state.next_check_ms
                   : audience_.next_check_ms(profile.audience, profile_traits, now);
     }
+    CDP_RETURN_IF_ERROR(profile_traits.status());
     item.record = encode_audience_section(profile);
     return Status::ok();
   };

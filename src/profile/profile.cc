@@ -173,14 +173,18 @@ std::string encode_audience_section(const Profile& profile) {
   return section;
 }
 
-Result<Profile> decode_profile(std::string_view record) {
-  // The JSON, then the audience state's binary form after a NUL (which JSON text cannot hold).
-  const auto end = record.find('\0');
-  const auto json = record.substr(0, end);
-  thread_local ingest::JsonParser parser;
-  auto root = parser.parse(json);
-  if (!root) return Status::corruption("stored profile is not JSON: " + root.status().message());
-  const JsonValue& doc = **root;
+namespace {
+
+// The members decode_profile_head() reads; the others are decode_profile_details()'s.
+constexpr std::string_view kHeadMembers[] = {"v", "id", "merged_into", "merged_from", "aud"};
+constexpr std::string_view kDetailMembers[] = {"first_seen",  "last_seen", "events",
+                                               "identifiers", "traits",    "groups"};
+
+// The JSON part of a record, then the audience state's binary form after a NUL (which JSON text
+// cannot hold).
+std::string_view json_part(std::string_view record) { return record.substr(0, record.find('\0')); }
+
+Result<Profile> read_head(const JsonValue& doc, std::string_view record) {
   if (!doc.is_object() || integer(doc.find("v")) != 1) {
     return Status::corruption("stored profile has an unknown format version");
   }
@@ -192,9 +196,25 @@ Result<Profile> decode_profile(std::string_view record) {
     for (const auto* id : from->elements)
       profile.merged_from.push_back(static_cast<ProfileId>(integer(id)));
   }
+  // Only live profiles have audience state (a merged one keeps only its id and survivor).
+  if (!profile.live()) return profile;
+  if (const auto end = record.find('\0'); end != std::string_view::npos) {
+    auto audience = audience::decode_audience_state(record.substr(end + 1));
+    if (!audience) return audience.status();
+    profile.audience = std::move(*audience);
+  } else if (const auto* state = doc.find("aud")) {  // written before format version 8
+    auto audience = audience::read_audience_state(*state);
+    if (!audience) return audience.status();
+    profile.audience = std::move(*audience);
+  }
+  return profile;
+}
+
+Status read_details(const JsonValue& doc, Profile& profile) {
   profile.first_seen_ms = integer(doc.find("first_seen"));
   profile.last_seen_ms = integer(doc.find("last_seen"));
   profile.event_count = static_cast<uint64_t>(integer(doc.find("events")));
+  profile.identifiers.clear();
   if (const auto* ids = doc.find("identifiers"); ids != nullptr && ids->kind == JsonKind::kArray) {
     for (const auto* item : ids->elements) {
       if (item->kind != JsonKind::kArray || item->elements.size() != 5) {
@@ -205,23 +225,44 @@ Result<Profile> decode_profile(std::string_view record) {
           {{text(e[0]), text(e[1])}, integer(e[2]), integer(e[3]), text(e[4])});
     }
   }
+  profile.traits.clear();
   CDP_RETURN_IF_ERROR(read_traits(doc.find("traits"), profile.traits));
+  profile.groups.clear();
   if (const auto* groups = doc.find("groups");
       groups != nullptr && groups->kind == JsonKind::kArray) {
     for (const auto* group : groups->elements) profile.groups.push_back(text(group));
   }
-  // Only live profiles have audience state (a merged one keeps only its id and survivor).
-  if (!profile.live()) return profile;
-  if (end != std::string_view::npos) {
-    auto audience = audience::decode_audience_state(record.substr(end + 1));
-    if (!audience) return audience.status();
-    profile.audience = std::move(*audience);
-  } else if (const auto* state = doc.find("aud")) {  // written before format version 8
-    auto audience = audience::read_audience_state(*state);
-    if (!audience) return audience.status();
-    profile.audience = std::move(*audience);
-  }
+  return Status::ok();
+}
+
+Status not_json(const Status& status) {
+  return Status::corruption("stored profile is not JSON: " + status.message());
+}
+
+}  // namespace
+
+Result<Profile> decode_profile(std::string_view record) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse(json_part(record));
+  if (!root) return not_json(root.status());
+  auto profile = read_head(**root, record);
+  if (!profile) return profile.status();
+  CDP_RETURN_IF_ERROR(read_details(**root, *profile));
   return profile;
+}
+
+Result<Profile> decode_profile_head(std::string_view record) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse_members(json_part(record), kHeadMembers);
+  if (!root) return not_json(root.status());
+  return read_head(**root, record);
+}
+
+Status decode_profile_details(std::string_view record, Profile& profile) {
+  thread_local ingest::JsonParser parser;
+  auto root = parser.parse_members(json_part(record), kDetailMembers);
+  if (!root) return not_json(root.status());
+  return read_details(**root, profile);
 }
 
 std::string profile_id_text(ProfileId id) { return "p_" + std::to_string(id); }

@@ -85,6 +85,13 @@ Result<Account> decode_account(std::string_view json);
 // version 8) are read too.
 std::string encode_profile(const Profile& profile);
 Result<Profile> decode_profile(std::string_view record);
+// Only what a pass over many profiles reads of each (profile_pass.h): the id, the merge links
+// and the audience state. Times, identifiers, traits and groups are left empty;
+// decode_profile_details() reads them when a profile needs them. Rationale: a definition or
+// preview reads a million records, and building all of each was ~30% of its reading threads'
+// time (bench/RESULTS.md, 2026-11-29 07:00 UTC).
+Result<Profile> decode_profile_head(std::string_view record);
+Status decode_profile_details(std::string_view record, Profile& profile);
 // What follows the NUL: the audience state alone, written as a merge operand of the record
 // (storage/section_merge.h) by a definition, which changes nothing else.
 std::string encode_audience_section(const Profile& profile);

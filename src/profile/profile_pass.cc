@@ -14,8 +14,26 @@ namespace {
 constexpr size_t kChunk = 512;
 // Below this many, a chunk is not split: a thread would cost more than it saves.
 constexpr size_t kSplitFrom = 32;
+// Live profiles a thread prepares before it chooses again between decoding heads and whole
+// records (ProfilePass::Worker).
+constexpr size_t kDecodeWindow = 256;
 
 }  // namespace
+
+Status PassProfile::details() {
+  wanted = true;
+  if (detailed) return Status::ok();
+  CDP_RETURN_IF_ERROR(decode_profile_details(stored, profile));
+  detailed = true;
+  return Status::ok();
+}
+
+const std::string* PassTraits::trait_json(std::string_view name) const {
+  status_ = item_.details();
+  if (!status_.is_ok()) return nullptr;
+  const auto it = item_.profile.traits.find(name);
+  return it != item_.profile.traits.end() ? &it->second.json : nullptr;
+}
 
 ProfilePass::ProfilePass(storage::Database& database, storage::Database& log,
                          rocksdb::ReadOptions read, size_t threads)
@@ -23,7 +41,7 @@ ProfilePass::ProfilePass(storage::Database& database, storage::Database& log,
   if (threads == 0) threads = std::thread::hardware_concurrency();
   threads = std::clamp<size_t>(threads, 1, kMaxThreads);
   for (size_t i = 0; i < threads; ++i) {
-    readers_.push_back(std::make_unique<HistoryReader>(database, log, read_));
+    workers_.push_back(std::make_unique<Worker>(database, log, read_));
   }
 }
 
@@ -33,17 +51,27 @@ Status ProfilePass::run(const std::optional<audience::CandidateIndex::Bitmap>& s
                         ProfileId from,
                         const std::function<Status(PassProfile&, HistoryReader&)>& prepare,
                         const std::function<Result<bool>(PassProfile&)>& visit) {
-  // Decodes a record into the item and prepares it with `reader`.
-  auto take = [&](PassProfile& item, HistoryReader& reader, std::string_view key,
+  // Decodes a record into the item and prepares it with the worker's reader.
+  auto take = [&](PassProfile& item, Worker& worker, std::string_view key,
                   std::string_view record) -> Status {
-    auto decoded = decode_profile(record);
+    auto decoded = worker.whole ? decode_profile(record) : decode_profile_head(record);
     if (!decoded) return decoded.status();
     item.key.assign(key);
+    item.stored.assign(record);
     item.profile = std::move(*decoded);  // what the item held is freed here, on this thread
+    item.detailed = worker.whole;
+    item.wanted = false;
     item.changes.clear();
     item.record.reset();
+    item.member = false;
     if (!item.profile.live()) return Status::ok();
-    return prepare(item, reader);
+    CDP_RETURN_IF_ERROR(prepare(item, worker.reader));
+    worker.wanted += item.wanted ? 1 : 0;
+    if (++worker.taken == kDecodeWindow) {
+      worker.whole = worker.wanted * 2 > kDecodeWindow;
+      worker.taken = worker.wanted = 0;
+    }
+    return Status::ok();
   };
 
   // With every profile to read, the range of their ids, so that each thread reads its own
@@ -61,7 +89,7 @@ Status ProfilePass::run(const std::optional<audience::CandidateIndex::Bitmap>& s
     return for_each_profile(
         database_, read_, std::nullopt, from,
         [&](const rocksdb::Slice& key, std::string_view record) -> Result<bool> {
-          CDP_RETURN_IF_ERROR(take(item, *readers_[0], key.ToStringView(), record));
+          CDP_RETURN_IF_ERROR(take(item, *workers_[0], key.ToStringView(), record));
           return visit(item);
         });
   }
@@ -89,7 +117,7 @@ Status ProfilePass::run(const std::optional<audience::CandidateIndex::Bitmap>& s
       chunk.ids.push_back(*next_id);
     }
     if (chunk.ids.empty()) return;
-    const size_t threads = chunk.ids.size() < kSplitFrom ? 1 : readers_.size();
+    const size_t threads = chunk.ids.size() < kSplitFrom ? 1 : workers_.size();
     if (chunk.items.size() < chunk.ids.size()) chunk.items.resize(chunk.ids.size());
     chunk.first.assign(threads + 1, 0);
     for (size_t t = 0; t <= threads; ++t) chunk.first[t] = chunk.ids.size() * t / threads;
@@ -104,7 +132,7 @@ Status ProfilePass::run(const std::optional<audience::CandidateIndex::Bitmap>& s
             database_, read_, part, 0,
             [&](const rocksdb::Slice& key, std::string_view record) -> Result<bool> {
               auto& item = mine.items[mine.first[t] + mine.found[t]];
-              CDP_RETURN_IF_ERROR(take(item, *readers_[t], key.ToStringView(), record));
+              CDP_RETURN_IF_ERROR(take(item, *workers_[t], key.ToStringView(), record));
               ++mine.found[t];
               return true;
             });

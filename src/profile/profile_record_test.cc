@@ -55,6 +55,43 @@ TEST(ProfileRecordTest, AudienceStateFollowsTheJsonInBinary) {
   EXPECT_TRUE(decode_profile(encode_profile(without))->audience.empty());
 }
 
+// A pass reads the head of each record (who, merge links, audience state) and the details of
+// the few it needs: the two together are what decode_profile reads.
+TEST(ProfileRecordTest, TheHeadThenTheDetailsAreTheWholeProfile) {
+  const auto profile = with_audience_state();
+  const auto record = encode_profile(profile);
+  auto head = decode_profile_head(record);
+  ASSERT_TRUE(head) << head.status().message();
+  EXPECT_EQ(head->id, 42u);
+  EXPECT_EQ(head->merged_from, std::vector<ProfileId>{7});
+  EXPECT_EQ(head->audience, profile.audience);
+  EXPECT_TRUE(head->identifiers.empty());
+  EXPECT_TRUE(head->traits.empty());
+  EXPECT_TRUE(head->groups.empty());
+  EXPECT_EQ(head->event_count, 0u);
+  ASSERT_TRUE(decode_profile_details(record, *head).is_ok());
+  expect_same(*head, profile);
+  EXPECT_EQ(head->first_seen_ms, profile.first_seen_ms);
+  EXPECT_EQ(head->last_seen_ms, profile.last_seen_ms);
+
+  // A merged-away record: its survivor, no state.
+  Profile merged;
+  merged.id = 7;
+  merged.merged_into = 42;
+  auto merged_head = decode_profile_head(encode_profile(merged));
+  ASSERT_TRUE(merged_head);
+  EXPECT_FALSE(merged_head->live());
+  EXPECT_EQ(merged_head->merged_into, 42u);
+
+  // Errors name what was wrong, as decode_profile's do.
+  EXPECT_EQ(decode_profile_head(R"({"v":2,"id":1})").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(decode_profile_head("not json").status().code(), StatusCode::kCorruption);
+  Profile bad;
+  const auto details = decode_profile_details(R"({"v":1,"id":1,"identifiers":[["user_id"]]})", bad);
+  EXPECT_EQ(details.code(), StatusCode::kCorruption);
+  EXPECT_NE(details.message().find("malformed identifier"), std::string::npos);
+}
+
 TEST(ProfileRecordTest, RecordsWithTheStateAsJsonAreStillRead) {
   // What builds before format version 8 wrote: the state as the JSON member `aud`.
   const auto profile = with_audience_state();
@@ -68,6 +105,9 @@ TEST(ProfileRecordTest, RecordsWithTheStateAsJsonAreStillRead) {
   auto back = decode_profile(record);
   ASSERT_TRUE(back) << back.status().message() << "\n" << record;
   expect_same(*back, profile);
+  auto head = decode_profile_head(record);
+  ASSERT_TRUE(head) << head.status().message();
+  EXPECT_EQ(head->audience, profile.audience);
 }
 
 TEST(ProfileRecordTest, ACorruptBinaryStateIsReported) {
@@ -77,6 +117,8 @@ TEST(ProfileRecordTest, ACorruptBinaryStateIsReported) {
   ASSERT_FALSE(back);
   EXPECT_EQ(back.status().code(), StatusCode::kCorruption);
   EXPECT_EQ(back.status().message(), "stored audience state has a malformed check time");
+  EXPECT_EQ(decode_profile_head(record).status().message(),
+            "stored audience state has a malformed check time");
 }
 
 }  // namespace
