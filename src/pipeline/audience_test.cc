@@ -574,18 +574,26 @@ TEST_F(AudienceTest, ADefinitionIsAppliedInPartsThatSurviveRestarts) {
   Processor::Options small_parts;
   small_parts.definition_batch_bytes = 1;  // a part per profile it rewrites
   reopen(identity::IdentityRules::defaults(), small_parts);
-  for (int part = 0; part < 10; ++part) ASSERT_TRUE(processor_->process_batch().has_value());
+  // A call applies up to Processor::kPartsPerCall parts, each written before it returns (one
+  // while the next is worked out).
+  size_t parts = 0;
+  for (int call = 0; call < 3; ++call) {
+    auto applied = processor_->process_batch();
+    ASSERT_TRUE(applied.has_value()) << applied.status().to_string();
+    EXPECT_EQ(*applied, Processor::kPartsPerCall);
+    parts += *applied;
+  }
   // Part of the way through "buyers": some profiles are in it, its definition is not stored yet
   // and the cursor has not passed it.
   EXPECT_LT(processor_->stats().cursor, buyers);
   EXPECT_THAT(scan(database_->audiences(), profile::audience_definition_key("buyers")), IsEmpty());
   EXPECT_THAT(members("buyers"), Not(IsEmpty()));
-  size_t parts = 10;
-  while (true) {
+  for (size_t calls = 3;; ++calls) {
     auto applied = processor_->process_batch();
     ASSERT_TRUE(applied.has_value()) << applied.status().to_string();
     if (*applied == 0) break;
-    if (++parts % 7 == 0) reopen(identity::IdentityRules::defaults(), small_parts);
+    parts += *applied;
+    if (calls % 7 == 0) reopen(identity::IdentityRules::defaults(), small_parts);
   }
   EXPECT_GT(parts, 100u);
   auto resume = database_->get_meta(kDefinitionResumeKey);
@@ -743,7 +751,7 @@ TEST_F(AudienceTest, ARebuildAppliesAHalfAppliedDefinitionFromItsStart) {
   small_parts.definition_batch_bytes = 1;
   small_parts.candidate_index = false;  // parts that seek from a profile id in every profile
   reopen(identity::IdentityRules::defaults(), small_parts);
-  for (int part = 0; part < 10; ++part) ASSERT_TRUE(processor_->process_batch().has_value());
+  for (int call = 0; call < 3; ++call) ASSERT_TRUE(processor_->process_batch().has_value());
   ASSERT_TRUE(database_->get_meta(kDefinitionResumeKey)->has_value());
   processor_.reset();
   ASSERT_TRUE(rebuild_profiles(*database_, *identity::CompiledRules::compile(

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 
 #include "common/log.h"
 #include "common/thread_name.h"
@@ -218,6 +219,31 @@ Result<size_t> Processor::process_batch() {
   // RocksDB counts into thread-local perf counters by default; nothing here reads them, and in
   // the shared library every count is a call to reach them (~6% of the processor in `perf`).
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  // A definition command's parts: while one is written (on another thread), the next is worked
+  // out, up to kPartsPerCall of them; every part is written before this returns.
+  std::optional<PartWrite> pending;
+  size_t applied = 0;
+  for (size_t part = 1;; ++part) {
+    const bool stopping = [&] {
+      std::lock_guard lock(mutex_);
+      return stopping_;
+    }();
+    // Between calls the processor checks the disk's reserve (run()); within one, up to two parts
+    // are written after a check, so deferring needs room for two beyond the reserve.
+    const auto free_bytes =
+        options_.min_free_bytes > 0 ? database_.free_bytes() : std::optional<uint64_t>();
+    const bool room =
+        !free_bytes || *free_bytes >= options_.min_free_bytes + 2 * options_.definition_batch_bytes;
+    // The last part of a call, or one while the processor stops or the disk fills up, is
+    // written before returning.
+    auto more = apply_batch(pending, part < kPartsPerCall && !stopping && room);
+    if (!more) return more.status();
+    applied += *more;
+    if (!pending) return applied;
+  }
+}
+
+Result<size_t> Processor::apply_batch(std::optional<PartWrite>& pending, bool may_defer) {
   auto& txn = state_;
   storage::RawLogReader reader(txn.log_database());
   const uint64_t from = cursor_.load() + 1;
@@ -270,11 +296,31 @@ Result<size_t> Processor::process_batch() {
     txn.forget();
     if (command) builder_.set_definitions(definitions());
   };
+  // Waits for the part before this one to be written. If it was not, neither part leaves a
+  // trace: the command goes on from where that part started.
+  auto settle = [&]() -> Status {
+    if (!pending) return Status::ok();
+    const auto written = pending->written.get();
+    const auto resume = pending->resume_before;
+    pending.reset();
+    if (written.ok()) {
+      // The part's changes are in the change log: destinations may go on.
+      if (options_.on_applied) options_.on_applied(cursor_.load());
+      return Status::ok();
+    }
+    undo();
+    builder_.set_definition_resume(resume);
+    return storage::from_rocksdb(written, "writing profile state");
+  };
   if (!failure.is_ok()) {
     undo();
+    CDP_RETURN_IF_ERROR(settle());
     return failure;
   }
-  if (applied == 0) return size_t{0};
+  if (applied == 0) {
+    CDP_RETURN_IF_ERROR(settle());
+    return size_t{0};
+  }
 
   auto& batch = txn.finish();
   if (unfinished) {
@@ -289,6 +335,21 @@ Result<size_t> Processor::process_batch() {
   // cache, and the cursor travels in the same batch, so state and cursor always agree.
   // Sorted by key, its inserts into the memtables cost a fraction (storage/sorted_batch.h).
   auto sorted = storage::sorted_batch(batch, database_.all_column_families());
+  CDP_RETURN_IF_ERROR(settle());
+  if (unfinished && may_defer) {
+    // Written on another thread while the caller works out the next part, which reads only
+    // profiles after this one's and nothing this part writes (ApplyOutcome::unfinished).
+    auto part = std::make_unique<rocksdb::WriteBatch>(std::move(sorted ? *sorted : batch));
+    batch = rocksdb::WriteBatch();
+    pending =
+        PartWrite{std::async(std::launch::async,
+                             [this, part = std::move(part)] {
+                               return database_.db().Write(rocksdb::WriteOptions(), part.get());
+                             }),
+                  resume_before};
+    txn.committed();
+    return applied;
+  }
   auto status = database_.db().Write(rocksdb::WriteOptions(), sorted ? &*sorted : &batch);
   if (!status.ok()) {
     undo();

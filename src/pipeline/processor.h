@@ -5,8 +5,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -117,14 +119,27 @@ class Processor {
   // nullptr when Options::candidate_index is false.
   const audience::CandidateIndex* candidate_index() const { return index_.get(); }
 
-  // Applies up to one batch, on the calling thread; returns how many log entries it applied (a
-  // part of a definition command counts as one). REQUIRES: not start()ed.
+  // Applies up to one batch, on the calling thread; returns how many log entries it applied. A
+  // definition command is applied in parts (Options::definition_batch_bytes), up to
+  // kPartsPerCall per call, each counting as one: while one part is written, the next is worked
+  // out. Everything it applied is written when it returns. REQUIRES: not start()ed.
   Result<size_t> process_batch();
+  static constexpr size_t kPartsPerCall = 4;
 
  private:
   Processor(storage::Database& database, std::shared_ptr<const identity::CompiledRules> rules,
             Options options, uint64_t cursor, profile::ProfileId last_profile_id);
   void run();
+  // A part of a definition command being written on another thread, and where the command
+  // stood before it (where it goes on from if the write fails).
+  struct PartWrite {
+    std::future<rocksdb::Status> written;
+    std::optional<profile::DefinitionResume> resume_before;
+  };
+  // One batch (or one part of a command): with `may_defer`, a part that is not the command's
+  // last is left in `pending`, being written; a part in `pending` is waited for before
+  // anything else is written or returned.
+  Result<size_t> apply_batch(std::optional<PartWrite>& pending, bool may_defer);
   // Answers the waiters whose entry is applied or whose deadline passed; all of them on stop.
   void answer_waiters(bool stopping);
 

@@ -32,6 +32,9 @@ struct ApplyOutcome {
   // A definition command brought only part of the profiles up to date (its writes reached
   // ProfileBuilder::set_definition_batch_bytes): the batch is to be written with
   // definition_resume() and the same record applied again, which goes on where this part ended.
+  // The next part reads only the profiles after this part's, and nothing this part writes
+  // (profiles' audience sections, member, history and check keys, change log entries): it may
+  // be worked out while this part is written.
   bool unfinished = false;
 };
 
