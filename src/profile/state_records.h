@@ -43,8 +43,8 @@ std::optional<TimelineKey> decode_timeline_key(std::string_view key);
 // A track call's properties up to this size (compact JSON) are kept in its timeline entry, so
 // that a new computed trait or audience reads its history without a raw log lookup per event;
 // bigger ones are read from the raw log. The size of most calls' properties (a product viewed:
-// ~300 bytes); with 850-byte properties kept on every event, the profile state on disk grew
-// 9.6x (bench/RESULTS.md, 2026-11-28 21:05 UTC).
+// ~300 bytes). The cost is disk: with 475-byte properties kept on every event (bench/profiles.sh's
+// tracks), the profile state on disk grew 9.6x (bench/RESULTS.md, 2026-11-28 21:05 UTC).
 inline constexpr size_t kTimelinePropertiesLimit = 512;
 // An entry that keeps no properties (a reader that needs them looks them up in the raw log).
 std::string encode_timeline_value(std::string_view type, std::string_view event);
