@@ -67,10 +67,10 @@ class ProfilePass {
   size_t threads() const { return workers_.size(); }
 
   // Reads the records `scope` holds (every one when nullopt) from id `from` on, in id order, in
-  // chunks. The pass's threads read each chunk's records, decode them and, for live profiles,
-  // call `prepare` with the reader of that thread (it must touch only that item); meanwhile the
-  // calling thread calls `visit` with each item of the chunk before, in id order, until it
-  // returns false. Stops at the first error.
+  // chunks. The pass's threads read each chunk's records, decode their heads (PassProfile) and,
+  // for live profiles, call `prepare` with the reader of that thread (it must touch only that
+  // item, and may call its details()); meanwhile the calling thread calls `visit` with each
+  // item of the chunk before, in id order, until it returns false. Stops at the first error.
   Status run(const std::optional<audience::CandidateIndex::Bitmap>& scope, ProfileId from,
              const std::function<Status(PassProfile&, HistoryReader&)>& prepare,
              const std::function<Result<bool>(PassProfile&)>& visit);
