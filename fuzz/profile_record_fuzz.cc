@@ -33,6 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (cdp::profile::encode_timeline_value(entry->type, entry->event) != bytes) std::abort();
     } else if (entry->type != "track") {
       std::abort();  // only track entries keep properties
+    } else {
+      (void)entry->left_out_property("price");  // walks every left-out name
     }
   }
   // What a pass reads: the head, then the details. Either may refuse what decode_profile

@@ -617,7 +617,11 @@ TEST_F(AudienceTest, HistoryAddsUpAsTheEventsDid) {
       {"count", R"("kind":"count","event":"Buy","where":"property.total > 20")"},
       {"max", R"("kind":"max","event":"Buy","property":"total")"},
       {"skus", R"("kind":"unique_count","event":"Buy","property":"sku")"},
-      {"last", R"("kind":"last","property":"sku")"}};  // of any event
+      {"last", R"("kind":"last","property":"sku")"},  // of any event
+      // Read from the timeline where its entry keeps the pad, from the raw log where it is long
+      // and left out.
+      {"pads", R"("kind":"unique_count","event":"Buy","property":"pad")"},
+      {"padded", R"("kind":"count","event":"Buy","where":"property.pad contains \"y\"")"}};
   auto define = [&](const std::string& prefix) {
     for (const auto& [name, body] : traits) {
       command(R"({"type":"define_trait","name":")" + prefix + name + R"(","definition":{)" + body +
@@ -642,11 +646,12 @@ TEST_F(AudienceTest, HistoryAddsUpAsTheEventsDid) {
         auto properties = random() % 8 == 0 ? std::string(R"({"sku":"s1"})")
                                             : R"({"total":)" + total + R"(,"sku":"s)" +
                                                   std::to_string(random() % 10) + "\"}";
-        // Properties too big to be kept beside the timeline entry: history reads them from
-        // the raw log.
+        // A pad too long to be kept beside the timeline entry (history reads it from the raw
+        // log), or a short one.
         if (random() % 5 == 0) {
+          const auto length = random() % 2 == 0 ? profile::kTimelineValueLimit : 10;
           properties.insert(
-              1, R"("pad":")" + std::string(profile::kTimelinePropertiesLimit, 'x') + "\",");
+              1, R"("pad":")" + std::string(length, random() % 2 == 0 ? 'x' : 'y') + "\",");
         }
         append(R"({"type":"track","event":"Buy",)" + who + R"(,"properties":)" + properties + "}",
                "web", received_at_ms_ + static_cast<int64_t>(random() % 1000) - 500);

@@ -1,5 +1,6 @@
 #include "profile/audience_history.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "profile/state_records.h"
@@ -16,26 +17,52 @@ std::set<std::string, std::less<>> keys_of(const audience::Definitions& definiti
   return keys;
 }
 
-// Whether a track event named `name` can feed any of `keys` and, if so, whether one of those
-// reads its properties (then the event is read from the raw log).
+// Whether `condition` compares a property that `entry` left out.
+bool reads_left_out(const audience::Condition& condition, const TimelineValue& entry) {
+  if (condition.kind == audience::Condition::Kind::kCompare &&
+      condition.operand.scope == audience::Operand::Scope::kProperty &&
+      (condition.operand.path.empty() || entry.left_out_property(condition.operand.path[0]))) {
+    return true;
+  }
+  return std::any_of(condition.children.begin(), condition.children.end(),
+                     [&](const auto& child) { return reads_left_out(child, entry); });
+}
+
+bool reads_left_out(const std::vector<audience::Condition>& filter, const TimelineValue& entry) {
+  return std::any_of(filter.begin(), filter.end(),
+                     [&](const auto& condition) { return reads_left_out(condition, entry); });
+}
+
+// Whether the track event of timeline entry `entry` can feed any of `keys`; if so, whether one
+// of those reads its properties, and whether one reads a property that the entry left out
+// (then the event is read from the raw log).
 struct Feeding {
   bool feeds = false;
   bool reads_properties = false;
+  bool reads_left_out = false;
 };
 Feeding feeds(const audience::Definitions& definitions,
-              const std::set<std::string, std::less<>>& keys, std::string_view name) {
+              const std::set<std::string, std::less<>>& keys, const TimelineValue& entry) {
   Feeding result;
+  const bool left_out = !entry.left_out.empty();
   for (const auto& key : keys) {
     if (const auto it = definitions.aggregates().find(key); it != definitions.aggregates().end()) {
-      if (it->second.spec().event.empty() || it->second.spec().event == name) {
+      const auto& spec = it->second.spec();
+      if (spec.event.empty() || spec.event == entry.event) {
         result.feeds = true;
         result.reads_properties |= it->second.reads_properties();
+        result.reads_left_out |=
+            left_out && (reads_left_out(spec.filter, entry) ||
+                         (!spec.property.empty() && entry.left_out_property(spec.property[0])));
       }
     } else if (const auto funnel = definitions.funnels().find(key);
                funnel != definitions.funnels().end()) {
-      if (funnel->second.has_step(name)) {
+      if (funnel->second.has_step(entry.event)) {
         result.feeds = true;
         result.reads_properties |= funnel->second.reads_properties();
+        for (const auto& step : funnel->second.steps()) {
+          result.reads_left_out |= left_out && reads_left_out(step.filter, entry);
+        }
       }
     }
   }
@@ -120,7 +147,7 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
       const auto value = decode_timeline_value(timeline->value().ToStringView());
       if (!value) return Status::corruption("a timeline entry is malformed");
       if (value->type != "track") continue;
-      const auto feeding = feeds(engine.definitions(), keys, value->event);
+      const auto feeding = feeds(engine.definitions(), keys, *value);
       if (!feeding.feeds) continue;
       const auto entry = decode_timeline_key(timeline->key().ToStringView());
       if (!entry) return Status::corruption("a timeline key is malformed");
@@ -135,7 +162,7 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
         add(keys, nullptr);
         continue;
       }
-      if (value->has_properties) {  // kept beside the entry
+      if (value->has_properties && !feeding.reads_left_out) {  // kept beside the entry
         if (value->properties.empty()) {
           add(keys, nullptr);
           continue;

@@ -41,9 +41,9 @@ class HistoryReader {
                 rocksdb::ReadOptions read = rocksdb::ReadOptions());
 
   // Replaces what `keys` held in the profile's state with what its history adds up to. Events
-  // that feed only keys without property filters or aggregated properties are read from the
-  // timeline alone; the others from the raw log (an event that retention removed from it feeds
-  // only the keys that need no properties).
+  // are read from the timeline alone, with the properties their entries keep; an event is read
+  // from the raw log when its entry keeps none, or left out one that a key reads (an event that
+  // retention removed from it then feeds only the keys that need no properties).
   Status add(const audience::Engine& engine, Profile& profile,
              const std::set<std::string, std::less<>>& keys);
 

@@ -88,39 +88,115 @@ std::string encode_timeline_value(std::string_view type, std::string_view event)
   return value;
 }
 
+namespace {
+
+void append_u32_be(std::string& out, size_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+uint16_t read_u16_be(std::string_view bytes) {
+  return static_cast<uint16_t>(static_cast<uint8_t>(bytes[0]) << 8 |
+                               static_cast<uint8_t>(bytes[1]));
+}
+
+uint32_t read_u32_be(std::string_view bytes) {
+  uint32_t value = 0;
+  for (size_t i = 0; i < 4; ++i) value = value << 8 | static_cast<uint8_t>(bytes[i]);
+  return value;
+}
+
+// Writes `properties`' members that fit the limits to the empty `out` as a compact JSON object,
+// and the names of the others to `left_out`. False when the names alone are too long to keep.
+bool write_kept_properties(std::string& out, std::string& left_out,
+                           const ingest::JsonValue& properties) {
+  out.push_back('{');
+  const auto is_last = ingest::last_occurrences(properties);
+  for (size_t i = 0; i < properties.members.size(); ++i) {
+    if (!is_last[i]) continue;
+    const auto& [key, member] = properties.members[i];
+    const auto before = out.size();
+    if (before > 1) out.push_back(',');
+    append_json_string(out, key);
+    out.push_back(':');
+    // The closing brace must fit too.
+    if (ingest::write_json(out, *member, out.size() + kTimelineValueLimit) &&
+        out.size() + 1 <= kTimelinePropertiesLimit) {
+      continue;
+    }
+    out.resize(before);
+    if (key.size() > 0xFFFF) return false;
+    left_out.push_back(static_cast<char>(key.size() >> 8));
+    left_out.push_back(static_cast<char>(key.size() & 0xFF));
+    left_out.append(key);
+    if (left_out.size() > kTimelinePropertiesLimit) return false;
+  }
+  out.push_back('}');
+  return true;
+}
+
+}  // namespace
+
 std::string encode_track_timeline_value(std::string_view event,
                                         const ingest::JsonValue* properties) {
-  std::string value = "track\x01";
-  const auto length = static_cast<uint32_t>(event.size());
-  for (int shift = 24; shift >= 0; shift -= 8) value.push_back(static_cast<char>(length >> shift));
-  value.append(event);
-  // Big properties are not written out whole only to be dropped.
+  std::string kept;
+  std::string left_out;
   if (properties != nullptr && properties->is_object() &&
-      !ingest::write_json(value, *properties, value.size() + kTimelinePropertiesLimit)) {
+      !write_kept_properties(kept, left_out, *properties)) {
     return encode_timeline_value("track", event);
   }
+  std::string value = left_out.empty() ? "track\x01" : "track\x02";
+  append_u32_be(value, event.size());
+  value.append(event);
+  if (!left_out.empty()) {
+    append_u32_be(value, left_out.size());
+    value.append(left_out);
+  }
+  value.append(kept);
   return value;
 }
 
 std::optional<TimelineValue> decode_timeline_value(std::string_view value) {
-  const auto separator = value.find_first_of(std::string_view("\0\x01", 2));
+  const auto separator = value.find_first_of(std::string_view("\0\x01\x02", 3));
   if (separator == std::string_view::npos) return std::nullopt;
   TimelineValue decoded;
   decoded.type = value.substr(0, separator);
-  const auto rest = value.substr(separator + 1);
+  auto rest = value.substr(separator + 1);
   if (value[separator] == '\0') {
     decoded.event = rest;
     return decoded;
   }
   // Only track calls' entries keep properties.
   if (decoded.type != "track" || rest.size() < 4) return std::nullopt;
-  uint32_t length = 0;
-  for (size_t i = 0; i < 4; ++i) length = length << 8 | static_cast<uint8_t>(rest[i]);
+  const uint32_t length = read_u32_be(rest);
   if (rest.size() - 4 < length) return std::nullopt;
   decoded.event = rest.substr(4, length);
+  rest.remove_prefix(4 + length);
+  if (value[separator] == '\x02') {
+    if (rest.size() < 4) return std::nullopt;
+    const uint32_t names = read_u32_be(rest);
+    if (names == 0 || rest.size() - 4 < names) return std::nullopt;
+    decoded.left_out = rest.substr(4, names);
+    for (auto names_left = decoded.left_out; !names_left.empty();) {
+      if (names_left.size() < 2) return std::nullopt;
+      const size_t name_length = read_u16_be(names_left);
+      if (names_left.size() - 2 < name_length) return std::nullopt;
+      names_left.remove_prefix(2 + name_length);
+    }
+    rest.remove_prefix(4 + names);
+  }
   decoded.has_properties = true;
-  decoded.properties = rest.substr(4 + length);
+  decoded.properties = rest;
   return decoded;
+}
+
+bool TimelineValue::left_out_property(std::string_view name) const {
+  // Checked by decode_timeline_value.
+  for (auto names = left_out; !names.empty();) {
+    const size_t length = read_u16_be(names);
+    if (names.substr(2, length) == name) return true;
+    names.remove_prefix(2 + length);
+  }
+  return false;
 }
 
 std::string_view edge_kind_name(EdgeKind kind) {

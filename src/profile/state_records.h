@@ -29,8 +29,10 @@ std::string encode_identifier_record(const IdentifierRecord& record);
 Result<IdentifierRecord> decode_identifier_record(std::string_view value);
 
 // One entry of a profile's timeline (`profile_events`): key profile | time | seq, value
-// type NUL event-name, or for a track call whose properties are kept beside it
-// type 0x01 u32-BE-name-length event-name properties-JSON (docs/formats/profiles.md).
+// type NUL event-name, or for a track call that keeps its properties
+// type 0x01 u32-BE-name-length event-name properties-JSON, or, when it left some out,
+// type 0x02 u32-BE-name-length event-name u32-BE-names-length left-out-names properties-JSON
+// (docs/formats/profiles.md).
 std::string timeline_key(ProfileId profile, int64_t timestamp_ms, uint64_t seq);
 std::string timeline_prefix(ProfileId profile);
 struct TimelineKey {
@@ -40,12 +42,16 @@ struct TimelineKey {
 };
 std::optional<TimelineKey> decode_timeline_key(std::string_view key);
 
-// A track call's properties up to this size (compact JSON) are kept in its timeline entry, so
-// that a new computed trait or audience reads its history without a raw log lookup per event;
-// bigger ones are read from the raw log. The size of most calls' properties (a product viewed:
-// ~300 bytes). The cost is disk: with 475-byte properties kept on every event (bench/profiles.sh's
-// tracks), the profile state on disk grew 9.6x (bench/RESULTS.md, 2026-11-28 21:05 UTC).
+// A track call's properties are kept in its timeline entry, so that a new computed trait or
+// audience reads its history without a raw log lookup per event. Kept: each top-level property
+// whose value is at most kTimelineValueLimit bytes of compact JSON (numbers, flags, names, ids,
+// short texts: what conditions compare), up to kTimelinePropertiesLimit bytes in all; the
+// others (long texts, product lists) are left out and named, and a reader that needs one of
+// them reads the event from the raw log. Kept whole, 475-byte properties made the profile state
+// on disk 9.6x bigger and its compactions cost more CPU than the processor's writes
+// (bench/RESULTS.md, 2026-11-28 21:05 and 2026-11-29 07:30 UTC).
 inline constexpr size_t kTimelinePropertiesLimit = 512;
+inline constexpr size_t kTimelineValueLimit = 128;
 // An entry that keeps no properties (a reader that needs them looks them up in the raw log).
 std::string encode_timeline_value(std::string_view type, std::string_view event);
 // A track call's entry. `properties`: its properties member (nullptr, or not an object, when it
@@ -56,9 +62,15 @@ struct TimelineValue {
   std::string_view type;
   std::string_view event;
   // Whether the entry keeps the event's properties; `properties` is then their JSON, or empty
-  // when the event had no properties object.
+  // when the event had no properties object. Those named in `left_out` are not in it.
   bool has_properties = false;
   std::string_view properties;
+  // The names of the top-level properties left out, each as u16-BE length and bytes.
+  std::string_view left_out;
+
+  // Whether the property `name` was left out of `properties` (a reader that needs it reads the
+  // raw log).
+  bool left_out_property(std::string_view name) const;
 };
 std::optional<TimelineValue> decode_timeline_value(std::string_view value);
 

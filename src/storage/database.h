@@ -29,7 +29,7 @@ namespace cdp::storage {
 class Database {
  public:
   // The format this build writes. A data directory with a newer format is refused.
-  static constexpr int kFormatVersion = 10;
+  static constexpr int kFormatVersion = 11;
 
   struct Options {
     std::string path;
