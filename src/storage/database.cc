@@ -191,8 +191,12 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   // The small column families flush rarely; without a cap they would pin every WAL file written
-  // since their last flush (hundreds of MB under load).
-  db_options.max_total_wal_size = 256ULL << 20;
+  // since their last flush (gigabytes under load, all replayed after a crash). Reaching the cap
+  // flushes every family with data in the oldest WAL file, however little: the raw log fills
+  // 256 MB in ~25 s at 10,000 events/s, and each small flush of the `audiences` family spans
+  // all of its keys, so level 0 to 1 compactions rewrote its whole level 1 every ~100 s. 1 GB:
+  // 20% less compaction CPU under the mixed load (bench/RESULTS.md, 2026-11-29 09:50 UTC).
+  db_options.max_total_wal_size = 1ULL << 30;
   // All memtables together (fourteen column families, most of them 64 MB): past this, RocksDB
   // flushes early, so memory stays bounded whatever the mix of writes.
   db_options.db_write_buffer_size = 384ULL << 20;
