@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace cdp {
 
@@ -18,6 +20,19 @@ constexpr std::array<bool, 256> make_escape_table() {
 
 constexpr auto kNeedsEscape = make_escape_table();
 
+// Whether any of the 8 bytes at `at` needs escaping: a control character, '"' or '\\'. Bit
+// tricks on one 64-bit word (exact for "any byte"), so that the long runs of plain text that most
+// strings are cost one test per 8 bytes instead of a lookup per byte.
+bool word_needs_escape(const char* at) {
+  uint64_t word;
+  std::memcpy(&word, at, sizeof word);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const uint64_t control = (word - 0x20 * kOnes) & ~word & kHighs;  // a byte below 0x20
+  return (control | has_zero(word ^ ('"' * kOnes)) | has_zero(word ^ ('\\' * kOnes))) != 0;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -26,8 +41,10 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
   size_t run_start = 0;
   for (size_t i = 0; i < text.size(); ++i) {
+    // This runs over every string of every event (hot in profiles).
+    while (i + 8 <= text.size() && !word_needs_escape(text.data() + i)) i += 8;
+    if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
-    // A table lookup per byte: this runs over every string of every event (hot in profiles).
     if (!kNeedsEscape[c]) continue;
     out.append(text.data() + run_start, i - run_start);
     run_start = i + 1;

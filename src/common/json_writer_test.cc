@@ -47,6 +47,42 @@ TEST(AppendJsonStringTest, PassesUnicodeThroughUnchanged) {
   EXPECT_EQ(quoted("/ and \x7f"), "\"/ and \x7f\"");
 }
 
+// Long runs are scanned 8 bytes at a time: every byte that needs escaping is found wherever it
+// falls in a word, and the bytes next to those that do not (0x20, 0x7f, UTF-8) pass unchanged.
+TEST(AppendJsonStringTest, FindsEachEscapeAtAnyPositionInALongString) {
+  for (size_t length = 1; length <= 40; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      for (const char c :
+           {'"', '\\', '\n', '\0', '\x01', '\x1f', ' ', '!', '\x7f', '\xc3', '\xff'}) {
+        std::string text(length, 'a');
+        text[at] = c;
+        // What a lookup per byte writes.
+        std::string expected = "\"";
+        for (const char byte : text) {
+          const auto u = static_cast<unsigned char>(byte);
+          if (byte == '"' || byte == '\\') {
+            expected += '\\';
+            expected += byte;
+          } else if (byte == '\n') {
+            expected += "\\n";
+          } else if (u < 0x20) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            expected += "\\u00";
+            expected += kHex[u >> 4];
+            expected += kHex[u & 0xF];
+          } else {
+            expected += byte;
+          }
+        }
+        expected += '"';
+        EXPECT_EQ(cdp::quoted(text), expected)
+            << "length " << length << ", byte " << static_cast<int>(static_cast<unsigned char>(c))
+            << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(JsonWriterTest, WritesAnEmptyObjectAndArray) {
   EXPECT_EQ(JsonWriter().begin_object().end_object().str(), "{}");
   EXPECT_EQ(JsonWriter().begin_array().end_array().str(), "[]");

@@ -96,6 +96,27 @@ void parse_properties_of_1kb_event(benchmark::State& state) {
 }
 BENCHMARK(parse_properties_of_1kb_event);
 
+// The same event's tree written back as compact JSON (write_json, append_json_string for every
+// key and string), as the normaliser writes each event it stores and the processor its records.
+void write_json_of_1kb_event(benchmark::State& state) {
+  const auto event = make_sample_track_event(1000, false, "bench-0", 0);
+  JsonParser parser;
+  auto root = parser.parse(event);
+  if (!root) {
+    state.SkipWithError(root.status().message().c_str());
+    return;
+  }
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    write_json(out, **root);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(write_json_of_1kb_event);
+
 }  // namespace
 }  // namespace cdp::ingest
 

@@ -118,8 +118,10 @@ bool write_kept_properties(std::string& out, std::string& left_out,
     if (before > 1) out.push_back(',');
     append_json_string(out, key);
     out.push_back(':');
-    // The closing brace must fit too.
-    if (ingest::write_json(out, *member, out.size() + kTimelineValueLimit) &&
+    // A string's JSON takes at least its length and two quotes: one that long is not written
+    // out only to be dropped. The closing brace must fit too.
+    if (!(member->is_string() && member->text.size() + 2 > kTimelineValueLimit) &&
+        ingest::write_json(out, *member, out.size() + kTimelineValueLimit) &&
         out.size() + 1 <= kTimelinePropertiesLimit) {
       continue;
     }
