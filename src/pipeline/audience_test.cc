@@ -698,6 +698,46 @@ TEST_F(AudienceTest, HistoryAddsUpAsTheEventsDid) {
   compare("after compaction and a restart");
 }
 
+// An event whose raw record retention deleted still feeds a new definition from what its
+// timeline entry kept: a counter on a kept property counts it, one on a left-out property cannot,
+// even when both are in one definition (whose other events are read from the raw log).
+TEST_F(AudienceTest, HistoryWithoutTheRawRecordReadsWhatTheTimelineEntryKept) {
+  define_audience("live",
+                  R"("performed \"Buy\" where property.total > 6 at least 2 times and )"
+                  R"(performed \"Buy\" where property.pad contains \"x\" at least 1 times")");
+  const std::string pad(profile::kTimelineValueLimit, 'x');
+  auto buy = [&](const std::string& user, int total) {
+    return append(R"({"type":"track","event":"Buy","userId":")" + user +
+                  R"(","properties":{"total":)" + std::to_string(total) + R"(,"pad":")" + pad +
+                  R"("}})");
+  };
+  // u1's first purchase loses its raw record; u2's second.
+  const auto u1_first = buy("u1", 7);
+  buy("u1", 11);
+  buy("u2", 8);
+  const auto u2_second = buy("u2", 9);
+  process();
+  EXPECT_THAT(members("live"), ElementsAre("p_1", "p_2"));
+  for (const auto seq : {u1_first, u2_second}) {
+    ASSERT_TRUE(database_->db()
+                    .Delete(rocksdb::WriteOptions(), database_->raw_log(), storage::u64_be(seq))
+                    .ok());
+  }
+  // New counters (their own filters): history builds them.
+  define_audience("late",
+                  R"("performed \"Buy\" where property.total > 6.5 at least 2 times and )"
+                  R"(performed \"Buy\" where property.pad contains \"xxx\" at least 1 times")");
+  process();
+  // Both still have two purchases over 6.5 (one from its entry alone) and one with a pad read
+  // from the raw log.
+  EXPECT_THAT(members("late"), ElementsAre("p_1", "p_2"));
+  // A new counter on the left-out pad counts only the events still in the raw log.
+  define_audience("padded_twice",
+                  R"("performed \"Buy\" where property.pad contains \"xx\" at least 2 times")");
+  process();
+  EXPECT_THAT(members("padded_twice"), IsEmpty());
+}
+
 // A pass over stored profiles reads the same history on any number of threads, visits the
 // profiles in id order, and stops where its visitor says.
 TEST_F(AudienceTest, APassReadsTheSameHistoryOnAnyNumberOfThreads) {

@@ -33,38 +33,49 @@ bool reads_left_out(const std::vector<audience::Condition>& filter, const Timeli
                      [&](const auto& condition) { return reads_left_out(condition, entry); });
 }
 
-// Whether the track event of timeline entry `entry` can feed any of `keys`; if so, whether one
-// of those reads its properties, and whether one reads a property that the entry left out
-// (then the event is read from the raw log).
+// Whether the track event of timeline entry `entry` can feed `key`; if so, whether the key reads
+// its properties, and whether it reads a property that the entry left out (then the event is
+// read from the raw log).
 struct Feeding {
   bool feeds = false;
   bool reads_properties = false;
   bool reads_left_out = false;
 };
+Feeding feeds(const audience::Definitions& definitions, const std::string& key,
+              const TimelineValue& entry) {
+  Feeding result;
+  const bool left_out = !entry.left_out.empty();
+  if (const auto it = definitions.aggregates().find(key); it != definitions.aggregates().end()) {
+    const auto& spec = it->second.spec();
+    if (spec.event.empty() || spec.event == entry.event) {
+      result.feeds = true;
+      result.reads_properties = it->second.reads_properties();
+      result.reads_left_out =
+          left_out && (reads_left_out(spec.filter, entry) ||
+                       (!spec.property.empty() && entry.left_out_property(spec.property[0])));
+    }
+  } else if (const auto funnel = definitions.funnels().find(key);
+             funnel != definitions.funnels().end()) {
+    if (funnel->second.has_step(entry.event)) {
+      result.feeds = true;
+      result.reads_properties = funnel->second.reads_properties();
+      for (const auto& step : funnel->second.steps()) {
+        result.reads_left_out |= left_out && reads_left_out(step.filter, entry);
+      }
+    }
+  }
+  return result;
+}
+
+// The same for any of `keys`.
 Feeding feeds(const audience::Definitions& definitions,
               const std::set<std::string, std::less<>>& keys, const TimelineValue& entry) {
   Feeding result;
-  const bool left_out = !entry.left_out.empty();
   for (const auto& key : keys) {
-    if (const auto it = definitions.aggregates().find(key); it != definitions.aggregates().end()) {
-      const auto& spec = it->second.spec();
-      if (spec.event.empty() || spec.event == entry.event) {
-        result.feeds = true;
-        result.reads_properties |= it->second.reads_properties();
-        result.reads_left_out |=
-            left_out && (reads_left_out(spec.filter, entry) ||
-                         (!spec.property.empty() && entry.left_out_property(spec.property[0])));
-      }
-    } else if (const auto funnel = definitions.funnels().find(key);
-               funnel != definitions.funnels().end()) {
-      if (funnel->second.has_step(entry.event)) {
-        result.feeds = true;
-        result.reads_properties |= funnel->second.reads_properties();
-        for (const auto& step : funnel->second.steps()) {
-          result.reads_left_out |= left_out && reads_left_out(step.filter, entry);
-        }
-      }
-    }
+    const auto one = feeds(definitions, key, entry);
+    result.feeds |= one.feeds;
+    result.reads_properties |= one.reads_properties;
+    result.reads_left_out |= one.reads_left_out;
   }
   return result;
 }
@@ -162,20 +173,34 @@ Status HistoryReader::add(const audience::Engine& engine, Profile& profile,
         add(keys, nullptr);
         continue;
       }
-      if (value->has_properties && !feeding.reads_left_out) {  // kept beside the entry
+      // The properties kept beside the entry, to the keys in `fed`.
+      const auto add_kept = [&](const std::set<std::string, std::less<>>& fed) -> Status {
         if (value->properties.empty()) {
-          add(keys, nullptr);
-          continue;
+          add(fed, nullptr);
+          return Status::ok();
         }
         auto properties = parser_.parse(value->properties);
         if (!properties) return Status::corruption("a timeline entry's properties are malformed");
-        add(keys, *properties);
+        add(fed, *properties);
+        return Status::ok();
+      };
+      if (value->has_properties && !feeding.reads_left_out) {
+        CDP_RETURN_IF_ERROR(add_kept(keys));
         continue;
       }
       std::string raw;
       auto status = log_.db().Get(log_read_, log_.raw_log(), storage::u64_be(entry->seq), &raw);
       if (status.IsNotFound()) {  // retention removed it
-        add(timeline_keys, nullptr);
+        if (!value->has_properties) {
+          add(timeline_keys, nullptr);
+          continue;
+        }
+        // What the entry kept still feeds the keys that read nothing it left out.
+        std::set<std::string, std::less<>> fed;
+        for (const auto& key : keys) {
+          if (!feeds(engine.definitions(), key, *value).reads_left_out) fed.insert(key);
+        }
+        CDP_RETURN_IF_ERROR(add_kept(fed));
         continue;
       }
       if (!status.ok()) return storage::from_rocksdb(status, "reading the raw log");

@@ -42,8 +42,9 @@ class HistoryReader {
 
   // Replaces what `keys` held in the profile's state with what its history adds up to. Events
   // are read from the timeline alone, with the properties their entries keep; an event is read
-  // from the raw log when its entry keeps none, or left out one that a key reads (an event that
-  // retention removed from it then feeds only the keys that need no properties).
+  // from the raw log when its entry keeps none, or left out one that a key reads. An event that
+  // retention removed from it then feeds the keys that read nothing its entry lacks (only those
+  // that need no properties, when the entry keeps none).
   Status add(const audience::Engine& engine, Profile& profile,
              const std::set<std::string, std::less<>>& keys);
 
