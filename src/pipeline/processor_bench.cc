@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -60,6 +61,17 @@ double process_cpu_ms() {
   getrusage(RUSAGE_SELF, &usage);
   const auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
   return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+// When `CDP_PERF_CONTROL` names perf's control FIFO (`perf record -D -1 --control
+// fifo:PATH`), profiling is enabled around a benchmark's measured step only, not its fill.
+void perf_control(const char* command) {
+  const char* path = std::getenv("CDP_PERF_CONTROL");
+  if (path == nullptr) return;
+  if (std::FILE* fifo = std::fopen(path, "w")) {
+    std::fprintf(fifo, "%s\n", command);
+    std::fclose(fifo);
+  }
 }
 
 // A mix of audience definitions as admin commands: trait comparisons, windowed counts with
@@ -260,7 +272,9 @@ void apply_prefilled_log(benchmark::State& state) {
     const auto compaction_before = compaction_seconds(**database);
     const auto started = std::chrono::steady_clock::now();
     state.ResumeTiming();
+    perf_control("enable");
     auto status = (*processor)->process_available();
+    perf_control("disable");
     state.PauseTiming();
     if (!status.is_ok()) state.SkipWithError(status.message().c_str());
     report_compaction(state, **database, compaction_before,
@@ -429,7 +443,9 @@ void define_audience_over_profiles(benchmark::State& state) {
     const auto define_cpu = process_cpu_ms();
     const auto define_compactions = compaction_seconds(**database);
     state.ResumeTiming();
+    perf_control("enable");
     auto status = (*processor)->process_available();
+    perf_control("disable");
     state.PauseTiming();
     state.counters["define_cpu_ms"] = process_cpu_ms() - define_cpu;
     state.counters["define_compaction_ms"] = compaction_ms(define_compactions);

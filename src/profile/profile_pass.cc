@@ -38,6 +38,11 @@ const std::string* PassTraits::trait_json(std::string_view name) const {
 ProfilePass::ProfilePass(storage::Database& database, storage::Database& log,
                          rocksdb::ReadOptions read, size_t threads)
     : database_(database), read_(std::move(read)) {
+  // A pass reads each candidate's record and timeline once, far more than the block cache holds:
+  // cached, its blocks would only push out those the processor and the Profile API read
+  // meanwhile, at the cost of inserting and evicting each (9-14% of a definition's CPU,
+  // bench/RESULTS.md 2026-11-29 12:00 UTC).
+  read_.fill_cache = false;
   if (threads == 0) threads = std::thread::hardware_concurrency();
   threads = std::clamp<size_t>(threads, 1, kMaxThreads);
   for (size_t i = 0; i < threads; ++i) {

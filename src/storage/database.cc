@@ -2,17 +2,18 @@
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/rate_limiter.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 #include <sys/statvfs.h>
 
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
 
 #include "common/log.h"
+#include "storage/background_write_limiter.h"
 #include "storage/big_endian.h"
 #include "storage/section_merge.h"
 
@@ -206,8 +207,8 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   // (measured: 10-35 ms fsyncs, the whole p99 tail of acknowledgements; see bench/RESULTS.md).
   db_options.bytes_per_sync = 1ULL << 20;
   if (options.background_write_bytes_per_s > 0) {
-    db_options.rate_limiter.reset(rocksdb::NewGenericRateLimiter(
-        options.background_write_bytes_per_s, /*refill_period_us=*/10'000));
+    db_options.rate_limiter = std::make_shared<BackgroundWriteLimiter>(
+        options.background_write_bytes_per_s, std::chrono::microseconds(10'000));
   }
   // Background work runs below the threads that answer clients: on a 2-core machine a flush or
   // compaction burst otherwise shows up directly as acknowledgement latency. Compaction only
