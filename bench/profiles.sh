@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-build/release/src/server/cdp}
 LOAD=${LOAD:-build/release/bench/cdp_load}
 USERS=${USERS:-1000000}         # distinct users the events are spread over
-FILL_SECONDS=${FILL_SECONDS:-30}  # closed-loop batch ingest that builds the profiles
+FILL_SECONDS=${FILL_SECONDS:-30}  # batch ingest that builds the profiles
+FILL_RATE=${FILL_RATE:-0}  # events/s of the fill; 0: closed loop, as fast as the server takes them
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-20}
 INGEST_RATE=${INGEST_RATE:-10000}
@@ -81,7 +82,7 @@ rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status"; }
 
 echo "== fill: batch ingest over $USERS users for ${FILL_SECONDS} s"
 "$LOAD" --url "127.0.0.1:$PORT" --write-key wk_bench --endpoint batch --users "$USERS" \
-  --connections 8 --warmup 0 --duration "$FILL_SECONDS" >"$OUT/fill.json"
+  --connections 8 --warmup 0 --duration "$FILL_SECONDS" --rate "$FILL_RATE" >"$OUT/fill.json"
 started=$(date +%s)
 while [ "$(metric cdp_processor_lag_events)" != "0" ]; do sleep 1; done
 echo "processor caught up $(($(date +%s) - started)) s after the fill"

@@ -251,7 +251,57 @@ Result<Profile> decode_profile(std::string_view record) {
   return profile;
 }
 
+// The id and merge links of a record that starts as encode_profile() writes it (`{"v":1,"id":N,`
+// then `"merged_into":M}` or `"merged_from":[...],`), read without parsing its JSON: a pass reads
+// a million heads, and the parser reads the whole text to build five members of it. False for
+// anything else (the parser reads it then). The rest of the text is not looked at: a record this
+// build did not write could hold those members again further on, which decode_profile() reads
+// instead (the last duplicate wins there); no writer of ours ever has.
+bool read_written_head(std::string_view json, Profile& profile) {
+  size_t at = 0;
+  const auto literal = [&](std::string_view text) {
+    if (json.substr(at, text.size()) != text) return false;
+    at += text.size();
+    return true;
+  };
+  const auto number = [&](ProfileId& value) {
+    const auto [end, error] = std::from_chars(json.data() + at, json.data() + json.size(), value);
+    if (error != std::errc() || end == json.data() + at) return false;
+    at = static_cast<size_t>(end - json.data());
+    return true;
+  };
+  if (!literal(R"({"v":1,"id":)") || !number(profile.id)) return false;
+  if (literal(R"(,"merged_into":)")) {
+    return number(profile.merged_into) && profile.merged_into != 0 && literal("}") &&
+           at == json.size();
+  }
+  if (!literal(R"(,"merged_from":[)")) return false;
+  if (!literal("]")) {
+    do {
+      ProfileId id = 0;
+      if (!number(id)) return false;
+      profile.merged_from.push_back(id);
+    } while (literal(","));
+    if (!literal("]")) return false;
+  }
+  return literal(",");
+}
+
 Result<Profile> decode_profile_head(std::string_view record) {
+  const auto end = record.find('\0');
+  if (Profile profile; read_written_head(record.substr(0, end), profile)) {
+    if (!profile.live()) return profile;
+    // Live records of format version 8 on hold their audience state after a NUL, and none
+    // without one; older ones hold it as a last member `aud`, an object: a record without a NUL
+    // that ends with an array (its `groups`) has none.
+    if (end != std::string_view::npos) {
+      auto audience = audience::decode_audience_state(record.substr(end + 1));
+      if (!audience) return audience.status();
+      profile.audience = std::move(*audience);
+      return profile;
+    }
+    if (record.ends_with("]}")) return profile;
+  }
   thread_local ingest::JsonParser parser;
   auto root = parser.parse_members(json_part(record), kHeadMembers);
   if (!root) return not_json(root.status());

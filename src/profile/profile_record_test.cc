@@ -92,6 +92,50 @@ TEST(ProfileRecordTest, TheHeadThenTheDetailsAreTheWholeProfile) {
   EXPECT_NE(details.message().find("malformed identifier"), std::string::npos);
 }
 
+// A record as this build writes it has its head read from its first bytes; any other layout
+// (members in another order, as no writer of ours has made) goes through the JSON parser. Both
+// read the same head, and a record cut short is refused either way.
+TEST(ProfileRecordTest, HeadsAreReadAlikeWhateverTheMembersOrder) {
+  for (const auto& merged_from :
+       {std::vector<ProfileId>{}, std::vector<ProfileId>{7, 9, 123'456'789'012}}) {
+    auto profile = with_audience_state();
+    profile.merged_from = merged_from;
+    const auto record = encode_profile(profile);
+    auto head = decode_profile_head(record);
+    ASSERT_TRUE(head) << head.status().message();
+    EXPECT_EQ(head->id, 42u);
+    EXPECT_EQ(head->merged_from, merged_from);
+    EXPECT_EQ(head->audience, profile.audience);
+
+    // The same record with "v" after "id": the parser's path.
+    auto reordered = record;
+    const std::string written = R"({"v":1,"id":42,)";
+    ASSERT_TRUE(reordered.starts_with(written));
+    reordered.replace(0, written.size(), R"({"id":42,"v":1,)");
+    auto parsed = decode_profile_head(reordered);
+    ASSERT_TRUE(parsed) << parsed.status().message();
+    EXPECT_EQ(parsed->id, head->id);
+    EXPECT_EQ(parsed->merged_from, head->merged_from);
+    EXPECT_EQ(parsed->audience, head->audience);
+  }
+  // Without audience state: no NUL, and the record ends with its groups.
+  Profile bare;
+  bare.id = 5;
+  bare.groups = {"acme"};
+  auto bare_head = decode_profile_head(encode_profile(bare));
+  ASSERT_TRUE(bare_head) << bare_head.status().message();
+  EXPECT_EQ(bare_head->id, 5u);
+  EXPECT_TRUE(bare_head->audience.empty());
+  // Cut inside the merge links, then its audience state: neither path takes it.
+  auto record = encode_profile(with_audience_state());
+  const auto state = record.substr(record.find('\0'));
+  EXPECT_EQ(decode_profile_head(R"({"v":1,"id":42,"merged_from":[7,)" + state).status().code(),
+            StatusCode::kCorruption);
+  EXPECT_EQ(decode_profile_head(R"({"v":1,"id":42,"merged_into":0})").status().code(),
+            StatusCode::kOk);  // the parser's reading: no survivor, so live, without state
+  EXPECT_TRUE(decode_profile_head(R"({"v":1,"id":42,"merged_into":0})")->live());
+}
+
 TEST(ProfileRecordTest, RecordsWithTheStateAsJsonAreStillRead) {
   // What builds before format version 8 wrote: the state as the JSON member `aud`.
   const auto profile = with_audience_state();
