@@ -175,9 +175,7 @@ std::optional<DeliveryCursor> decode_cursor(std::string_view value) {
   if (value[8] != 0) {
     profile::ChangeCursor changes;
     changes.seq = storage::read_u64_be(value.substr(9, 8));
-    for (size_t i = 17; i < 21; ++i) {
-      changes.index = (changes.index << 8) | static_cast<unsigned char>(value[i]);
-    }
+    changes.index = storage::read_u32_be(value.substr(17, 4));
     c.changes = changes;
   }
   return c;
@@ -216,8 +214,7 @@ void ActivationStore::put_cursor(rocksdb::WriteBatch& batch, const std::string& 
   std::string value = storage::u64_be(c.events);
   value.push_back(c.changes ? 1 : 0);
   value += storage::u64_be(c.changes ? c.changes->seq : 0);
-  const uint32_t index = c.changes ? c.changes->index : 0;
-  for (int shift = 24; shift >= 0; shift -= 8) value.push_back(static_cast<char>(index >> shift));
+  storage::append_u32_be(value, c.changes ? c.changes->index : 0);
   batch.Put(database_.activation(), name_key('c', name), value);
 }
 

@@ -68,15 +68,13 @@ std::pair<int64_t, ProfileId> decode_check_key(std::string_view key) {
 
 std::string change_key(uint64_t seq, uint32_t index) {
   std::string key = storage::u64_be(seq);
-  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>(index >> shift));
+  storage::append_u32_be(key, index);
   return key;
 }
 
 std::optional<ChangeCursor> decode_change_key(std::string_view key) {
   if (key.size() != 12) return std::nullopt;
-  uint32_t index = 0;
-  for (size_t i = 8; i < 12; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
-  return ChangeCursor{storage::read_u64_be(key.substr(0, 8)), index};
+  return ChangeCursor{storage::read_u64_be(key.substr(0, 8)), storage::read_u32_be(key.substr(8))};
 }
 
 Status read_change_log(storage::Database& database, std::optional<ChangeCursor> after,

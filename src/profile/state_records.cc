@@ -10,7 +10,11 @@
 namespace cdp::profile {
 namespace {
 
+using storage::append_u16_be;
+using storage::append_u32_be;
 using storage::append_u64_be;
+using storage::read_u16_be;
+using storage::read_u32_be;
 using storage::read_u64_be;
 
 constexpr uint8_t kIdentifierRecordVersion = 1;
@@ -90,21 +94,6 @@ std::string encode_timeline_value(std::string_view type, std::string_view event)
 
 namespace {
 
-void append_u32_be(std::string& out, size_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-
-uint16_t read_u16_be(std::string_view bytes) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(bytes[0]) << 8 |
-                               static_cast<uint8_t>(bytes[1]));
-}
-
-uint32_t read_u32_be(std::string_view bytes) {
-  uint32_t value = 0;
-  for (size_t i = 0; i < 4; ++i) value = value << 8 | static_cast<uint8_t>(bytes[i]);
-  return value;
-}
-
 // Writes `properties`' members that fit the limits to the empty `out` as a compact JSON object,
 // and the names of the others to `left_out`. False when the names alone are too long to keep.
 bool write_kept_properties(std::string& out, std::string& left_out,
@@ -127,8 +116,7 @@ bool write_kept_properties(std::string& out, std::string& left_out,
     }
     out.resize(before);
     if (key.size() > 0xFFFF) return false;
-    left_out.push_back(static_cast<char>(key.size() >> 8));
-    left_out.push_back(static_cast<char>(key.size() & 0xFF));
+    append_u16_be(left_out, static_cast<uint16_t>(key.size()));
     left_out.append(key);
     if (left_out.size() > kTimelinePropertiesLimit) return false;
   }
@@ -147,10 +135,10 @@ std::string encode_track_timeline_value(std::string_view event,
     return encode_timeline_value("track", event);
   }
   std::string value = left_out.empty() ? "track\x01" : "track\x02";
-  append_u32_be(value, event.size());
+  append_u32_be(value, static_cast<uint32_t>(event.size()));
   value.append(event);
   if (!left_out.empty()) {
-    append_u32_be(value, left_out.size());
+    append_u32_be(value, static_cast<uint32_t>(left_out.size()));
     value.append(left_out);
   }
   value.append(kept);
