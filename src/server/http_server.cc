@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "common/thread_scheduling.h"
 #include "common/uuid.h"
 
 namespace cdp::server {
@@ -472,6 +473,10 @@ Status HttpServer::start() {
   for (int i = 0; i < options_.threads; ++i) {
     threads_.emplace_back([this, i] {
       set_thread_name("cdp-http-" + std::to_string(i));
+      // A request's handler is short and waited on: the thread takes a core as soon as a request
+      // wakes it instead of waiting out another thread's turn (on a busy machine, milliseconds of
+      // a Profile API request's latency; bench/RESULTS.md 2026-11-29 15:00).
+      (void)set_thread_time_slice(kShortTimeSlice);
       io_.run();
     });
   }

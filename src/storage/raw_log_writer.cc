@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "common/thread_scheduling.h"
 #include "storage/big_endian.h"
 #include "storage/raw_log_record.h"
 
@@ -106,6 +107,9 @@ RawLogWriter::Stats RawLogWriter::stats() const {
 
 void RawLogWriter::run() {
   set_thread_name("cdp-log-writer");
+  // Every tracking request waits for this thread's write: it takes a core as soon as a request
+  // wakes it (ingest ack p99 -20% on a busy machine, bench/RESULTS.md 2026-11-29 15:00).
+  (void)set_thread_time_slice(kShortTimeSlice);
   std::vector<Pending> group;
   while (true) {
     {
