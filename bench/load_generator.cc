@@ -529,6 +529,7 @@ int run_load(const Options& options) {
   out.key("latency_ms").begin_object();
   out.key("p50").number(percentile_ms(total.latencies_us, 0.50));
   out.key("p90").number(percentile_ms(total.latencies_us, 0.90));
+  out.key("p95").number(percentile_ms(total.latencies_us, 0.95));
   out.key("p99").number(percentile_ms(total.latencies_us, 0.99));
   out.key("p999").number(percentile_ms(total.latencies_us, 0.999));
   out.key("max").number(total.latencies_us.empty() ? 0.0 : total.latencies_us.back() / 1000.0);

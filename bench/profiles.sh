@@ -163,6 +163,7 @@ print("| | target | median | runs |\n|---|---|---|---|")
 def row(name, target, values, unit):
     print(f"| {name} | {target} | {med(values):.2f} {unit} | {' / '.join(f'{v:.2f}' for v in values)} |")
 row("ingest-to-visible p99", "≤ 50 ms", [r["latency_ms"]["p99"] for r in vis], "ms")
+row("ingest-to-visible p95", "", [r["latency_ms"]["p95"] for r in vis], "ms")
 row("ingest-to-visible p50", "", [r["latency_ms"]["p50"] for r in vis], "ms")
 row("Profile API p99", "≤ 2 ms", [r["latency_ms"]["p99"] for r in profile], "ms")
 row("Profile API p50", "", [r["latency_ms"]["p50"] for r in profile], "ms")
