@@ -349,8 +349,8 @@ Result<size_t> Processor::apply_batch(std::optional<PartWrite>& pending, bool ma
         std::async(std::launch::async,
                    [this, part = std::move(part)] {
                      auto in_order = storage::sorted_batch(*part, database_.all_column_families());
-                     return database_.db().Write(rocksdb::WriteOptions(),
-                                                 in_order ? &*in_order : part.get());
+                     if (in_order) *part = std::move(*in_order);  // frees the unsorted writes
+                     return database_.db().Write(rocksdb::WriteOptions(), part.get());
                    }),
         resume_before};
     txn.committed();
